@@ -1,0 +1,29 @@
+/*
+ * api: the request handlers, one file per resource. Each is an
+ * http_handler; the routing table in src/http/routes.c says which path,
+ * method, scope and rate-limit bucket lead to which handler.
+ */
+#ifndef OPTD_API_H
+#define OPTD_API_H
+
+#include "http/http.h"
+
+void api_healthz(http_req *r);
+
+/* subscription.c: Braze's subscription endpoints */
+void api_status_set_v1(http_req *r);
+void api_status_set_v2(http_req *r);
+void api_status_get(http_req *r);
+void api_user_status(http_req *r);
+
+/* admin.c: optd's own management API under /admin/ */
+void api_admin_keys_list(http_req *r);
+void api_admin_keys_create(http_req *r);
+void api_admin_keys_revoke(http_req *r);
+void api_admin_groups_list(http_req *r);
+void api_admin_groups_create(http_req *r);
+void api_admin_groups_get(http_req *r);
+void api_admin_groups_update(http_req *r);
+void api_admin_consent(http_req *r);
+
+#endif

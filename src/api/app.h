@@ -1,0 +1,21 @@
+/*
+ * app: the shared state every request handler may use. Built once by
+ * `optd serve` before the HTTP server starts and read-only afterwards
+ * (the pieces it points to are themselves thread-safe).
+ */
+#ifndef OPTD_APP_H
+#define OPTD_APP_H
+
+#include "core/phone.h"
+#include "core/ratelimit.h"
+#include "store/store.h"
+#include "work/writer.h"
+
+struct app {
+	store *st;
+	writer *wr;
+	rl *limits;
+	char default_region[PHONE_REGION_MAX + 1];
+};
+
+#endif

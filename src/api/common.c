@@ -1,0 +1,58 @@
+/* common: see common.h. */
+#include "api/common.h"
+#include "api/app.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void api_reply_store_error(http_req *r, store_err err)
+{
+	if (err == STORE_INVALID) {
+		http_reply_error(r, 400, NULL, "the request breaks a rule of "
+				 "the database (was a group removed?)");
+		return;
+	}
+	http_reply_header(r, "Retry-After", "1");
+	http_reply_error(r, 503, NULL, "the database could not complete the "
+			 "request (%s); nothing was changed, retry",
+			 store_strerror(err));
+}
+
+int api_read_ids(http_req *r, api_ids *q)
+{
+	static const char *const names[3] = {"external_id", "phone", "email"};
+	const char **dst[3] = {q->ext, q->phone, q->email};
+	size_t *cnt[3] = {&q->n_ext, &q->n_phone, &q->n_email};
+
+	for (int k = 0; k < 3; k++) {
+		size_t n = http_query_all(r, names[k], dst[k], SUBS_IDS_MAX);
+		if (n > SUBS_IDS_MAX) {
+			http_reply_error(r, 400, NULL, "The max number of ids "
+					 "per request was exceeded: %s has %zu"
+					 " values, the limit is %d", names[k],
+					 n, SUBS_IDS_MAX);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (!*dst[k][i]) {
+				http_reply_error(r, 400, NULL, "%s must not be"
+						 " empty", names[k]);
+				return -1;
+			}
+		}
+		*cnt[k] = n;
+	}
+	return 0;
+}
+
+int api_norm_phone(http_req *r, const char *raw, phone_info *p)
+{
+	phone_err pe = phone_normalize(raw, strlen(raw),
+				       http_app(r)->default_region, p);
+
+	if (pe)
+		http_reply_error(r, 400, NULL, "phone \"%.64s\" %s", raw,
+				 phone_strerror(pe));
+	return pe ? -1 : 0;
+}
+

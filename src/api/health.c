@@ -1,0 +1,17 @@
+/* health: GET /healthz, 200 when the database answers, 503 when not. */
+#include "api/api.h"
+#include "api/app.h"
+
+void api_healthz(http_req *r)
+{
+	store_err e = store_ping(http_app(r)->st);
+
+	if (e) {
+		http_reply_header(r, "Retry-After", "1");
+		http_reply(r, 503, json_pack("{s:s,s:s}", "status", "unavailable",
+					     "database", store_strerror(e)));
+		return;
+	}
+	http_reply(r, 200, json_pack("{s:s,s:s}", "status", "ok", "database",
+				     store_backend(http_app(r)->st)));
+}

@@ -1,0 +1,277 @@
+/*
+ * subscription: Braze's subscription endpoints.
+ *
+ *   POST /subscription/status/set      (v1)  -> 201 {"message":"success"}
+ *   POST /v2/subscription/status/set   (v2)  -> 201 {"message":"success"}
+ *   GET  /subscription/status/get             state per identifier
+ *   GET  /subscription/user/status            groups per user
+ *
+ * Writes are validated completely on the HTTP thread (subreq.c, plus the
+ * group checks here), then applied by the writer in one savepoint: either
+ * every profile the request names is updated, or none is. The reply is
+ * sent only after the writer's commit, so 201 means durable.
+ */
+#include "api/api.h"
+#include "api/app.h"
+#include "api/common.h"
+#include "api/subreq.h"
+#include "lib/clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	subreq req;
+	writer_job job;
+	http_req *r;
+	store_err err;
+	char key_name[IDENT_NAME_MAX + 1];
+	char request_id[STORE_REQID_MAX + 1];
+	char client[STORE_CLIENT_MAX + 1];
+	char evidence[256];
+	int64_t now_ms;
+} set_ctx;
+
+static void set_ctx_free(void *p)
+{
+	set_ctx *c = p;
+
+	if (!c)
+		return;
+	subreq_free(&c->req);
+	free(c);
+}
+
+/* Writer thread: every item of the request, or nothing. */
+static int set_apply(store *st, void *arg)
+{
+	set_ctx *c = arg;
+
+	for (size_t i = 0; i < c->req.n; i++) {
+		subreq_item *it = &c->req.items[i];
+		subs_change ch = {
+			.group_id = it->group_id,
+			.state = it->state,
+			.double_opt_in = it->double_opt_in,
+			.source = CONSENT_SRC_API,
+			.n_ext = it->n_ext,
+			.ext = it->ext,
+			.n_phone = it->n_phone,
+			.phones = it->phone,
+			.n_email = it->n_email,
+			.emails = (const char *const *)it->email,
+			.paired = it->paired,
+			.key_name = c->key_name,
+			.request_id = c->request_id,
+			.client_addr = c->client,
+			.evidence = it->double_opt_in ? c->evidence : NULL,
+			.now_ms = c->now_ms,
+		};
+		subs_result res;
+
+		c->err = subs_apply(st, &ch, &res);
+		if (c->err)
+			return 1;
+	}
+	return 0;
+}
+
+static void set_done(writer_job *job) { http_wake(job->done_arg); }
+
+static void set_finish(http_req *r)
+{
+	set_ctx *c = http_ctx(r);
+
+	if (c->job.commit)
+		api_reply_store_error(r, c->job.commit);
+	else if (c->job.rc)
+		api_reply_store_error(r, c->err ? c->err : STORE_IO);
+	else
+		http_reply(r, 201, json_pack("{s:s}", "message", "success"));
+}
+
+/* Group checks that need the database, on this thread's read connection. */
+static int check_groups(http_req *r, store *st, subreq *q)
+{
+	char err[SUBREQ_ERR_MAX];
+	store_group g;
+
+	for (size_t i = 0; i < q->n; i++) {
+		store_err e = store_group_get(st, q->items[i].group_id, &g);
+		if (e == STORE_NOTFOUND) {
+			http_reply_error(r, 400, NULL, "subscription_group_id "
+					 "\"%s\" does not exist",
+					 q->items[i].group_id);
+			return -1;
+		}
+		if (e) {
+			api_reply_store_error(r, e);
+			return -1;
+		}
+		if (subreq_channel_error(&q->items[i], g.channel, err)) {
+			http_reply_error(r, 400, NULL, "%s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void status_set(http_req *r, int v2)
+{
+	app *a = http_app(r);
+	char err[SUBREQ_ERR_MAX];
+	json_t *body = http_body_json(r);
+	set_ctx *c;
+	subreq_err pe;
+
+	if (!body)
+		return;
+	c = calloc(1, sizeof *c);
+	if (!c) {
+		json_decref(body);
+		http_reply_error(r, 503, NULL, "out of memory; retry");
+		return;
+	}
+	http_set_ctx(r, c, set_ctx_free);
+	pe = v2 ? subreq_parse_v2(body, a->default_region, &c->req, err)
+		: subreq_parse_v1(body, a->default_region, &c->req, err);
+	json_decref(body);
+	if (pe) {
+		http_reply_error(r, pe == SUBREQ_ERR_NOMEM ? 503 : 400, NULL,
+				 "%s", pe == SUBREQ_ERR_NOMEM ? "out of memory"
+				 : err);
+		return;
+	}
+	if (check_groups(r, a->st, &c->req))
+		return;
+	snprintf(c->key_name, sizeof c->key_name, "%s", http_key_of(r)->name);
+	snprintf(c->request_id, sizeof c->request_id, "%s",
+		 http_request_id(r));
+	snprintf(c->client, sizeof c->client, "%s", http_client(r));
+	snprintf(c->evidence, sizeof c->evidence,
+		 "{\"use_double_opt_in_logic\":true}");
+	c->now_ms = clock_now_ms();
+	c->job.fn = set_apply;
+	c->job.arg = c;
+	c->job.done = set_done;
+	c->job.done_arg = r;
+	http_defer(r, set_finish);
+	writer_submit(a->wr, &c->job);
+}
+
+void api_status_set_v1(http_req *r) { status_set(r, 0); }
+void api_status_set_v2(http_req *r) { status_set(r, 1); }
+
+/* ---- reads ---- */
+
+/* The newest state among profiles sharing a contact; Unknown if none. */
+static store_err shared_state(store *st, const char *group, const int64_t *ids,
+			      size_t n, consent_state *out)
+{
+	int64_t best = -1, since;
+	consent_state s;
+
+	*out = CONSENT_UNKNOWN;
+	for (size_t i = 0; i < n; i++) {
+		store_err e = store_sub_get(st, ids[i], group, &s, &since);
+		if (e)
+			return e;
+		if (s != CONSENT_UNKNOWN && since > best) {
+			best = since;
+			*out = s;
+		}
+	}
+	return STORE_OK;
+}
+
+static store_err state_of(http_req *r, const char *group, int kind,
+			  const char *raw, consent_state *out)
+{
+	store *st = http_app(r)->st;
+	int64_t ids[STORE_PHONE_SHARE_MAX];
+	store_user u;
+	phone_info p;
+	size_t n = 0;
+	store_err e;
+	char mail[IDENT_EMAIL_MAX + 1];
+
+	if (kind == 0) {
+		e = store_user_by_external_id(st, raw, &u);
+		if (e == STORE_NOTFOUND) {
+			*out = CONSENT_UNKNOWN;
+			return STORE_OK;
+		}
+		return e ? e : store_sub_get(st, u.id, group, out, NULL);
+	}
+	if (kind == 1) {
+		if (api_norm_phone(r, raw, &p))
+			return STORE_INVALID;
+		e = store_users_by_phone(st, p.e164, ids, STORE_PHONE_SHARE_MAX,
+					 &n);
+	} else {
+		snprintf(mail, sizeof mail, "%s", raw);
+		ident_email_normalize(mail);
+		e = store_users_by_email(st, mail, ids, STORE_PHONE_SHARE_MAX,
+					 &n);
+	}
+	return e ? e : shared_state(st, group, ids, n, out);
+}
+
+void api_status_get(http_req *r)
+{
+	const char *group = http_query(r, "subscription_group_id");
+	api_ids q;
+	store_group g;
+	store_err e;
+	json_t *status;
+
+	if (!group || !*group) {
+		http_reply_error(r, 400, NULL,
+				 "subscription_group_id is required");
+		return;
+	}
+	if (api_read_ids(r, &q))
+		return;
+	if (!q.n_ext && !q.n_phone && !q.n_email) {
+		http_reply_error(r, 400, NULL, "one of external_id, phone or "
+				 "email is required");
+		return;
+	}
+	if (!q.n_ext && q.n_phone && q.n_email) {
+		http_reply_error(r, 400, NULL, "Either an email address or a "
+				 "phone number should be provided, but not "
+				 "both.");
+		return;
+	}
+	e = store_group_get(http_app(r)->st, group, &g);
+	if (e) {
+		if (e == STORE_NOTFOUND)
+			http_reply_error(r, 400, NULL, "subscription_group_id "
+					 "\"%.64s\" does not exist", group);
+		else
+			api_reply_store_error(r, e);
+		return;
+	}
+	status = json_object();
+	/* With external_id present, Braze queries by it alone. */
+	const char **vals[3] = {q.ext, q.phone, q.email};
+	size_t cnt[3] = {q.n_ext, q.n_ext ? 0 : q.n_phone,
+			 q.n_ext ? 0 : q.n_email};
+	for (int k = 0; k < 3; k++) {
+		for (size_t i = 0; i < cnt[k]; i++) {
+			consent_state s;
+			e = state_of(r, group, k, vals[k][i], &s);
+			if (e) {
+				json_decref(status);
+				if (e != STORE_INVALID) /* else: replied */
+					api_reply_store_error(r, e);
+				return;
+			}
+			json_object_set_new(status, vals[k][i],
+					    json_string(consent_state_label(s)));
+		}
+	}
+	http_reply(r, 200, json_pack("{s:o,s:s}", "status", status, "message",
+				     "success"));
+}

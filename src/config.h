@@ -1,0 +1,31 @@
+/*
+ * config: the settings of `optd serve` and the command line, from flags
+ * and OPTD_* environment variables (a flag wins over the environment, the
+ * environment over the default). Validated once, here, so the rest of optd
+ * can trust every field.
+ */
+#ifndef OPTD_CONFIG_H
+#define OPTD_CONFIG_H
+
+#include "core/phone.h"
+#include "http/server.h"
+#include "lib/log.h"
+#include "store/store.h"
+
+#define CONFIG_ERR_MAX 256
+
+typedef struct {
+	http_config http;
+	char db[STORE_URL_MAX];
+	store_durability durability;
+	log_format log_format;
+	char default_region[PHONE_REGION_MAX + 1];
+} config;
+
+/* Defaults, then the environment. 0 or -1 with err filled. */
+int config_from_env(config *c, char err[CONFIG_ERR_MAX]);
+/* One flag (without its leading dashes) and its value. 1 if unknown. */
+int config_set(config *c, const char *name, const char *value,
+	       char err[CONFIG_ERR_MAX]);
+
+#endif

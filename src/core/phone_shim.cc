@@ -1,0 +1,311 @@
+/*
+ * phone_shim: the C face of libphonenumber behind phone.h.
+ *
+ * Invariants: no C++ exception crosses into C; the only shared state is
+ * libphonenumber's own singleton, whose methods are const and lock their
+ * caches, so every function here is safe from any thread; on error *out is
+ * all zero bytes; on success e164 is '+' and 1..15 digits and normalises to
+ * itself. Both are checked here rather than trusted: libphonenumber's length
+ * metadata allows some 17-digit numbers, and its trunk-prefix stripping can
+ * move a number whose E.164 keeps a leading 0.
+ */
+extern "C" {
+#include "phone.h"
+}
+
+#include <phonenumbers/logger.h>
+#include <phonenumbers/phonenumber.pb.h>
+#include <phonenumbers/phonenumberutil.h>
+
+#include <cstring>
+#include <string>
+
+using i18n::phonenumbers::NullLogger;
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+namespace {
+
+/*
+ * libphonenumber logs through one process-wide Logger. Swapping in a
+ * NullLogger inside the same once-only initialisation that hands out the
+ * singleton means no caller of ours can be logging while it is replaced.
+ * The library's default is already silent; this keeps it so if a build
+ * ever defaults to its StdoutLogger, which would write into our logs.
+ */
+const PhoneNumberUtil &phone_util()
+{
+	static PhoneNumberUtil *const util = [] {
+		PhoneNumberUtil *u = PhoneNumberUtil::GetInstance();
+		u->SetLogger(new NullLogger()); /* owned by the singleton */
+		return u;
+	}();
+	return *util;
+}
+
+/* Metadata is keyed by upper-case codes; configs are typed by humans. */
+bool phone_region_upper(const char *region, char up[PHONE_REGION_MAX + 1])
+{
+	if (region == nullptr)
+		return false;
+	for (int i = 0; i < PHONE_REGION_MAX; i++) {
+		unsigned char c = (unsigned char)region[i];
+		if (c >= 'a' && c <= 'z')
+			c = (unsigned char)(c - 'a' + 'A');
+		if (c < 'A' || c > 'Z')
+			return false; /* also stops at a short string's NUL */
+		up[i] = (char)c;
+	}
+	up[PHONE_REGION_MAX] = '\0';
+	return region[PHONE_REGION_MAX] == '\0';
+}
+
+bool phone_region_known(const char *up)
+{
+	/* 0 covers "ZZ" and anything without metadata. */
+	return phone_util().GetCountryCodeForRegion(up) != 0;
+}
+
+bool phone_is_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/*
+ * A control byte never belongs in a typed number, and a NUL would let what
+ * we checked differ from what a C caller later prints or stores. White
+ * space controls pass so a pasted "...\r\n" still reads.
+ */
+bool phone_has_control(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c < 0x20 && !phone_is_space(c)) || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+phone_type phone_map_type(PhoneNumberUtil::PhoneNumberType t)
+{
+	switch (t) {
+	case PhoneNumberUtil::FIXED_LINE:
+		return PHONE_TYPE_FIXED_LINE;
+	case PhoneNumberUtil::MOBILE:
+		return PHONE_TYPE_MOBILE;
+	case PhoneNumberUtil::FIXED_LINE_OR_MOBILE:
+		return PHONE_TYPE_FIXED_LINE_OR_MOBILE;
+	case PhoneNumberUtil::TOLL_FREE:
+		return PHONE_TYPE_TOLL_FREE;
+	case PhoneNumberUtil::PREMIUM_RATE:
+		return PHONE_TYPE_PREMIUM_RATE;
+	case PhoneNumberUtil::SHARED_COST:
+		return PHONE_TYPE_SHARED_COST;
+	case PhoneNumberUtil::VOIP:
+		return PHONE_TYPE_VOIP;
+	case PhoneNumberUtil::PERSONAL_NUMBER:
+		return PHONE_TYPE_PERSONAL_NUMBER;
+	case PhoneNumberUtil::PAGER:
+		return PHONE_TYPE_PAGER;
+	case PhoneNumberUtil::UAN:
+		return PHONE_TYPE_UAN;
+	case PhoneNumberUtil::VOICEMAIL:
+		return PHONE_TYPE_VOICEMAIL;
+	case PhoneNumberUtil::UNKNOWN:
+		break;
+	}
+	return PHONE_TYPE_UNKNOWN;
+}
+
+phone_err phone_normalize_cc(const char *input, size_t len,
+			     const char *default_region, phone_info *info)
+{
+	/* Bound the work before libphonenumber's regexes see anything. */
+	if (len > PHONE_INPUT_MAX)
+		return PHONE_ERR_TOO_LONG;
+
+	char region[PHONE_REGION_MAX + 1];
+	if (!phone_region_upper(default_region, region) ||
+	    !phone_region_known(region))
+		return PHONE_ERR_REGION;
+
+	if (input == nullptr)
+		len = 0;
+	if (phone_has_control(input, len))
+		return PHONE_ERR_PARSE;
+
+	size_t start = 0;
+	while (start < len && phone_is_space((unsigned char)input[start]))
+		start++;
+	if (start == len)
+		return PHONE_ERR_EMPTY;
+
+	std::string text(input + start, len - start);
+	/*
+	 * "00" is the international prefix in most of the world, so people
+	 * paste it whatever our default region dials; libphonenumber would
+	 * read it as the US national number "0033...".
+	 */
+	if (text.compare(0, 2, "00") == 0)
+		text.replace(0, 2, "+");
+
+	const PhoneNumberUtil &util = phone_util();
+	PhoneNumber num;
+	switch (util.Parse(text, region, &num)) {
+	case PhoneNumberUtil::NO_PARSING_ERROR:
+		break;
+	case PhoneNumberUtil::NOT_A_NUMBER:
+		return PHONE_ERR_PARSE;
+	default:
+		/* Digits were found, but no country code or length fits. */
+		return PHONE_ERR_IMPOSSIBLE;
+	}
+
+	/*
+	 * IS_POSSIBLE_LOCAL_ONLY ("253-0000" in the US) is not accepted: it
+	 * lacks the area code, so its "E.164" (+12530000) reaches nobody.
+	 */
+	if (util.IsPossibleNumberWithReason(num) !=
+	    PhoneNumberUtil::IS_POSSIBLE)
+		return PHONE_ERR_IMPOSSIBLE;
+
+	/* Any extension is dropped here: SMS cannot reach one anyway. */
+	std::string e164;
+	util.Format(num, PhoneNumberUtil::E164, &e164);
+	if (e164.size() < 2 || e164.size() > PHONE_E164_MAX || e164[0] != '+')
+		return PHONE_ERR_IMPOSSIBLE;
+	for (size_t i = 1; i < e164.size(); i++)
+		if (e164[i] < '0' || e164[i] > '9')
+			return PHONE_ERR_IMPOSSIBLE;
+
+	/*
+	 * The result is a storage key, so it must normalise to itself. It
+	 * need not: "+84 0 0234 5678" keeps a leading 0 as +8402345678, and
+	 * reading that again strips the 0 as a trunk prefix (+842345678).
+	 * Only unassigned numbers have been seen to do this (no valid example
+	 * number in the metadata does, trunk prefix added or not), so the
+	 * refusal costs nothing real. Input already in E.164 would only
+	 * repeat the same parse, so it skips the check.
+	 */
+	if (text != e164) {
+		PhoneNumber again;
+		std::string e164_again;
+		if (util.Parse(e164, region, &again) !=
+		    PhoneNumberUtil::NO_PARSING_ERROR)
+			return PHONE_ERR_IMPOSSIBLE;
+		util.Format(again, PhoneNumberUtil::E164, &e164_again);
+		if (e164_again != e164)
+			return PHONE_ERR_IMPOSSIBLE;
+	}
+	memcpy(info->e164, e164.data(), e164.size());
+	info->e164[e164.size()] = '\0';
+
+	/* "ZZ" (no region) and "001" (non-geographic, +800) both read as "". */
+	std::string rc;
+	util.GetRegionCodeForNumber(num, &rc);
+	if (rc.size() == PHONE_REGION_MAX && rc != "ZZ")
+		memcpy(info->region, rc.data(), PHONE_REGION_MAX + 1);
+
+	info->valid = util.IsValidNumber(num) ? 1 : 0;
+	info->type = phone_map_type(util.GetNumberType(num));
+	return PHONE_OK;
+}
+
+} /* namespace */
+
+extern "C" phone_err phone_normalize(const char *input, size_t len,
+				     const char *default_region,
+				     phone_info *out)
+{
+	phone_info info;
+	phone_err err;
+
+	memset(&info, 0, sizeof info);
+	try {
+		err = phone_normalize_cc(input, len, default_region, &info);
+	} catch (...) {
+		/* Only std::bad_alloc is expected; the input is not at fault,
+		 * but the caller must still get a refusal, not a crash. */
+		err = PHONE_ERR_PARSE;
+	}
+	if (err != PHONE_OK)
+		memset(&info, 0, sizeof info);
+	if (out != nullptr)
+		*out = info;
+	return err;
+}
+
+extern "C" int phone_region_ok(const char *region)
+{
+	char up[PHONE_REGION_MAX + 1];
+
+	try {
+		return phone_region_upper(region, up) && phone_region_known(up);
+	} catch (...) {
+		return 0;
+	}
+}
+
+extern "C" int phone_is_short_code(const char *s, size_t len)
+{
+	if (s == nullptr || len < 5 || len > 6)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+#define PHONE_STR_(x) #x
+#define PHONE_STR(x) PHONE_STR_(x)
+
+/* Phrases complete "the phone number ...", so API errors read naturally. */
+extern "C" const char *phone_strerror(phone_err err)
+{
+	switch (err) {
+	case PHONE_OK:
+		return "is a phone number";
+	case PHONE_ERR_EMPTY:
+		return "is empty";
+	case PHONE_ERR_TOO_LONG:
+		return "is longer than " PHONE_STR(PHONE_INPUT_MAX) " bytes";
+	case PHONE_ERR_PARSE:
+		return "is not a phone number";
+	case PHONE_ERR_IMPOSSIBLE:
+		return "is not a possible phone number";
+	case PHONE_ERR_REGION:
+		return "has an unknown default region";
+	}
+	return "has an unknown error";
+}
+
+extern "C" const char *phone_type_name(phone_type type)
+{
+	switch (type) {
+	case PHONE_TYPE_UNKNOWN:
+		break;
+	case PHONE_TYPE_FIXED_LINE:
+		return "fixed_line";
+	case PHONE_TYPE_MOBILE:
+		return "mobile";
+	case PHONE_TYPE_FIXED_LINE_OR_MOBILE:
+		return "fixed_line_or_mobile";
+	case PHONE_TYPE_TOLL_FREE:
+		return "toll_free";
+	case PHONE_TYPE_PREMIUM_RATE:
+		return "premium_rate";
+	case PHONE_TYPE_SHARED_COST:
+		return "shared_cost";
+	case PHONE_TYPE_VOIP:
+		return "voip";
+	case PHONE_TYPE_PERSONAL_NUMBER:
+		return "personal_number";
+	case PHONE_TYPE_PAGER:
+		return "pager";
+	case PHONE_TYPE_UAN:
+		return "uan";
+	case PHONE_TYPE_VOICEMAIL:
+		return "voicemail";
+	}
+	return "unknown";
+}

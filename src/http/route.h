@@ -1,0 +1,39 @@
+/*
+ * route: the routing table, as data. Internal to src/http/.
+ * A route matches a method and either an exact path or a prefix ending in
+ * '/', whose remainder (one segment, no '/') the handler reads with
+ * http_path_rest().
+ */
+#ifndef OPTD_ROUTE_H
+#define OPTD_ROUTE_H
+
+#include <stdint.h>
+
+#include "http/http.h"
+
+typedef enum {
+	RATE_NONE = 0,
+	RATE_STATUS_SET, /* 5,000 a minute, both status/set endpoints */
+	RATE_DEFAULT,    /* 250,000 an hour */
+	RATE_ADMIN,      /* optd's own: 6,000 a minute */
+} route_bucket;
+
+typedef struct {
+	const char *method;
+	const char *path;
+	int prefix;
+	http_handler fn;
+	uint32_t scope; /* 0: public */
+	route_bucket bucket;
+	int json_body; /* requires Content-Type: application/json */
+} http_route;
+
+/* Route for method and path; *path_ok tells 405 from 404 on NULL. */
+const http_route *route_find(const char *method, const char *path,
+			     int *path_ok, const char **rest);
+/* Limit and window of a bucket (key override applied). */
+void route_bucket_limit(route_bucket b, uint32_t key_override,
+			uint32_t *limit, uint32_t *window_s);
+const char *route_bucket_name(route_bucket b);
+
+#endif

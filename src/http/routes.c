@@ -1,0 +1,98 @@
+/*
+ * routes: every path optd answers, with its scope and rate-limit bucket.
+ * Bucket sizes are Braze's published defaults, so clients written against
+ * Braze back off the same way here.
+ */
+#include "http/route.h"
+#include "api/api.h"
+#include "core/scope.h"
+
+#include <string.h>
+
+static const http_route routes[] = {
+	{"GET", "/healthz", 0, api_healthz, 0, RATE_NONE, 0},
+	{"POST", "/subscription/status/set", 0, api_status_set_v1,
+	 SCOPE_STATUS_SET, RATE_STATUS_SET, 1},
+	{"POST", "/v2/subscription/status/set", 0, api_status_set_v2,
+	 SCOPE_STATUS_SET, RATE_STATUS_SET, 1},
+	{"GET", "/subscription/status/get", 0, api_status_get,
+	 SCOPE_STATUS_GET, RATE_DEFAULT, 0},
+	{"GET", "/subscription/user/status", 0, api_user_status,
+	 SCOPE_GROUPS_GET, RATE_DEFAULT, 0},
+	{"GET", "/admin/api_keys", 0, api_admin_keys_list, SCOPE_ADMIN,
+	 RATE_ADMIN, 0},
+	{"POST", "/admin/api_keys", 0, api_admin_keys_create, SCOPE_ADMIN,
+	 RATE_ADMIN, 1},
+	{"DELETE", "/admin/api_keys/", 1, api_admin_keys_revoke, SCOPE_ADMIN,
+	 RATE_ADMIN, 0},
+	{"GET", "/admin/subscription_groups", 0, api_admin_groups_list,
+	 SCOPE_ADMIN, RATE_ADMIN, 0},
+	{"POST", "/admin/subscription_groups", 0, api_admin_groups_create,
+	 SCOPE_ADMIN, RATE_ADMIN, 1},
+	{"GET", "/admin/subscription_groups/", 1, api_admin_groups_get,
+	 SCOPE_ADMIN, RATE_ADMIN, 0},
+	{"PATCH", "/admin/subscription_groups/", 1, api_admin_groups_update,
+	 SCOPE_ADMIN, RATE_ADMIN, 1},
+	{"GET", "/admin/consent", 0, api_admin_consent, SCOPE_ADMIN,
+	 RATE_ADMIN, 0},
+};
+
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+static int path_matches(const http_route *rt, const char *path,
+			const char **rest)
+{
+	size_t n = strlen(rt->path);
+
+	if (!rt->prefix) {
+		*rest = "";
+		return strcmp(rt->path, path) == 0;
+	}
+	if (strncmp(rt->path, path, n) != 0 || !path[n] || strchr(path + n, '/'))
+		return 0;
+	*rest = path + n;
+	return 1;
+}
+
+const http_route *route_find(const char *method, const char *path,
+			     int *path_ok, const char **rest)
+{
+	*path_ok = 0;
+	for (size_t i = 0; i < NROUTES; i++) {
+		if (!path_matches(&routes[i], path, rest))
+			continue;
+		*path_ok = 1;
+		if (strcmp(routes[i].method, method) == 0)
+			return &routes[i];
+	}
+	return NULL;
+}
+
+void route_bucket_limit(route_bucket b, uint32_t key_override,
+			uint32_t *limit, uint32_t *window_s)
+{
+	switch (b) {
+	case RATE_STATUS_SET:
+		*limit = 5000, *window_s = 60;
+		break;
+	case RATE_ADMIN:
+		*limit = 6000, *window_s = 60;
+		break;
+	case RATE_DEFAULT:
+	default:
+		*limit = 250000, *window_s = 3600;
+		break;
+	}
+	if (key_override)
+		*limit = key_override, *window_s = 60;
+}
+
+const char *route_bucket_name(route_bucket b)
+{
+	switch (b) {
+	case RATE_STATUS_SET: return "status_set";
+	case RATE_ADMIN: return "admin";
+	case RATE_DEFAULT: return "default";
+	default: return "none";
+	}
+}

@@ -1,0 +1,644 @@
+/*
+ * server: libmicrohttpd glue. The only file that calls MHD_*.
+ *
+ * A request moves through: first call (route, early 404/405/413/415) ->
+ * body chunks (copied into a buffer capped at HTTP_BODY_MAX; past the cap
+ * the rest is read and dropped so the client still gets a clean 413) ->
+ * final call (authenticate, rate-limit, handler) -> optionally suspended
+ * until the writer commits -> reply -> completion callback (access log,
+ * free). Invariant: `inflight` counts requests between first call and
+ * completion, which is what a clean shutdown waits for.
+ */
+#include "http/server.h"
+#include "http/auth.h"
+#include "http/route.h"
+#include "api/app.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/secret.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define HTTP_HEADERS_EXTRA_MAX 8
+
+struct http_server {
+	struct MHD_Daemon *d;
+	app *a;
+	atomic_uint inflight;
+};
+
+struct http_req {
+	struct MHD_Connection *conn;
+	http_server *srv;
+	const http_route *rt;
+	const char *rest;
+	char method[16];
+	char path[HTTP_PATH_MAX];
+	char client[HTTP_CLIENT_MAX];
+	char reqid[17];
+	char *body;
+	size_t body_len;
+	int too_big;
+	int64_t t0_us;
+	http_key key;
+	int have_key;
+	rl_result rate;
+	int have_rate;
+	struct MHD_Response *resp;
+	unsigned status;
+	char extra[HTTP_HEADERS_EXTRA_MAX][2][64];
+	int nextra;
+	int deferred;
+	http_handler finish;
+	void *ctx;
+	void (*ctx_free)(void *);
+};
+
+const char *http_strerror(http_err err)
+{
+	switch (err) {
+	case HTTP_OK: return "ok";
+	case HTTP_ERR_ADDR: return "listen address is not an IP address";
+	case HTTP_ERR_START: return "cannot listen (address in use?)";
+	case HTTP_ERR_NOMEM: return "out of memory";
+	}
+	return "unknown error";
+}
+
+/* ---- accessors (http.h) ---- */
+
+app *http_app(http_req *r) { return r->srv->a; }
+const char *http_method(const http_req *r) { return r->method; }
+const char *http_path(const http_req *r) { return r->path; }
+const char *http_path_rest(const http_req *r) { return r->rest ? r->rest : ""; }
+const char *http_client(const http_req *r) { return r->client; }
+const char *http_request_id(const http_req *r) { return r->reqid; }
+const http_key *http_key_of(const http_req *r)
+{
+	return r->have_key ? &r->key : NULL;
+}
+
+const char *http_header(http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_body(const http_req *r, size_t *len)
+{
+	*len = r->body_len;
+	return r->body ? r->body : "";
+}
+
+void http_set_ctx(http_req *r, void *ctx, void (*free_fn)(void *))
+{
+	r->ctx = ctx;
+	r->ctx_free = free_fn;
+}
+
+void *http_ctx(http_req *r) { return r->ctx; }
+
+typedef struct {
+	const char *name;
+	size_t nlen;
+	const char **out;
+	size_t max, n;
+} query_iter;
+
+static int name_is(const char *key, const char *name, size_t nlen)
+{
+	return strncmp(key, name, nlen) == 0 &&
+	       (key[nlen] == '\0' || strcmp(key + nlen, "[]") == 0);
+}
+
+static enum MHD_Result query_collect(void *cls, enum MHD_ValueKind kind,
+				     const char *key, const char *value)
+{
+	query_iter *it = cls;
+
+	(void)kind;
+	if (key && name_is(key, it->name, it->nlen)) {
+		if (it->n < it->max)
+			it->out[it->n] = value ? value : "";
+		it->n++;
+	}
+	return MHD_YES;
+}
+
+size_t http_query_all(http_req *r, const char *name, const char **out,
+		      size_t max)
+{
+	query_iter it = {name, strlen(name), out, max, 0};
+
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND,
+				  query_collect, &it);
+	return it.n;
+}
+
+const char *http_query(http_req *r, const char *name)
+{
+	const char *v = NULL;
+
+	return http_query_all(r, name, &v, 1) ? v : NULL;
+}
+
+typedef struct {
+	const char *const *known;
+	const char *bad;
+} unknown_iter;
+
+static enum MHD_Result query_unknown(void *cls, enum MHD_ValueKind kind,
+				     const char *key, const char *value)
+{
+	unknown_iter *it = cls;
+
+	(void)kind, (void)value;
+	for (const char *const *k = it->known; *k; k++)
+		if (key && name_is(key, *k, strlen(*k)))
+			return MHD_YES;
+	it->bad = key ? key : "";
+	return MHD_NO;
+}
+
+const char *http_query_unknown(http_req *r, const char *const *known)
+{
+	unknown_iter it = {known, NULL};
+
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND,
+				  query_unknown, &it);
+	return it.bad;
+}
+
+/* ---- replies ---- */
+
+void http_reply_header(http_req *r, const char *name, const char *value)
+{
+	if (r->nextra >= HTTP_HEADERS_EXTRA_MAX)
+		return;
+	snprintf(r->extra[r->nextra][0], 64, "%s", name);
+	snprintf(r->extra[r->nextra][1], 64, "%s", value);
+	r->nextra++;
+}
+
+void http_reply(http_req *r, unsigned status, json_t *body)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	if (r->resp) { /* a handler replied twice: keep the first answer */
+		json_decref(body);
+		return;
+	}
+	if (body) {
+		text = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+		len = text ? strlen(text) : 0;
+	}
+	r->resp = MHD_create_response_from_buffer(len, text ? text : (char *)"",
+						  text ? MHD_RESPMEM_MUST_FREE
+						       : MHD_RESPMEM_PERSISTENT);
+	if (!r->resp) {
+		free(text);
+		return;
+	}
+	MHD_add_response_header(r->resp, "Content-Type", "application/json");
+	r->status = status;
+}
+
+void http_reply_error(http_req *r, unsigned status, json_t *errors,
+		      const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	json_t *body = json_pack("{s:s}", "message", msg);
+	if (errors)
+		json_object_set_new(body, "errors", errors);
+	http_reply(r, status, body);
+}
+
+static int json_depth(json_t *v, int depth)
+{
+	size_t i;
+	const char *k;
+	json_t *x;
+	int max = depth;
+
+	if (depth > HTTP_JSON_DEPTH_MAX)
+		return depth;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x) {
+			int d = json_depth(x, depth + 1);
+			max = d > max ? d : max;
+		}
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, x) {
+			int d = json_depth(x, depth + 1);
+			max = d > max ? d : max;
+		}
+	}
+	return max;
+}
+
+json_t *http_body_json(http_req *r)
+{
+	json_error_t e;
+	json_t *v;
+
+	if (r->body_len == 0) {
+		http_reply_error(r, 400, NULL, "request body is empty; "
+				 "expected a JSON object");
+		return NULL;
+	}
+	v = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &e);
+	if (!v) {
+		http_reply_error(r, 400, NULL,
+				 "request body is not valid JSON: %s "
+				 "(line %d, column %d)",
+				 e.text, e.line, e.column);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		http_reply_error(r, 400, NULL,
+				 "request body must be a JSON object");
+		return NULL;
+	}
+	if (json_depth(v, 1) > HTTP_JSON_DEPTH_MAX) {
+		json_decref(v);
+		http_reply_error(r, 400, NULL,
+				 "request body nests deeper than %d levels",
+				 HTTP_JSON_DEPTH_MAX);
+		return NULL;
+	}
+	return v;
+}
+
+/* ---- deferral ---- */
+
+void http_defer(http_req *r, http_handler finish)
+{
+	r->deferred = 1;
+	r->finish = finish;
+	/* Suspend before the work is handed off, so a fast wake cannot
+	 * arrive at a connection that is not suspended yet. */
+	MHD_suspend_connection(r->conn);
+}
+
+void http_wake(http_req *r) { MHD_resume_connection(r->conn); }
+
+
+/* ---- connection life cycle ---- */
+
+static void add_headers(http_req *r)
+{
+	char v[32];
+
+	MHD_add_response_header(r->resp, "X-Request-Id", r->reqid);
+	for (int i = 0; i < r->nextra; i++)
+		MHD_add_response_header(r->resp, r->extra[i][0],
+					r->extra[i][1]);
+	if (!r->have_rate)
+		return;
+	snprintf(v, sizeof v, "%u", r->rate.limit);
+	MHD_add_response_header(r->resp, "X-RateLimit-Limit", v);
+	snprintf(v, sizeof v, "%u", r->rate.remaining);
+	MHD_add_response_header(r->resp, "X-RateLimit-Remaining", v);
+	snprintf(v, sizeof v, "%lld", (long long)r->rate.reset_s);
+	MHD_add_response_header(r->resp, "X-RateLimit-Reset", v);
+}
+
+static enum MHD_Result send_reply(http_req *r)
+{
+	enum MHD_Result ok;
+
+	if (!r->resp) /* the handler forgot, or out of memory */
+		http_reply_error(r, 500, NULL, "internal error");
+	if (!r->resp)
+		return MHD_NO;
+	add_headers(r);
+	ok = MHD_queue_response(r->conn, r->status, r->resp);
+	MHD_destroy_response(r->resp);
+	r->resp = NULL;
+	return ok;
+}
+
+static void client_addr(struct MHD_Connection *c, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(out, cap, "unknown");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+			  out, (socklen_t)cap);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			  (socklen_t)cap);
+}
+
+static int content_type_json(struct MHD_Connection *c)
+{
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     "Content-Type");
+	size_t n = strlen("application/json");
+
+	return ct && strncasecmp(ct, "application/json", n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Checks that need no body: route, method, declared size, content type. */
+static void first_call(http_req *r)
+{
+	int path_ok;
+	const char *cl;
+
+	r->rt = route_find(r->method, r->path, &path_ok, &r->rest);
+	if (!r->rt && !path_ok) {
+		http_reply_error(r, 404, NULL, "no such endpoint: %s",
+				 r->path);
+		return;
+	}
+	if (!r->rt) {
+		http_reply_error(r, 405, NULL,
+				 "method %s is not allowed on %s", r->method,
+				 r->path);
+		return;
+	}
+	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+					 "Content-Length");
+	if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
+		http_reply_error(r, 413, NULL,
+				 "request body is larger than %d bytes",
+				 HTTP_BODY_MAX);
+		return;
+	}
+	if (r->rt->json_body && !content_type_json(r->conn))
+		http_reply_error(r, 415, NULL,
+				 "Content-Type must be application/json");
+}
+
+static void take_chunk(http_req *r, const char *data, size_t n)
+{
+	char *grown;
+
+	if (r->too_big)
+		return;
+	if (r->body_len + n > HTTP_BODY_MAX) {
+		r->too_big = 1;
+		return;
+	}
+	grown = realloc(r->body, r->body_len + n + 1);
+	if (!grown) {
+		r->too_big = 1;
+		return;
+	}
+	r->body = grown;
+	memcpy(r->body + r->body_len, data, n);
+	r->body_len += n;
+	r->body[r->body_len] = '\0';
+}
+
+static void rate_limit(http_req *r, uint32_t override, const char *who)
+{
+	char k[RL_KEY_MAX];
+	uint32_t limit, window;
+
+	route_bucket_limit(r->rt->bucket, override, &limit, &window);
+	snprintf(k, sizeof k, "%s:%s", route_bucket_name(r->rt->bucket), who);
+	rl_hit(r->srv->a->limits, k, limit, window, clock_now_ms(), &r->rate);
+	r->have_rate = 1;
+}
+
+/* Authenticate and count the request; 0 when the handler may run. */
+static int admit(http_req *r)
+{
+	uint32_t override = 0;
+	char who[HTTP_CLIENT_MAX + 8];
+	auth_err err;
+
+	if (!r->rt->scope)
+		return 0;
+	err = auth_check(r->srv->a->st, http_header(r, "Authorization"),
+			 r->rt->scope, &r->key, &override);
+	if (err == AUTH_UNAVAILABLE) {
+		http_reply_header(r, "Retry-After", "1");
+		http_reply_error(r, 503, NULL, "database unavailable; retry");
+		return -1;
+	}
+	if (err == AUTH_OK || err == AUTH_FORBIDDEN) {
+		r->have_key = 1;
+		snprintf(who, sizeof who, "key%lld", (long long)r->key.id);
+	} else {
+		/* Unknown callers share a per-address budget, so guessing
+		 * keys is rate-limited too. */
+		snprintf(who, sizeof who, "addr:%s", r->client);
+	}
+	rate_limit(r, override, who);
+	if (!r->rate.allowed) {
+		http_reply_error(r, 429, NULL, "rate limit exceeded; retry "
+				 "after X-RateLimit-Reset");
+		return -1;
+	}
+	if (err == AUTH_MISSING || err == AUTH_INVALID) {
+		http_reply_header(r, "WWW-Authenticate", "Bearer");
+		http_reply_error(r, 401, NULL, err == AUTH_MISSING
+				 ? "missing API key: send Authorization: "
+				   "Bearer YOUR-REST-API-KEY"
+				 : "invalid API key");
+		return -1;
+	}
+	if (err == AUTH_FORBIDDEN) {
+		http_reply_error(r, 403, NULL,
+				 "API key '%s' lacks the permission this "
+				 "endpoint needs", r->key.name);
+		return -1;
+	}
+	return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	http_server *srv = cls;
+	http_req *r = *con_cls;
+
+	(void)version;
+	if (!r) {
+		r = calloc(1, sizeof *r);
+		if (!r)
+			return MHD_NO;
+		r->conn = conn;
+		r->srv = srv;
+		r->t0_us = clock_mono_us();
+		snprintf(r->method, sizeof r->method, "%s", method);
+		snprintf(r->path, sizeof r->path, "%s", url);
+		client_addr(conn, r->client, sizeof r->client);
+		secret_hex(r->reqid, 8);
+		*con_cls = r;
+		atomic_fetch_add(&srv->inflight, 1);
+		if (strlen(url) >= HTTP_PATH_MAX)
+			http_reply_error(r, 414, NULL, "path is too long");
+		else
+			first_call(r);
+		return r->resp ? send_reply(r) : MHD_YES;
+	}
+	if (*upload_size) {
+		take_chunk(r, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->deferred) { /* woken: the writer is done */
+		r->deferred = 0;
+		r->finish(r);
+		return send_reply(r);
+	}
+	if (r->too_big)
+		http_reply_error(r, 413, NULL,
+				 "request body is larger than %d bytes",
+				 HTTP_BODY_MAX);
+	else if (admit(r) == 0)
+		r->rt->fn(r);
+	if (r->deferred)
+		return MHD_YES; /* r now belongs to the writer until woken */
+	return send_reply(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	http_server *srv = cls;
+	http_req *r = *con_cls;
+
+	(void)conn, (void)toe;
+	if (!r)
+		return;
+	log_request(r->method, r->path, r->status,
+		    (double)(clock_mono_us() - r->t0_us) / 1000.0,
+		    r->have_key ? r->key.name : "", r->reqid);
+	if (r->ctx_free)
+		r->ctx_free(r->ctx);
+	if (r->resp)
+		MHD_destroy_response(r->resp);
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+	atomic_fetch_sub(&srv->inflight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_warn("http: %s", msg);
+}
+
+static int parse_addr(const http_config *cfg, struct sockaddr_storage *ss,
+		      socklen_t *len)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (inet_pton(AF_INET, cfg->addr, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)cfg->port);
+		*len = sizeof *v4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, cfg->addr, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)cfg->port);
+		*len = sizeof *v6;
+		return 0;
+	}
+	return -1;
+}
+
+http_err http_server_start(const http_config *cfg, app *a,
+			   http_server **out)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG;
+	http_server *s;
+
+	*out = NULL;
+	if (parse_addr(cfg, &ss, &sslen) != 0)
+		return HTTP_ERR_ADDR;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return HTTP_ERR_NOMEM;
+	s->a = a;
+	s->d = MHD_start_daemon(
+		flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE,
+		cfg->threads ? cfg->threads : 1,
+		MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTIONS_MAX,
+		MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONN_TIMEOUT_S,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_END);
+	if (!s->d) {
+		free(s);
+		return HTTP_ERR_START;
+	}
+	*out = s;
+	return HTTP_OK;
+}
+
+unsigned http_server_port(http_server *s)
+{
+	const union MHD_DaemonInfo *di =
+		MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+
+	return di ? di->port : 0;
+}
+
+void http_server_quiesce(http_server *s)
+{
+	MHD_socket fd = MHD_quiesce_daemon(s->d);
+
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+}
+
+unsigned http_server_drain(http_server *s, unsigned timeout_ms)
+{
+	for (unsigned waited = 0; waited < timeout_ms; waited += 10) {
+		if (atomic_load(&s->inflight) == 0)
+			break;
+		usleep(10000);
+	}
+	return atomic_load(&s->inflight);
+}
+
+void http_server_stop(http_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->d);
+	free(s);
+}

@@ -1,0 +1,105 @@
+/*
+ * log: see log.h. Text lines read "2026-11-26T07:56:29.123Z INFO message";
+ * JSON lines carry the same fields as keys so a log shipper needs no regex.
+ */
+#include "lib/log.h"
+#include "lib/jsonstr.h"
+#include "lib/clock.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static log_format g_fmt = LOG_TEXT;
+static log_level g_min = LOG_INFO;
+
+static const char *level_name[] = {"debug", "info", "warn", "error"};
+
+void log_setup(log_format fmt, log_level min)
+{
+	g_fmt = fmt;
+	g_min = min;
+}
+
+log_format log_get_format(void) { return g_fmt; }
+
+int log_parse_format(const char *s, log_format *out)
+{
+	if (strcmp(s, "text") == 0)
+		*out = LOG_TEXT;
+	else if (strcmp(s, "json") == 0)
+		*out = LOG_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+static void emit(char *line, size_t n)
+{
+	if (n >= LOG_LINE_MAX - 1)
+		n = LOG_LINE_MAX - 2;
+	line[n++] = '\n';
+	/* Nothing useful to do if stderr is gone. */
+	ssize_t w = write(STDERR_FILENO, line, n);
+	(void)w;
+}
+
+void log_msg(log_level lvl, const char *fmt, ...)
+{
+	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX], ts[CLOCK_ISO_MAX];
+	va_list ap;
+	int n;
+
+	if (lvl < g_min)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	clock_iso_now(ts);
+	if (g_fmt == LOG_JSON) {
+		char esc[LOG_LINE_MAX];
+		jsonstr_escape(msg, esc, sizeof esc);
+		n = snprintf(line, sizeof line,
+			     "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}",
+			     ts, level_name[lvl], esc);
+	} else {
+		n = snprintf(line, sizeof line, "%s %s %s", ts, level_name[lvl],
+			     msg);
+	}
+	if (n < 0)
+		return;
+	emit(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+void log_request(const char *method, const char *path, unsigned status,
+		 double duration_ms, const char *key_name,
+		 const char *request_id)
+{
+	char line[LOG_LINE_MAX], ts[CLOCK_ISO_MAX];
+	char epath[1024], ekey[256];
+	int n;
+
+	clock_iso_now(ts);
+	if (!key_name)
+		key_name = "";
+	if (g_fmt == LOG_JSON) {
+		jsonstr_escape(path, epath, sizeof epath);
+		jsonstr_escape(key_name, ekey, sizeof ekey);
+		n = snprintf(line, sizeof line,
+			     "{\"time\":\"%s\",\"level\":\"info\","
+			     "\"msg\":\"request\",\"method\":\"%s\","
+			     "\"path\":\"%s\",\"status\":%u,"
+			     "\"duration_ms\":%.3f,\"key\":\"%s\","
+			     "\"request_id\":\"%s\"}",
+			     ts, method, epath, status, duration_ms, ekey,
+			     request_id);
+	} else {
+		n = snprintf(line, sizeof line,
+			     "%s info request %s %s %u %.3fms key=%s id=%s", ts,
+			     method, path, status, duration_ms,
+			     *key_name ? key_name : "-", request_id);
+	}
+	if (n < 0)
+		return;
+	emit(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}

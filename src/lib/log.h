@@ -1,0 +1,35 @@
+/*
+ * log: one line per event on stderr, as text or as JSON lines.
+ *
+ * The format is chosen once at start-up (before threads exist) and read
+ * without locks afterwards. A line is written with a single write(2) so
+ * lines from different threads never interleave.
+ */
+#ifndef OPTD_LOG_H
+#define OPTD_LOG_H
+
+#include <stdarg.h>
+
+#define LOG_LINE_MAX 2048 /* longer lines are truncated, never split */
+
+typedef enum { LOG_TEXT = 0, LOG_JSON } log_format;
+typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
+
+void log_setup(log_format fmt, log_level min);
+log_format log_get_format(void);
+int log_parse_format(const char *s, log_format *out); /* 0 on success */
+
+void log_msg(log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The per-request access line: method, path, status, duration, key name. */
+void log_request(const char *method, const char *path, unsigned status,
+		 double duration_ms, const char *key_name,
+		 const char *request_id);
+
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,357 @@
+/*
+ * main: the optd command line.
+ *
+ *   optd serve                 run the server (see README for settings)
+ *   optd keys create|list|revoke
+ *   optd groups create|list|show|update
+ *   optd consent show
+ *   optd migrate
+ *
+ * Management commands open the database directly and run each operation
+ * in its own transaction, through the same work/manage.c code the admin
+ * API uses; they are safe to run while `optd serve` is up (SQLite WAL).
+ * Exit status: 0 success, 1 the operation failed, 2 usage error.
+ */
+#include "config.h"
+#include "serve.h"
+#include "api/app.h"
+#include "core/scope.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "work/manage.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPTD_VERSION "0.1.0"
+#define CLI_LIST_MAX 100 /* repeated --scope / --number flags */
+
+static const struct option common_opts[] = {
+	{"listen", required_argument, 0, 0},
+	{"port", required_argument, 0, 0},
+	{"db", required_argument, 0, 0},
+	{"durability", required_argument, 0, 0},
+	{"log-format", required_argument, 0, 0},
+	{"default-region", required_argument, 0, 0},
+	{"threads", required_argument, 0, 0},
+};
+#define NCOMMON (sizeof common_opts / sizeof common_opts[0])
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: optd serve [--listen ADDR] [--port N] [--db PATH]\n"
+		"                  [--durability full|normal] "
+		"[--log-format text|json]\n"
+		"                  [--default-region CC] [--threads N]\n"
+		"       optd keys create --name NAME --scope SCOPE... "
+		"[--rate-limit N]\n"
+		"       optd keys list | optd keys revoke ID|NAME\n"
+		"       optd groups create --name NAME --channel sms|email "
+		"[--id ID]\n"
+		"                          [--number N...] [--double-opt-in]\n"
+		"       optd groups list | optd groups show ID\n"
+		"       optd groups update ID [--name NAME] [--number N...] "
+		"[--double-opt-in true|false]\n"
+		"       optd consent show --phone P | --email E | "
+		"--external-id X\n"
+		"       optd migrate | optd version\n"
+		"every command also takes --db PATH and --default-region CC\n");
+	return 2;
+}
+
+/* Command-specific flags, collected as JSON for manage.c. */
+typedef struct {
+	const char *name, *channel, *id, *rate, *doi, *phone, *email, *ext;
+	const char *scopes[CLI_LIST_MAX], *numbers[CLI_LIST_MAX];
+	size_t nscopes, nnumbers;
+	int doi_flag;
+} cli_args;
+
+static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
+{
+	static struct option opts[NCOMMON + 12];
+	static const char *extra[] = {"name", "channel", "id", "rate-limit",
+				      "scope", "number", "phone", "email",
+				      "external-id", "double-opt-in", NULL};
+	char err[CONFIG_ERR_MAX];
+	int idx, c;
+	size_t n = 0;
+
+	memcpy(opts, common_opts, sizeof common_opts);
+	n = NCOMMON;
+	for (size_t i = 0; extra[i]; i++)
+		opts[n++] = (struct option){extra[i],
+			strcmp(extra[i], "double-opt-in") ? required_argument
+							  : optional_argument,
+			0, 0};
+	memset(&opts[n], 0, sizeof opts[n]);
+	memset(a, 0, sizeof *a);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+		const char *nm = opts[idx].name, *v = optarg;
+		if (c != 0)
+			return usage();
+		if (!strcmp(nm, "name")) a->name = v;
+		else if (!strcmp(nm, "channel")) a->channel = v;
+		else if (!strcmp(nm, "id")) a->id = v;
+		else if (!strcmp(nm, "rate-limit")) a->rate = v;
+		else if (!strcmp(nm, "phone")) a->phone = v;
+		else if (!strcmp(nm, "email")) a->email = v;
+		else if (!strcmp(nm, "external-id")) a->ext = v;
+		else if (!strcmp(nm, "double-opt-in"))
+			a->doi_flag = 1, a->doi = v ? v : "true";
+		else if (!strcmp(nm, "scope") && a->nscopes < CLI_LIST_MAX)
+			a->scopes[a->nscopes++] = v;
+		else if (!strcmp(nm, "number") && a->nnumbers < CLI_LIST_MAX)
+			a->numbers[a->nnumbers++] = v;
+		else if (config_set(cfg, nm, v, err) != 0) {
+			fprintf(stderr, "optd: %s\n", err);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+static int print_json(json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	json_decref(v);
+	return 0;
+}
+
+static int cli_fail(manage_err m, const char *err)
+{
+	fprintf(stderr, "optd: %s\n", err);
+	return m == MANAGE_OK ? 0 : 1;
+}
+
+/* Run one management operation in its own transaction. */
+typedef manage_err (*cli_op)(store *st, void *arg, json_t **out, char *err);
+
+static int with_store(const config *cfg, cli_op op, void *arg, int write)
+{
+	char err[MANAGE_ERR_MAX] = "";
+	json_t *out = NULL;
+	store *st = NULL;
+	store_err e = store_open(cfg->db, cfg->durability, &st);
+	manage_err m;
+
+	if (e) {
+		fprintf(stderr, "optd: cannot open database %s: %s\n", cfg->db,
+			store_strerror(e));
+		return 1;
+	}
+	if (write && (e = store_begin(st)) != STORE_OK) {
+		fprintf(stderr, "optd: %s\n", store_strerror(e));
+		store_close(st);
+		return 1;
+	}
+	m = op(st, arg, &out, err);
+	if (write && m == MANAGE_OK && (e = store_commit(st)) != STORE_OK) {
+		m = MANAGE_STORE;
+		snprintf(err, sizeof err, "commit failed: %s", store_strerror(e));
+	}
+	if (write && m != MANAGE_OK)
+		store_rollback(st);
+	store_close(st);
+	if (m != MANAGE_OK) {
+		json_decref(out);
+		return cli_fail(m, err);
+	}
+	if (out)
+		print_json(out);
+	return 0;
+}
+
+typedef struct {
+	const config *cfg;
+	const cli_args *a;
+	json_t *spec;
+	const char *target;
+} cli_ctx;
+
+static manage_err op_key_create(store *st, void *arg, json_t **out, char *err)
+{
+	cli_ctx *c = arg;
+	return manage_key_create(st, c->spec, clock_now_ms(), out, err);
+}
+
+static manage_err op_noop(store *st, void *arg, json_t **out, char *err)
+{
+	(void)st, (void)arg, (void)out, (void)err;
+	return MANAGE_OK; /* opening the store applied the migrations */
+}
+
+static manage_err op_key_list(store *st, void *arg, json_t **out, char *err)
+{
+	(void)arg;
+	return manage_key_list(st, out, err);
+}
+
+static manage_err op_key_revoke(store *st, void *arg, json_t **out, char *err)
+{
+	cli_ctx *c = arg;
+	manage_err m = manage_key_revoke(st, c->target, clock_now_ms(), err);
+
+	if (!m)
+		*out = json_pack("{s:s,s:s}", "revoked", c->target, "message",
+				 "success");
+	return m;
+}
+
+static manage_err op_group_create(store *st, void *arg, json_t **out,
+				  char *err)
+{
+	cli_ctx *c = arg;
+	return manage_group_create(st, c->spec, c->cfg->default_region,
+				   clock_now_ms(), out, err);
+}
+
+static manage_err op_group_update(store *st, void *arg, json_t **out,
+				  char *err)
+{
+	cli_ctx *c = arg;
+	return manage_group_update(st, c->target, c->spec,
+				   c->cfg->default_region, clock_now_ms(), out,
+				   err);
+}
+
+static manage_err op_group_list(store *st, void *arg, json_t **out, char *err)
+{
+	(void)arg;
+	return manage_group_list(st, out, err);
+}
+
+static manage_err op_group_show(store *st, void *arg, json_t **out, char *err)
+{
+	cli_ctx *c = arg;
+	return manage_group_get(st, c->target, out, err);
+}
+
+static manage_err op_consent(store *st, void *arg, json_t **out, char *err)
+{
+	cli_ctx *c = arg;
+	const cli_args *a = c->a;
+	const char *by = a->phone ? "phone" : a->email ? "email" : "external_id";
+	const char *v = a->phone ? a->phone : a->email ? a->email : a->ext;
+
+	return manage_consent(st, by, v, c->cfg->default_region, 0, 0, out,
+			      err);
+}
+
+static json_t *strings(const char *const *v, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(v[i]));
+	return arr;
+}
+
+/* Build the JSON spec manage.c expects from command-line flags. */
+static json_t *spec_of(const cli_args *a, int group)
+{
+	json_t *o = json_object();
+
+	if (a->name)
+		json_object_set_new(o, "name", json_string(a->name));
+	if (!group) {
+		json_object_set_new(o, "scopes", strings(a->scopes, a->nscopes));
+		if (a->rate)
+			json_object_set_new(o, "rate_limit",
+					    json_integer(strtoll(a->rate, 0, 10)));
+		return o;
+	}
+	if (a->channel)
+		json_object_set_new(o, "channel", json_string(a->channel));
+	if (a->id)
+		json_object_set_new(o, "id", json_string(a->id));
+	if (a->nnumbers)
+		json_object_set_new(o, "numbers",
+				    strings(a->numbers, a->nnumbers));
+	if (a->doi_flag)
+		json_object_set_new(o, "double_opt_in",
+				    json_boolean(strcmp(a->doi, "false") != 0));
+	return o;
+}
+
+static int cli_dispatch(const char *cmd, const char *verb, const config *cfg,
+			const cli_args *a, char **rest, int nrest)
+{
+	cli_ctx c = {cfg, a, NULL, nrest > 0 ? rest[0] : NULL};
+	int rc = -1;
+
+	if (!strcmp(cmd, "serve"))
+		return serve_run(cfg);
+	if (!strcmp(cmd, "migrate"))
+		return with_store(cfg, op_noop, &c, 0) ? 1
+			: (printf("database %s is up to date\n", cfg->db), 0);
+	if (!strcmp(cmd, "keys") && !strcmp(verb, "create")) {
+		c.spec = spec_of(a, 0);
+		rc = with_store(cfg, op_key_create, &c, 1);
+	} else if (!strcmp(cmd, "keys") && !strcmp(verb, "list")) {
+		rc = with_store(cfg, op_key_list, &c, 0);
+	} else if (!strcmp(cmd, "keys") && !strcmp(verb, "revoke") && c.target) {
+		rc = with_store(cfg, op_key_revoke, &c, 1);
+	} else if (!strcmp(cmd, "groups") && !strcmp(verb, "create")) {
+		c.spec = spec_of(a, 1);
+		rc = with_store(cfg, op_group_create, &c, 1);
+	} else if (!strcmp(cmd, "groups") && !strcmp(verb, "update") && c.target) {
+		c.spec = spec_of(a, 1);
+		rc = with_store(cfg, op_group_update, &c, 1);
+	} else if (!strcmp(cmd, "groups") && !strcmp(verb, "list")) {
+		rc = with_store(cfg, op_group_list, &c, 0);
+	} else if (!strcmp(cmd, "groups") && !strcmp(verb, "show") && c.target) {
+		rc = with_store(cfg, op_group_show, &c, 0);
+	} else if (!strcmp(cmd, "consent") && !strcmp(verb, "show") &&
+		   (a->phone || a->email || a->ext)) {
+		rc = with_store(cfg, op_consent, &c, 0);
+	}
+	json_decref(c.spec);
+	return rc == -1 ? usage() : rc;
+}
+
+int main(int argc, char **argv)
+{
+	char err[CONFIG_ERR_MAX];
+	const char *cmd, *verb = NULL;
+	char **base;
+	config cfg;
+	cli_args a;
+	int n, rc;
+
+	if (argc < 2)
+		return usage();
+	cmd = argv[1];
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("optd %s\n", OPTD_VERSION);
+		return 0;
+	}
+	if (config_from_env(&cfg, err) != 0) {
+		fprintf(stderr, "optd: %s\n", err);
+		return 2;
+	}
+	/* getopt permutes its array: keep the command (and verb) out of it by
+	 * letting it stand where getopt expects the program name. */
+	if (strcmp(cmd, "serve") && strcmp(cmd, "migrate")) {
+		if (argc < 3)
+			return usage();
+		verb = argv[2];
+		base = argv + 2;
+	} else {
+		base = argv + 1;
+	}
+	n = argc - (int)(base - argv);
+	rc = parse_args(n, base, &cfg, &a);
+	if (rc)
+		return rc;
+	log_setup(cfg.log_format, LOG_INFO);
+	return cli_dispatch(cmd, verb, &cfg, &a, base + optind, n - optind);
+}

@@ -1,0 +1,136 @@
+/*
+ * serve: start-up and shutdown of `optd serve`.
+ *
+ * Start: open (and migrate) the database, make sure an admin key exists,
+ * start the writer, then the HTTP server. Signals are blocked before any
+ * thread starts so only the main thread, in sigwait(), sees SIGTERM.
+ * Stop: stop accepting, let in-flight requests finish (their writer jobs
+ * commit and they get answers), stop the writer, then the HTTP server.
+ */
+#include "serve.h"
+#include "api/app.h"
+#include "core/scope.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/secret.h"
+#include "work/manage.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SERVE_DRAIN_MS 30000
+#define SERVE_ADMIN_KEY_NAME "admin"
+
+/* OPTD_ADMIN_KEY wins; otherwise create one the first time, shown once. */
+static int admin_key(store *st)
+{
+	const char *env = getenv("OPTD_ADMIN_KEY");
+	char err[MANAGE_ERR_MAX];
+	store_key k;
+	json_t *spec, *out = NULL;
+	manage_err m;
+
+	if (env && *env) {
+		if (strlen(env) < 16 || strlen(env) > 128) {
+			log_error("OPTD_ADMIN_KEY must be 16 to 128 characters");
+			return -1;
+		}
+		if (store_begin(st))
+			return -1;
+		m = manage_key_ensure(st, SERVE_ADMIN_KEY_NAME, env, SCOPE_ADMIN,
+				      clock_now_ms(), err);
+		if (m || store_commit(st)) {
+			store_rollback(st);
+			log_error("cannot install OPTD_ADMIN_KEY: %s", err);
+			return -1;
+		}
+		return 0;
+	}
+	if (store_key_by_name(st, SERVE_ADMIN_KEY_NAME, &k) == STORE_OK)
+		return 0;
+	spec = json_pack("{s:s,s:[s]}", "name", SERVE_ADMIN_KEY_NAME, "scopes",
+			 "admin");
+	if (store_begin(st))
+		return -1;
+	m = manage_key_create(st, spec, clock_now_ms(), &out, err);
+	json_decref(spec);
+	if (m || store_commit(st)) {
+		store_rollback(st);
+		json_decref(out);
+		log_error("cannot create the admin key: %s", err);
+		return -1;
+	}
+	printf("admin API key (shown once, keep it safe): %s\n",
+	       json_string_value(json_object_get(out, "key")));
+	fflush(stdout);
+	json_decref(out);
+	return 0;
+}
+
+static int wait_for_signal(void)
+{
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigwait(&set, &sig);
+	return sig;
+}
+
+int serve_run(const config *cfg)
+{
+	app a = {0};
+	http_server *srv = NULL;
+	sigset_t set;
+	store_err e;
+	http_err he;
+	int rc = 1;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	memcpy(a.default_region, cfg->default_region, sizeof a.default_region);
+	e = store_open(cfg->db, cfg->durability, &a.st);
+	if (e) {
+		log_error("cannot open database %s: %s", cfg->db,
+			  store_strerror(e));
+		goto out;
+	}
+	if (admin_key(a.st) != 0)
+		goto out;
+	a.limits = rl_new();
+	a.wr = a.limits ? writer_start(a.st) : NULL;
+	if (!a.wr) {
+		log_error("cannot start the writer");
+		goto out;
+	}
+	he = http_server_start(&cfg->http, &a, &srv);
+	if (he) {
+		log_error("cannot listen on %s:%u: %s", cfg->http.addr,
+			  cfg->http.port, http_strerror(he));
+		goto out;
+	}
+	log_info("optd listening on %s:%u (database %s, %s, durability %s)",
+		 cfg->http.addr, http_server_port(srv), cfg->db,
+		 store_backend(a.st),
+		 cfg->durability == STORE_DURABLE_FULL ? "full" : "normal");
+	log_info("stopping on signal %d", wait_for_signal());
+	http_server_quiesce(srv);
+	if (http_server_drain(srv, SERVE_DRAIN_MS))
+		log_warn("stopping with requests still in flight");
+	rc = 0;
+out:
+	writer_stop(a.wr); /* commits and answers whatever is queued */
+	http_server_stop(srv);
+	rl_free(a.limits);
+	store_close(a.st);
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
+}

@@ -1,0 +1,453 @@
+/*
+ * sqlite: the embedded backend of store.h.
+ *
+ * One sqlite3 connection per calling thread (a pthread key), each with its
+ * own cache of prepared statements, all on one WAL database. WAL lets the
+ * HTTP threads read while the writer commits; synchronous=FULL makes every
+ * commit durable before store_commit() returns, which is what allows the
+ * API to answer 2xx only after a change is on disk.
+ * Invariant: a statement is reset before its function returns, so no
+ * statement holds a read transaction open between calls.
+ */
+#include "store/store.h"
+#include "store/sqlite_int.h"
+#include "store/sqlite_schema.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQLITE_BUSY_MS 10000 /* wait this long for a lock before UNAVAILABLE */
+
+
+#define KEY_COLS "id, name, key_hash, scopes, rate_limit, created_ms, " \
+		 "coalesce(revoked_ms, 0)"
+#define USER_COLS "id, coalesce(external_id,''), coalesce(phone,''), " \
+		  "phone_valid, coalesce(phone_type,''), coalesce(email,''), " \
+		  "created_ms, updated_ms"
+#define LEDGER_COLS "id, time_ms, user_id, coalesce(external_id,''), " \
+		    "coalesce(phone,''), coalesce(email,''), group_id, " \
+		    "old_state, new_state, source, coalesce(key_name,''), " \
+		    "coalesce(request_id,''), coalesce(client_addr,''), " \
+		    "coalesce(evidence,'')"
+
+static const char *const sql_text[Q__COUNT] = {
+	[Q_KEY_INSERT] = "INSERT INTO api_keys (name, key_hash, scopes, "
+			 "rate_limit, created_ms) VALUES (?,?,?,?,?)",
+	[Q_KEY_BY_HASH] = "SELECT " KEY_COLS " FROM api_keys "
+			  "WHERE key_hash = ? AND revoked_ms IS NULL",
+	[Q_KEY_BY_NAME] = "SELECT " KEY_COLS " FROM api_keys "
+			  "WHERE name = ? AND revoked_ms IS NULL",
+	[Q_KEY_GET] = "SELECT " KEY_COLS " FROM api_keys WHERE id = ?",
+	[Q_KEY_REVOKE] = "UPDATE api_keys SET revoked_ms = ? "
+			 "WHERE id = ? AND revoked_ms IS NULL",
+	[Q_KEY_LIST] = "SELECT " KEY_COLS " FROM api_keys ORDER BY id",
+	[Q_GROUP_INSERT] = "INSERT INTO subscription_groups (id, name, "
+			   "channel, double_opt_in, created_ms, updated_ms) "
+			   "VALUES (?,?,?,?,?,?)",
+	[Q_GROUP_GET] = "SELECT id, name, channel, double_opt_in, created_ms, "
+			"updated_ms FROM subscription_groups WHERE id = ?",
+	[Q_GROUP_UPDATE] = "UPDATE subscription_groups SET name = ?, "
+			   "double_opt_in = ?, updated_ms = ? WHERE id = ?",
+	[Q_GROUP_LIST] = "SELECT id, name, channel, double_opt_in, "
+			 "created_ms, updated_ms FROM subscription_groups "
+			 "ORDER BY created_ms, id",
+	[Q_NUMBER_ADD] = "INSERT INTO group_numbers (number, group_id) "
+			 "VALUES (?,?)",
+	[Q_NUMBERS_CLEAR] = "DELETE FROM group_numbers WHERE group_id = ?",
+	[Q_NUMBER_OWNER] = "SELECT group_id FROM group_numbers "
+			   "WHERE number = ?",
+	[Q_GROUP_NUMBERS] = "SELECT number FROM group_numbers "
+			    "WHERE group_id = ? ORDER BY number",
+	[Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?",
+	[Q_USER_BY_EXT] = "SELECT " USER_COLS " FROM users "
+			  "WHERE external_id = ?",
+	[Q_USERS_BY_PHONE] = "SELECT id FROM users WHERE phone = ? "
+			     "ORDER BY id LIMIT ?",
+	[Q_USERS_BY_EMAIL] = "SELECT id FROM users WHERE email = ? "
+			     "ORDER BY id LIMIT ?",
+	[Q_USER_INSERT] = "INSERT INTO users (external_id, phone, phone_valid, "
+			  "phone_type, email, created_ms, updated_ms) "
+			  "VALUES (nullif(?,''), nullif(?,''), ?, "
+			  "nullif(?,''), nullif(?,''), ?, ?)",
+	[Q_USER_UPDATE_CONTACT] = "UPDATE users SET phone = nullif(?,''), "
+				  "phone_valid = ?, phone_type = nullif(?,''),"
+				  " email = nullif(?,''), updated_ms = ? "
+				  "WHERE id = ?",
+	[Q_SUB_GET] = "SELECT state, since_ms FROM subscriptions "
+		      "WHERE user_id = ? AND group_id = ?",
+	[Q_SUB_PUT] = "INSERT INTO subscriptions (user_id, group_id, state, "
+		      "source, double_opt_in, since_ms) VALUES (?,?,?,?,?,?) "
+		      "ON CONFLICT (user_id, group_id) DO UPDATE SET "
+		      "state = excluded.state, source = excluded.source, "
+		      "double_opt_in = excluded.double_opt_in, "
+		      "since_ms = excluded.since_ms",
+	[Q_USER_SUBS] = "SELECT s.group_id, g.name, g.channel, s.state, "
+			"s.since_ms FROM subscriptions s JOIN "
+			"subscription_groups g ON g.id = s.group_id "
+			"WHERE s.user_id = ? ORDER BY s.group_id",
+	[Q_LEDGER_APPEND] = "INSERT INTO consent_ledger (time_ms, user_id, "
+			    "external_id, phone, email, group_id, old_state, "
+			    "new_state, source, key_name, request_id, "
+			    "client_addr, evidence) VALUES (?, ?, "
+			    "nullif(?,''), nullif(?,''), nullif(?,''), ?, ?, "
+			    "?, ?, nullif(?,''), nullif(?,''), nullif(?,''), "
+			    "nullif(?,''))",
+	[Q_LEDGER_BY_PHONE] = "SELECT " LEDGER_COLS " FROM consent_ledger "
+			      "WHERE phone = ? AND id > ? ORDER BY id LIMIT ?",
+	[Q_LEDGER_BY_EMAIL] = "SELECT " LEDGER_COLS " FROM consent_ledger "
+			      "WHERE email = ? AND id > ? ORDER BY id LIMIT ?",
+	[Q_LEDGER_BY_EXT] = "SELECT " LEDGER_COLS " FROM consent_ledger "
+			    "WHERE external_id = ? AND id > ? ORDER BY id "
+			    "LIMIT ?",
+	/* IMMEDIATE: take the write lock now rather than fail mid-batch. */
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_SAVEPOINT] = "SAVEPOINT req",
+	[Q_RELEASE] = "RELEASE req",
+	[Q_ROLLBACK_TO] = "ROLLBACK TO req",
+	[Q_PING] = "SELECT count(*) FROM schema_migrations",
+};
+
+typedef struct conn {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[Q__COUNT];
+	struct conn *next;
+} conn;
+
+struct store {
+	char path[STORE_URL_MAX];
+	store_durability dur;
+	pthread_key_t tls;
+	pthread_mutex_t mu; /* guards conns */
+	conn *conns;
+};
+
+const char *store_strerror(store_err err)
+{
+	switch (err) {
+	case STORE_OK: return "ok";
+	case STORE_NOTFOUND: return "not found";
+	case STORE_CONFLICT: return "already exists";
+	case STORE_INVALID: return "breaks a rule of the database";
+	case STORE_UNAVAILABLE: return "database unavailable";
+	case STORE_NOMEM: return "out of memory";
+	case STORE_IO: return "database input/output error";
+	}
+	return "unknown error";
+}
+
+int store_durability_parse(const char *s, store_durability *out)
+{
+	if (strcmp(s, "full") == 0)
+		*out = STORE_DURABLE_FULL;
+	else if (strcmp(s, "normal") == 0)
+		*out = STORE_DURABLE_NORMAL;
+	else
+		return -1;
+	return 0;
+}
+
+const char *store_backend(const store *st)
+{
+	(void)st;
+	return "sqlite";
+}
+
+store_err sqlt__map_rc(sqlite3 *db, int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return STORE_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_UNAVAILABLE;
+	case SQLITE_NOMEM:
+		return STORE_NOMEM;
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_UNIQUE ||
+		    rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return STORE_CONFLICT;
+		return STORE_INVALID;
+	default:
+		log_error("sqlite: %s (%d)", db ? sqlite3_errmsg(db) : "?", rc);
+		return STORE_IO;
+	}
+}
+
+static void conn_free(conn *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < Q__COUNT; i++)
+		sqlite3_finalize(c->stmt[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static store_err conn_open(store *st, conn **out)
+{
+	conn *c = calloc(1, sizeof *c);
+	char pragmas[256];
+	store_err err = STORE_NOMEM;
+	int rc;
+
+	*out = NULL;
+	if (!c)
+		goto out;
+	rc = sqlite3_open_v2(st->path, &c->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		err = sqlt__map_rc(c->db, rc);
+		goto out;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, SQLITE_BUSY_MS);
+	snprintf(pragmas, sizeof pragmas,
+		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; "
+		 "PRAGMA foreign_keys=ON;",
+		 st->dur == STORE_DURABLE_FULL ? "FULL" : "NORMAL");
+	rc = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		err = sqlt__map_rc(c->db, rc);
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+	err = STORE_OK;
+out:
+	conn_free(c);
+	return err;
+}
+
+static void conn_unlink(store *st, conn *c)
+{
+	pthread_mutex_lock(&st->mu);
+	for (conn **p = &st->conns; *p; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* The calling thread's connection, opened on first use. */
+static conn *conn_get(store *st, store_err *err)
+{
+	conn *c = pthread_getspecific(st->tls);
+
+	*err = STORE_OK;
+	if (c)
+		return c;
+	*err = conn_open(st, &c);
+	if (*err)
+		return NULL;
+	pthread_mutex_lock(&st->mu);
+	c->next = st->conns;
+	st->conns = c;
+	pthread_mutex_unlock(&st->mu);
+	pthread_setspecific(st->tls, c);
+	return c;
+}
+
+void store_thread_done(store *st)
+{
+	conn *c = pthread_getspecific(st->tls);
+
+	if (!c)
+		return;
+	pthread_setspecific(st->tls, NULL);
+	conn_unlink(st, c);
+	conn_free(c);
+}
+
+/* A reset prepared statement for query q on this thread's connection. */
+sqlite3_stmt *sqlt__stmt(store *st, int q, store_err *err)
+{
+	conn *c = conn_get(st, err);
+	int rc;
+
+	if (!c)
+		return NULL;
+	if (!c->stmt[q]) {
+		rc = sqlite3_prepare_v3(c->db, sql_text[q], -1,
+					SQLITE_PREPARE_PERSISTENT, &c->stmt[q],
+					NULL);
+		if (rc != SQLITE_OK) {
+			*err = sqlt__map_rc(c->db, rc);
+			return NULL;
+		}
+	}
+	return c->stmt[q];
+}
+
+store_err sqlt__finish(sqlite3_stmt *s, int rc)
+{
+	store_err err = sqlt__map_rc(sqlite3_db_handle(s), rc);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return err;
+}
+
+/* Run a statement that returns no rows. */
+store_err sqlt__step_done(sqlite3_stmt *s)
+{
+	return sqlt__finish(s, sqlite3_step(s));
+}
+
+void sqlt__bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC);
+}
+
+void sqlt__col_copy(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+	const unsigned char *v = sqlite3_column_text(s, i);
+
+	snprintf(dst, cap, "%s", v ? (const char *)v : "");
+}
+
+static store_err migrate(store *st)
+{
+	store_err err;
+	conn *c = conn_get(st, &err);
+	char sql[128];
+
+	if (!c)
+		return err;
+	if (sqlite3_exec(c->db,
+			 "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			 " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+			 " applied_ms INTEGER NOT NULL)",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return sqlt__map_rc(c->db, sqlite3_errcode(c->db));
+	for (size_t i = 0; i < SQLITE_MIGRATIONS_COUNT; i++) {
+		const sqlite_migration *m = &sqlite_migrations[i];
+		sqlite3_stmt *q = NULL;
+		int done;
+
+		if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", 0, 0, 0) != SQLITE_OK)
+			return sqlt__map_rc(c->db, sqlite3_errcode(c->db));
+		snprintf(sql, sizeof sql,
+			 "SELECT 1 FROM schema_migrations WHERE version = %d",
+			 m->version);
+		sqlite3_prepare_v2(c->db, sql, -1, &q, NULL);
+		done = q && sqlite3_step(q) == SQLITE_ROW;
+		sqlite3_finalize(q);
+		if (!done) {
+			snprintf(sql, sizeof sql,
+				 "INSERT INTO schema_migrations VALUES "
+				 "(%d, '%s', %lld)",
+				 m->version, m->name,
+				 (long long)clock_now_ms());
+			if (sqlite3_exec(c->db, m->sql, 0, 0, 0) != SQLITE_OK ||
+			    sqlite3_exec(c->db, sql, 0, 0, 0) != SQLITE_OK) {
+				err = sqlt__map_rc(c->db, sqlite3_errcode(c->db));
+				sqlite3_exec(c->db, "ROLLBACK", 0, 0, 0);
+				return err ? err : STORE_IO;
+			}
+			log_info("applied migration %d (%s)", m->version,
+				 m->name);
+		}
+		if (sqlite3_exec(c->db, "COMMIT", 0, 0, 0) != SQLITE_OK)
+			return sqlt__map_rc(c->db, sqlite3_errcode(c->db));
+	}
+	return STORE_OK;
+}
+
+static void tls_free(void *p)
+{
+	/* The thread ended without store_thread_done(); its conn stays listed
+	 * and is closed by store_close(). */
+	(void)p;
+}
+
+store_err store_open(const char *url, store_durability dur, store **out)
+{
+	store *st = NULL;
+	store_err err = STORE_NOMEM;
+
+	*out = NULL;
+	if (strncmp(url, "sqlite:", 7) == 0)
+		url += 7;
+	if (!*url || strlen(url) >= STORE_URL_MAX)
+		return STORE_INVALID;
+	st = calloc(1, sizeof *st);
+	if (!st)
+		goto out;
+	snprintf(st->path, sizeof st->path, "%s", url);
+	st->dur = dur;
+	pthread_mutex_init(&st->mu, NULL);
+	if (pthread_key_create(&st->tls, tls_free) != 0) {
+		pthread_mutex_destroy(&st->mu);
+		free(st);
+		st = NULL;
+		goto out;
+	}
+	err = migrate(st);
+	if (err)
+		goto out;
+	*out = st;
+	st = NULL;
+out:
+	store_close(st);
+	return err;
+}
+
+void store_close(store *st)
+{
+	if (!st)
+		return;
+	pthread_mutex_lock(&st->mu);
+	while (st->conns) {
+		conn *c = st->conns;
+		st->conns = c->next;
+		conn_free(c);
+	}
+	pthread_mutex_unlock(&st->mu);
+	pthread_setspecific(st->tls, NULL);
+	pthread_key_delete(st->tls);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+}
+
+static store_err run_simple(store *st, int q)
+{
+	store_err err;
+	sqlite3_stmt *s = sqlt__stmt(st, q, &err);
+
+	return s ? sqlt__step_done(s) : err;
+}
+
+store_err store_ping(store *st)
+{
+	store_err err;
+	sqlite3_stmt *s = sqlt__stmt(st, Q_PING, &err);
+
+	if (!s)
+		return err;
+	return sqlt__finish(s, sqlite3_step(s));
+}
+
+store_err store_begin(store *st) { return run_simple(st, Q_BEGIN); }
+store_err store_commit(store *st) { return run_simple(st, Q_COMMIT); }
+void store_rollback(store *st) { (void)run_simple(st, Q_ROLLBACK); }
+store_err store_savepoint(store *st) { return run_simple(st, Q_SAVEPOINT); }
+store_err store_release(store *st) { return run_simple(st, Q_RELEASE); }
+void store_rollback_to(store *st)
+{
+	/* ROLLBACK TO keeps the savepoint open; release it too. */
+	(void)run_simple(st, Q_ROLLBACK_TO);
+	(void)run_simple(st, Q_RELEASE);
+}

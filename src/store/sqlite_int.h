@@ -1,0 +1,36 @@
+/*
+ * sqlite_int: what the SQLite backend's files share and nothing else sees.
+ * The statement list lives here so sqlite.c (connections, transactions)
+ * and sqlite_records.c (one function per store.h operation) agree on ids.
+ */
+#ifndef OPTD_SQLITE_INT_H
+#define OPTD_SQLITE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+enum {
+	Q_KEY_INSERT, Q_KEY_BY_HASH, Q_KEY_BY_NAME, Q_KEY_GET, Q_KEY_REVOKE,
+	Q_KEY_LIST,
+	Q_GROUP_INSERT, Q_GROUP_GET, Q_GROUP_UPDATE, Q_GROUP_LIST,
+	Q_NUMBER_ADD, Q_NUMBERS_CLEAR, Q_NUMBER_OWNER, Q_GROUP_NUMBERS,
+	Q_USER_GET, Q_USER_BY_EXT, Q_USERS_BY_PHONE, Q_USERS_BY_EMAIL,
+	Q_USER_INSERT, Q_USER_UPDATE_CONTACT,
+	Q_SUB_GET, Q_SUB_PUT, Q_USER_SUBS,
+	Q_LEDGER_APPEND, Q_LEDGER_BY_PHONE, Q_LEDGER_BY_EMAIL, Q_LEDGER_BY_EXT,
+	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
+	Q_PING,
+	Q__COUNT
+};
+
+/* A reset prepared statement for query q on the calling thread's conn. */
+sqlite3_stmt *sqlt__stmt(store *st, int q, store_err *err);
+/* Reset s and map the step result rc to a store_err. */
+store_err sqlt__finish(sqlite3_stmt *s, int rc);
+store_err sqlt__step_done(sqlite3_stmt *s);
+store_err sqlt__map_rc(sqlite3 *db, int rc);
+void sqlt__bind_text(sqlite3_stmt *s, int i, const char *v);
+void sqlt__col_copy(sqlite3_stmt *s, int i, char *dst, size_t cap);
+
+#endif

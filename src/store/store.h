@@ -1,0 +1,204 @@
+/*
+ * store: the one storage interface of optd.
+ *
+ * Everything durable goes through these functions; nothing outside
+ * src/store/ knows which database is behind them or speaks SQL.
+ *
+ * Threads: a `store` is shared by all threads. Each calling thread gets its
+ * own connection, opened on first use and kept until store_thread_done()
+ * or store_close(); transactions therefore belong to the calling thread.
+ * Writes are made by the writer thread (src/work/writer.c) in batches, and
+ * by the command-line tools; readers never wait for writers (WAL).
+ *
+ * Errors: every fallible function returns a store_err, STORE_OK (0) on
+ * success. STORE_UNAVAILABLE means "try again later" and becomes a 503,
+ * never a false success.
+ */
+#ifndef OPTD_STORE_H
+#define OPTD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/consent.h"
+#include "core/ident.h"
+#include "core/phone.h"
+
+typedef struct store store;
+
+typedef enum {
+	STORE_OK = 0,
+	STORE_NOTFOUND,
+	STORE_CONFLICT,    /* a uniqueness rule would be broken */
+	STORE_INVALID,     /* the request breaks a rule of the schema */
+	STORE_UNAVAILABLE, /* busy, locked or unreachable: retry later */
+	STORE_NOMEM,
+	STORE_IO, /* disk or database failure */
+} store_err;
+
+typedef enum { STORE_DURABLE_FULL = 0, STORE_DURABLE_NORMAL } store_durability;
+
+#define STORE_URL_MAX 1024
+#define STORE_HASH_MAX 64
+#define STORE_TYPE_MAX 24 /* phone line type name */
+#define STORE_CLIENT_MAX 64
+#define STORE_REQID_MAX 32
+
+const char *store_strerror(store_err err);
+int store_durability_parse(const char *s, store_durability *out);
+
+/* `url` is a file path or "sqlite:PATH". Runs pending migrations. */
+store_err store_open(const char *url, store_durability dur, store **out);
+void store_close(store *st);
+const char *store_backend(const store *st);
+/* Release the calling thread's connection (call before a thread exits). */
+void store_thread_done(store *st);
+/* 0 when the database answers a trivial query; for /healthz. */
+store_err store_ping(store *st);
+
+/* Transactions and savepoints on the calling thread's connection. */
+store_err store_begin(store *st);
+store_err store_commit(store *st);
+void store_rollback(store *st);
+store_err store_savepoint(store *st);
+store_err store_release(store *st);
+void store_rollback_to(store *st);
+
+/* ---- API keys ---- */
+
+typedef struct {
+	int64_t id;
+	char name[IDENT_NAME_MAX + 1];
+	char hash[STORE_HASH_MAX + 1]; /* SHA-256 hex of the key */
+	uint32_t scopes;               /* bit set, see http/auth.h */
+	uint32_t rate_limit;           /* per minute; 0 = Braze defaults */
+	int64_t created_ms;
+	int64_t revoked_ms; /* 0 while live */
+} store_key;
+
+typedef int (*store_key_cb)(void *ctx, const store_key *k);
+
+/* CONFLICT when a live key has that name. Sets k->id. */
+store_err store_key_insert(store *st, store_key *k);
+/* Only live keys are found. */
+store_err store_key_by_hash(store *st, const char *hash, store_key *out);
+store_err store_key_by_name(store *st, const char *name, store_key *out);
+store_err store_key_get(store *st, int64_t id, store_key *out);
+store_err store_key_revoke(store *st, int64_t id, int64_t now_ms);
+store_err store_key_list(store *st, store_key_cb cb, void *ctx);
+
+/* ---- Subscription groups and their sending numbers ---- */
+
+#define STORE_NUMBERS_MAX 100 /* sending numbers per group */
+
+typedef struct {
+	char id[IDENT_GROUP_ID_MAX + 1];
+	char name[IDENT_NAME_MAX + 1];
+	consent_channel channel;
+	int double_opt_in;
+	int64_t created_ms;
+	int64_t updated_ms;
+} store_group;
+
+typedef int (*store_group_cb)(void *ctx, const store_group *g);
+typedef int (*store_number_cb)(void *ctx, const char *number);
+
+store_err store_group_insert(store *st, const store_group *g);
+store_err store_group_get(store *st, const char *id, store_group *out);
+store_err store_group_update(store *st, const store_group *g);
+store_err store_group_list(store *st, store_group_cb cb, void *ctx);
+/* CONFLICT when the number already belongs to a group. */
+store_err store_number_add(store *st, const char *number, const char *group);
+store_err store_numbers_clear(store *st, const char *group);
+store_err store_number_owner(store *st, const char *number,
+			     char group_out[IDENT_GROUP_ID_MAX + 1]);
+store_err store_group_numbers(store *st, const char *group,
+			      store_number_cb cb, void *ctx);
+
+/* ---- Users ---- */
+
+#define STORE_PHONE_SHARE_MAX 100 /* profiles updated per shared phone */
+
+typedef struct {
+	int64_t id;
+	char external_id[IDENT_EXTERNAL_ID_MAX + 1]; /* "" when anonymous */
+	char phone[PHONE_E164_MAX + 1];              /* "" when none */
+	int phone_valid;
+	char phone_type[STORE_TYPE_MAX + 1];
+	char email[IDENT_EMAIL_MAX + 1];
+	int64_t created_ms;
+	int64_t updated_ms;
+} store_user;
+
+store_err store_user_get(store *st, int64_t id, store_user *out);
+store_err store_user_by_external_id(store *st, const char *ext,
+				    store_user *out);
+/* Up to `max` ids of users with this phone, oldest first; *n is set. */
+store_err store_users_by_phone(store *st, const char *phone, int64_t *ids,
+			       size_t max, size_t *n);
+store_err store_users_by_email(store *st, const char *email, int64_t *ids,
+			       size_t max, size_t *n);
+/* Sets u->id. CONFLICT when the external_id is taken. */
+store_err store_user_insert(store *st, store_user *u);
+/* Writes phone, phone_valid, phone_type and email of an existing user. */
+store_err store_user_update_contact(store *st, const store_user *u);
+
+/* ---- Subscriptions ---- */
+
+typedef struct {
+	char group_id[IDENT_GROUP_ID_MAX + 1];
+	char group_name[IDENT_NAME_MAX + 1];
+	consent_channel channel;
+	consent_state state;
+	int64_t since_ms;
+} store_sub;
+
+typedef int (*store_sub_cb)(void *ctx, const store_sub *s);
+
+/* CONSENT_UNKNOWN (and STORE_OK) when never set; since may be NULL. */
+store_err store_sub_get(store *st, int64_t user, const char *group,
+			consent_state *out, int64_t *since_ms);
+store_err store_sub_put(store *st, int64_t user, const char *group,
+			consent_state state, consent_source src,
+			int double_opt_in, int64_t now_ms);
+/* Every group in the user's history, ordered by group id. */
+store_err store_user_subs(store *st, int64_t user, store_sub_cb cb,
+			  void *ctx);
+
+/* ---- Consent ledger (append-only) ---- */
+
+#define STORE_EVIDENCE_MAX 4096 /* bytes of JSON evidence per entry */
+
+typedef struct {
+	int64_t id;
+	int64_t time_ms;
+	int64_t user_id;
+	char external_id[IDENT_EXTERNAL_ID_MAX + 1];
+	char phone[PHONE_E164_MAX + 1];
+	char email[IDENT_EMAIL_MAX + 1];
+	char group_id[IDENT_GROUP_ID_MAX + 1];
+	consent_state old_state;
+	consent_state new_state;
+	consent_source source;
+	char key_name[IDENT_NAME_MAX + 1];
+	char request_id[STORE_REQID_MAX + 1];
+	char client_addr[STORE_CLIENT_MAX + 1];
+	char evidence[STORE_EVIDENCE_MAX + 1]; /* JSON object, "" if none */
+} store_ledger;
+
+typedef int (*store_ledger_cb)(void *ctx, const store_ledger *e);
+
+store_err store_ledger_append(store *st, const store_ledger *e);
+
+typedef enum {
+	STORE_BY_PHONE = 0,
+	STORE_BY_EMAIL,
+	STORE_BY_EXTERNAL_ID,
+} store_by;
+
+/* Oldest first; at most `limit` entries with id > after_id. */
+store_err store_ledger_find(store *st, store_by by, const char *value,
+			    int64_t after_id, size_t limit,
+			    store_ledger_cb cb, void *ctx);
+
+#endif

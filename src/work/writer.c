@@ -1,0 +1,189 @@
+/*
+ * writer: see writer.h. A mutex-protected FIFO and a condition variable;
+ * the thread sleeps only while the queue is empty, so under load each
+ * batch is simply whatever arrived while the previous fsync ran.
+ */
+#include "work/writer.h"
+#include "lib/log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct writer {
+	store *st;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t wake;
+	pthread_cond_t sync_done; /* for writer_run() */
+	writer_job *head, *tail;
+	int stopping;
+	uint64_t batches, jobs;
+};
+
+static writer_job *take_batch(writer *w)
+{
+	writer_job *batch = w->head, *last = w->head;
+	int n = 1;
+
+	while (last->next && n < WRITER_BATCH_MAX) {
+		last = last->next;
+		n++;
+	}
+	w->head = last->next;
+	if (!w->head)
+		w->tail = NULL;
+	last->next = NULL;
+	return batch;
+}
+
+static void run_jobs(writer *w, writer_job *batch)
+{
+	for (writer_job *j = batch; j; j = j->next) {
+		if (store_savepoint(w->st) != STORE_OK) {
+			j->rc = -1;
+			continue;
+		}
+		j->rc = j->fn(w->st, j->arg);
+		if (j->rc == 0) {
+			if (store_release(w->st) != STORE_OK)
+				j->rc = -1;
+		} else {
+			store_rollback_to(w->st);
+		}
+	}
+}
+
+static void finish_batch(writer *w, writer_job *batch, store_err commit)
+{
+	writer_job *next;
+	uint64_t n = 0;
+
+	for (writer_job *j = batch; j; j = next) {
+		next = j->next;
+		j->commit = commit;
+		n++;
+		if (j->done) {
+			j->done(j);
+		} else {
+			pthread_mutex_lock(&w->mu);
+			j->finished = 1;
+			pthread_cond_broadcast(&w->sync_done);
+			pthread_mutex_unlock(&w->mu);
+		}
+	}
+	pthread_mutex_lock(&w->mu);
+	w->batches++;
+	w->jobs += n;
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void process(writer *w, writer_job *batch)
+{
+	store_err err = store_begin(w->st);
+
+	if (err == STORE_OK) {
+		run_jobs(w, batch);
+		err = store_commit(w->st);
+		if (err) {
+			log_error("writer: commit failed: %s",
+				  store_strerror(err));
+			store_rollback(w->st);
+		}
+	} else {
+		log_error("writer: begin failed: %s", store_strerror(err));
+	}
+	finish_batch(w, batch, err);
+}
+
+static void *writer_main(void *arg)
+{
+	writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->head && !w->stopping)
+			pthread_cond_wait(&w->wake, &w->mu);
+		if (!w->head)
+			break; /* stopping and drained */
+		writer_job *batch = take_batch(w);
+		pthread_mutex_unlock(&w->mu);
+		process(w, batch);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	store_thread_done(w->st);
+	return NULL;
+}
+
+writer *writer_start(store *st)
+{
+	writer *w = calloc(1, sizeof *w);
+
+	if (!w)
+		return NULL;
+	w->st = st;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	pthread_cond_init(&w->sync_done, NULL);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		pthread_cond_destroy(&w->sync_done);
+		pthread_cond_destroy(&w->wake);
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void writer_submit(writer *w, writer_job *job)
+{
+	job->next = NULL;
+	job->finished = 0;
+	job->rc = 0;
+	job->commit = STORE_OK;
+	pthread_mutex_lock(&w->mu);
+	if (w->tail)
+		w->tail->next = job;
+	else
+		w->head = job;
+	w->tail = job;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int writer_run(writer *w, writer_fn fn, void *arg, store_err *commit)
+{
+	writer_job job = {.fn = fn, .arg = arg};
+
+	writer_submit(w, &job);
+	pthread_mutex_lock(&w->mu);
+	while (!job.finished)
+		pthread_cond_wait(&w->sync_done, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	if (commit)
+		*commit = job.commit;
+	return job.commit ? -1 : job.rc;
+}
+
+void writer_stop(writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stopping = 1;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->sync_done);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+void writer_stats(writer *w, uint64_t *batches, uint64_t *jobs)
+{
+	pthread_mutex_lock(&w->mu);
+	*batches = w->batches;
+	*jobs = w->jobs;
+	pthread_mutex_unlock(&w->mu);
+}

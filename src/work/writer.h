@@ -1,0 +1,53 @@
+/*
+ * writer: the one thread that changes the database while optd serves.
+ *
+ * Callers hand it jobs; it runs up to WRITER_BATCH_MAX queued jobs inside
+ * one transaction, each job inside its own savepoint, then commits once and
+ * tells every job how it ended. One fsync thus covers a whole batch (group
+ * commit), and a job that fails is rolled back alone: no request is ever
+ * half-applied, and no other request in the batch is lost because of it.
+ *
+ * Contract: a job's `done` callback runs exactly once, on the writer
+ * thread, after the commit (or its failure); until then the job and its
+ * argument belong to the writer. job->rc is what fn returned; job->commit
+ * is STORE_OK only when the job's changes are durably committed.
+ */
+#ifndef OPTD_WRITER_H
+#define OPTD_WRITER_H
+
+#include "store/store.h"
+
+#define WRITER_BATCH_MAX 512
+
+typedef struct writer writer;
+typedef struct writer_job writer_job;
+
+/* Returns 0 to keep the job's changes; anything else rolls them back. */
+typedef int (*writer_fn)(store *st, void *arg);
+typedef void (*writer_done_fn)(writer_job *job);
+
+struct writer_job {
+	/* public: set by the caller */
+	writer_fn fn;
+	void *arg;
+	writer_done_fn done; /* may be NULL for writer_run() */
+	void *done_arg;
+	/* read-only: set by the writer before done() */
+	int rc;
+	store_err commit;
+	/* private */
+	writer_job *next;
+	int finished;
+};
+
+writer *writer_start(store *st);
+void writer_submit(writer *w, writer_job *job);
+/* Submit and wait; returns job->rc, or -1 when the commit failed. */
+int writer_run(writer *w, writer_fn fn, void *arg, store_err *commit);
+/* Finishes every queued job, then stops the thread. NULL-safe. */
+void writer_stop(writer *w);
+
+/* Batches and jobs committed so far (for /metrics and tests). */
+void writer_stats(writer *w, uint64_t *batches, uint64_t *jobs);
+
+#endif

@@ -1,0 +1,207 @@
+"""harness: start the real optd binary and talk to it as clients do.
+
+Each test gets its own optd on a free loopback port with a scratch database
+in a temporary directory. The admin key is fixed through OPTD_ADMIN_KEY so
+tests need not scrape it. When a server stops, its stderr is searched for
+sanitizer reports, and any report fails the test (as Redis's harness does).
+"""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BIN = os.environ.get("OPTD_BIN", "build/optd")
+ADMIN_KEY = "optd_test_admin_key_0123456789abcdef"
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "UndefinedBehaviorSanitizer")
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def __repr__(self):
+        return "<%d %s>" % (self.status, self.body[:300])
+
+
+class Optd:
+    def __init__(self, *args, env=None, db=None, tmp=None):
+        self.tmp = tmp or tempfile.mkdtemp(prefix="optd-e2e-")
+        self.db = db or os.path.join(self.tmp, "optd.db")
+        self.args = list(args)
+        self.env = dict(os.environ)
+        self.env["OPTD_ADMIN_KEY"] = ADMIN_KEY
+        self.env.update(env or {})
+        self.port = None
+        self.proc = None
+        self.log_path = os.path.join(self.tmp, "optd.log")
+        self.out_path = os.path.join(self.tmp, "optd.out")
+
+    # -- process control --
+    def start(self, port=None, wait=True):
+        self.port = port or free_port()
+        cmd = [BIN, "serve", "--port", str(self.port), "--db", self.db,
+               *self.args]
+        self.log = open(self.log_path, "ab")
+        self.out = open(self.out_path, "ab")
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.out,
+                                     stderr=self.log)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=20.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise TestFailure("optd exited with %s: %s" % (
+                    self.proc.returncode, self.log_text()[-2000:]))
+            try:
+                if self.get("/healthz", key=None).status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise TestFailure("optd did not become ready")
+
+    def stop(self, sig=signal.SIGTERM, timeout=30.0):
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            raise TestFailure("optd did not stop within %ss" % timeout)
+        finally:
+            self.log.close()
+            self.out.close()
+            self.proc = None
+        self.check_sanitizers()
+        return rc
+
+    def kill9(self):
+        return self.stop(signal.SIGKILL)
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def check_sanitizers(self):
+        text = self.log_text()
+        for mark in SANITIZER_MARKS:
+            if mark in text:
+                i = text.index(mark)
+                raise TestFailure("sanitizer report in optd's log:\n" +
+                                  text[max(0, i - 200):i + 3000])
+
+    def __enter__(self):
+        if not self.proc:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc:
+            rc = self.stop()
+            if exc[0] is None and rc not in (0, None):
+                raise TestFailure("optd exited with status %s" % rc)
+
+    # -- HTTP --
+    def request(self, method, path, body=None, key=ADMIN_KEY, headers=None,
+                raw=None, content_type="application/json", timeout=30):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                          timeout=timeout)
+        h = dict(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+        if data is not None and content_type and "Content-Type" not in h:
+            h["Content-Type"] = content_type
+        if key:
+            h.setdefault("Authorization", "Bearer " + key)
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        resp = Response(r.status, {k.lower(): v for k, v in r.getheaders()},
+                        r.read().decode("utf-8", "replace"))
+        conn.close()
+        return resp
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+    # -- common set-up --
+    def create_group(self, name="Promos", channel="sms", **fields):
+        body = {"name": name, "channel": channel, **fields}
+        r = self.post("/admin/subscription_groups", body)
+        expect(r.status == 201, "group create", r)
+        return r.json["id"]
+
+    def create_key(self, scopes, name=None, **fields):
+        body = {"name": name or "key-%d" % time.time_ns(), "scopes": scopes,
+                **fields}
+        r = self.post("/admin/api_keys", body)
+        expect(r.status == 201, "key create", r)
+        return r.json["key"]
+
+    def cli(self, *args, env=None, check=True):
+        e = dict(self.env)
+        e.update(env or {})
+        p = subprocess.run([BIN, *args, "--db", self.db], env=e,
+                           capture_output=True, text=True, timeout=60)
+        if check and p.returncode != 0:
+            raise TestFailure("optd %s failed (%d): %s" % (
+                " ".join(args), p.returncode, p.stderr))
+        return p
+
+
+def expect(cond, what, detail=None):
+    if not cond:
+        raise TestFailure("%s%s" % (what, "" if detail is None
+                                    else ": %r" % (detail,)))
+
+
+def expect_status(resp, status, what=""):
+    if resp.status != status:
+        raise TestFailure("%s: expected %d, got %r" % (what or "status",
+                                                      status, resp))
+    return resp
+
+
+def expect_error(resp, status, *words):
+    """A Braze-shaped JSON error with this status whose message has words."""
+    expect_status(resp, status, "error")
+    expect(isinstance(resp.json, dict) and
+           isinstance(resp.json.get("message"), str),
+           "error body is JSON with a message", resp)
+    msg = resp.json["message"].lower()
+    for w in words:
+        expect(w.lower() in msg, "message mentions %r" % w, resp.json)
+    return resp
