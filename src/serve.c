@@ -126,6 +126,12 @@ int serve_run(const config *cfg)
 		log_warn("stopping with requests still in flight");
 	rc = 0;
 out:
+	if (a.wr) {
+		uint64_t batches, jobs;
+		writer_stats(a.wr, &batches, &jobs);
+		log_info("writer: %llu jobs in %llu batches",
+			 (unsigned long long)jobs, (unsigned long long)batches);
+	}
 	writer_stop(a.wr); /* commits and answers whatever is queued */
 	http_server_stop(srv);
 	rl_free(a.limits);

@@ -57,6 +57,8 @@ static int admin_apply(store *st, void *arg)
 {
 	admin_ctx *c = arg;
 
+	json_decref(c->out); /* from an earlier run of a replayed batch */
+	c->out = NULL;
 	switch (c->op) {
 	case OP_KEY_CREATE:
 		c->m = manage_key_create(st, c->spec, c->now_ms, &c->out,

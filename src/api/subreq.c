@@ -155,14 +155,12 @@ static int identifiers(json_t *obj, subreq_item *it, const char *region,
 			 names[0], names[1], names[2]);
 		return -1;
 	}
-	if (it->n_ext && (np || ne) && it->n_ext != (np ? np : ne)) {
-		snprintf(err, SUBREQ_ERR_MAX, "%s and %s pair one to one when "
-			 "both are given, but there are %zu and %zu",
-			 names[0], np ? names[1] : names[2], it->n_ext,
-			 np ? np : ne);
-		return -1;
-	}
-	it->paired = it->n_ext && (np || ne);
+	/*
+	 * Equal counts pair up: external_id[i] gets phone[i] (the seed's
+	 * sign-up call). Otherwise, as in Braze's own example of one
+	 * external_id with two phones, each list names profiles on its own.
+	 */
+	it->paired = it->n_ext && it->n_ext == (np ? np : ne);
 	if (check_ext(it, names[0], err) ||
 	    take_phones(it, phones, np, names[1], region, err))
 		return -1;

@@ -29,7 +29,7 @@ typedef struct {
 	const char *ext[SUBS_IDS_MAX];     /* point into the JSON body */
 	char *email[SUBS_IDS_MAX];         /* normalised copies */
 	phone_info phone[SUBS_IDS_MAX];
-	int paired;
+	int paired; /* same number of external ids and phones (or emails) */
 } subreq_item;
 
 typedef struct {

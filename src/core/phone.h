@@ -44,7 +44,6 @@ typedef enum {
 
 typedef struct {
 	char e164[PHONE_E164_MAX + 1];
-	char region[PHONE_REGION_MAX + 1]; /* "" when unknown (e.g. +800) */
 	int valid;                         /* 1 when in an assigned range */
 	phone_type type;
 } phone_info;
@@ -63,6 +62,13 @@ typedef struct {
  */
 phone_err phone_normalize(const char *input, size_t len,
 			  const char *default_region, phone_info *out);
+
+/*
+ * The region a normalised number belongs to ("" for +800 and the like).
+ * Kept out of phone_normalize() because for +1 numbers it costs a search
+ * over some 25 regions that the write path does not need.
+ */
+void phone_region_of(const char *e164, char out[PHONE_REGION_MAX + 1]);
 
 /* 1 when `region` (e.g. "US", "fr") is a region libphonenumber knows. */
 int phone_region_ok(const char *region);

@@ -200,14 +200,14 @@ phone_err phone_normalize_cc(const char *input, size_t len,
 	memcpy(info->e164, e164.data(), e164.size());
 	info->e164[e164.size()] = '\0';
 
-	/* "ZZ" (no region) and "001" (non-geographic, +800) both read as "". */
-	std::string rc;
-	util.GetRegionCodeForNumber(num, &rc);
-	if (rc.size() == PHONE_REGION_MAX && rc != "ZZ")
-		memcpy(info->region, rc.data(), PHONE_REGION_MAX + 1);
-
-	info->valid = util.IsValidNumber(num) ? 1 : 0;
-	info->type = phone_map_type(util.GetNumberType(num));
+	/*
+	 * IsValidNumber() is GetNumberType() != UNKNOWN for the number's own
+	 * region, and each call repeats the region search (some 25 regions
+	 * for +1); deriving validity from the type saves one search.
+	 */
+	PhoneNumberUtil::PhoneNumberType t = util.GetNumberType(num);
+	info->type = phone_map_type(t);
+	info->valid = t != PhoneNumberUtil::UNKNOWN;
 	return PHONE_OK;
 }
 
@@ -233,6 +233,27 @@ extern "C" phone_err phone_normalize(const char *input, size_t len,
 	if (out != nullptr)
 		*out = info;
 	return err;
+}
+
+extern "C" void phone_region_of(const char *e164,
+				char out[PHONE_REGION_MAX + 1])
+{
+	out[0] = '\0';
+	try {
+		const PhoneNumberUtil &util = phone_util();
+		PhoneNumber num;
+		std::string rc;
+
+		if (e164 == nullptr || util.Parse(e164, "ZZ", &num) !=
+					       PhoneNumberUtil::NO_PARSING_ERROR)
+			return;
+		util.GetRegionCodeForNumber(num, &rc);
+		/* "ZZ" (no region) and "001" (non-geographic) both read as "". */
+		if (rc.size() == PHONE_REGION_MAX && rc != "ZZ")
+			memcpy(out, rc.data(), PHONE_REGION_MAX + 1);
+	} catch (...) {
+		out[0] = '\0';
+	}
 }
 
 extern "C" int phone_region_ok(const char *region)

@@ -61,10 +61,12 @@ void *http_ctx(http_req *r);
 
 /* Reply with `body` (stolen; NULL for no body). */
 void http_reply(http_req *r, unsigned status, json_t *body);
+/* Reply with a constant JSON text (static storage; nothing is copied). */
+void http_reply_static(http_req *r, unsigned status, const char *json);
 /* Reply {"message": fmt..., "errors": errors} (errors stolen, may be NULL). */
 void http_reply_error(http_req *r, unsigned status, json_t *errors,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* Add a response header to the reply about to be sent. */
+/* Add a response header; name and value must be static strings. */
 void http_reply_header(http_req *r, const char *name, const char *value);
 
 /*

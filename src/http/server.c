@@ -54,7 +54,7 @@ struct http_req {
 	int have_rate;
 	struct MHD_Response *resp;
 	unsigned status;
-	char extra[HTTP_HEADERS_EXTRA_MAX][2][64];
+	const char *extra[HTTP_HEADERS_EXTRA_MAX][2]; /* static strings */
 	int nextra;
 	int deferred;
 	http_handler finish;
@@ -182,8 +182,8 @@ void http_reply_header(http_req *r, const char *name, const char *value)
 {
 	if (r->nextra >= HTTP_HEADERS_EXTRA_MAX)
 		return;
-	snprintf(r->extra[r->nextra][0], 64, "%s", name);
-	snprintf(r->extra[r->nextra][1], 64, "%s", value);
+	r->extra[r->nextra][0] = name;
+	r->extra[r->nextra][1] = value;
 	r->nextra++;
 }
 
@@ -208,6 +208,18 @@ void http_reply(http_req *r, unsigned status, json_t *body)
 		free(text);
 		return;
 	}
+	MHD_add_response_header(r->resp, "Content-Type", "application/json");
+	r->status = status;
+}
+
+void http_reply_static(http_req *r, unsigned status, const char *json)
+{
+	if (r->resp)
+		return;
+	r->resp = MHD_create_response_from_buffer(strlen(json), (void *)json,
+						  MHD_RESPMEM_PERSISTENT);
+	if (!r->resp)
+		return;
 	MHD_add_response_header(r->resp, "Content-Type", "application/json");
 	r->status = status;
 }
@@ -488,7 +500,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		snprintf(r->method, sizeof r->method, "%s", method);
 		snprintf(r->path, sizeof r->path, "%s", url);
 		client_addr(conn, r->client, sizeof r->client);
-		secret_hex(r->reqid, 8);
+		secret_request_id(r->reqid);
 		*con_cls = r;
 		atomic_fetch_add(&srv->inflight, 1);
 		if (strlen(url) >= HTTP_PATH_MAX)

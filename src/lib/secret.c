@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -76,4 +77,19 @@ void secret_sha256_hex(const void *data, size_t n,
 int secret_equal(const char *a, const char *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+void secret_request_id(char out[17])
+{
+	static _Thread_local uint32_t prefix, counter;
+	static const char d[] = "0123456789abcdef";
+	uint64_t v;
+
+	if (!prefix && secret_random(&prefix, sizeof prefix) != 0)
+		prefix = (uint32_t)(uintptr_t)&prefix;
+	prefix |= 1; /* never 0, so it is drawn once per thread */
+	v = ((uint64_t)prefix << 32) | ++counter;
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		out[i] = d[v & 15];
+	out[16] = '\0';
 }

@@ -22,6 +22,12 @@ int secret_token(char out[SECRET_TOKEN_MAX]);
 int secret_uuid(char out[SECRET_UUID_LEN + 1]);
 /* Short random hex id of 2*nbytes digits, e.g. request ids. */
 int secret_hex(char *out, size_t nbytes);
+/*
+ * A 16-hex-digit id unique within this process and very likely across
+ * processes: a random per-thread prefix and a counter, so a request id costs
+ * no system call. Not secret; never use it as a key.
+ */
+void secret_request_id(char out[17]);
 void secret_sha256_hex(const void *data, size_t n,
 		       char out[SECRET_HASH_HEX + 1]);
 int secret_equal(const char *a, const char *b, size_t n); /* 1 if same */

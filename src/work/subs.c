@@ -4,15 +4,17 @@
 #include <stdio.h>
 #include <string.h>
 
+/* `fresh`: the profile was created by this change, so it has no state. */
 static store_err set_state(store *st, const subs_change *c,
-			   const store_user *u, subs_result *res)
+			   const store_user *u, int fresh, subs_result *res)
 {
-	consent_state old;
+	consent_state old = CONSENT_UNKNOWN;
 	store_ledger e;
-	store_err err;
+	store_err err = STORE_OK;
 
 	res->profiles++;
-	err = store_sub_get(st, u->id, c->group_id, &old, NULL);
+	if (!fresh)
+		err = store_sub_get(st, u->id, c->group_id, &old, NULL);
 	if (err || !consent_is_change(old, c->state))
 		return err;
 	err = store_sub_put(st, u->id, c->group_id, c->state, c->source,
@@ -64,9 +66,11 @@ static store_err by_external_id(store *st, const subs_change *c, size_t i,
 	const char *mail = c->paired && c->n_email ? c->emails[i] : NULL;
 	store_user u;
 	store_err err;
+	int fresh = 0;
 
 	err = store_user_by_external_id(st, c->ext[i], &u);
 	if (err == STORE_NOTFOUND) {
+		fresh = 1;
 		memset(&u, 0, sizeof u);
 		snprintf(u.external_id, sizeof u.external_id, "%s", c->ext[i]);
 		if (p)
@@ -83,7 +87,7 @@ static store_err by_external_id(store *st, const subs_change *c, size_t i,
 		u.updated_ms = c->now_ms;
 		err = store_user_update_contact(st, &u);
 	}
-	return err ? err : set_state(st, c, &u, res);
+	return err ? err : set_state(st, c, &u, fresh, res);
 }
 
 /* Every profile sharing a phone or e-mail; one anonymous one if none. */
@@ -109,12 +113,12 @@ static store_err by_contact(store *st, const subs_change *c,
 		else
 			snprintf(u.email, sizeof u.email, "%s", mail);
 		err = create(st, c, &u, res);
-		return err ? err : set_state(st, c, &u, res);
+		return err ? err : set_state(st, c, &u, 1, res);
 	}
 	for (size_t i = 0; i < n && !err; i++) {
 		err = store_user_get(st, ids[i], &u);
 		if (!err)
-			err = set_state(st, c, &u, res);
+			err = set_state(st, c, &u, 0, res);
 	}
 	return err;
 }

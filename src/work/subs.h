@@ -8,8 +8,9 @@
  *  - a phone reaches every profile that shares it (STORE_PHONE_SHARE_MAX),
  *    and creates an anonymous profile when none has it; the same for e-mail;
  *  - an external_id names one profile, created when missing;
- *  - external_id[i] paired with phone[i] (or email[i]) gives that profile
- *    that contact first;
+ *  - when as many external_ids as phones (or e-mails) are given, they pair
+ *    up: external_id[i]'s profile gets phone[i] first; otherwise each list
+ *    names its profiles independently;
  *  - a profile whose state would not change is left alone, and the ledger
  *    gets exactly one entry per profile whose state did change.
  * Inputs are already validated and normalised by the caller.

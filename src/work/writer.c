@@ -36,7 +36,25 @@ static writer_job *take_batch(writer *w)
 	return batch;
 }
 
-static void run_jobs(writer *w, writer_job *batch)
+/*
+ * Fast path: run every job straight in the transaction. Savepoints cost
+ * two statements a job, and jobs are validated before they get here, so
+ * they almost never fail; when one does, the caller rolls the whole batch
+ * back and replays it with run_isolated().
+ */
+static int run_direct(writer *w, writer_job *batch)
+{
+	int failed = 0;
+
+	for (writer_job *j = batch; j; j = j->next) {
+		j->rc = j->fn(w->st, j->arg);
+		failed |= j->rc != 0;
+	}
+	return failed;
+}
+
+/* Slow path: each job in its own savepoint, so a failure is its own. */
+static void run_isolated(writer *w, writer_job *batch)
 {
 	for (writer_job *j = batch; j; j = j->next) {
 		if (store_savepoint(w->st) != STORE_OK) {
@@ -81,8 +99,13 @@ static void process(writer *w, writer_job *batch)
 {
 	store_err err = store_begin(w->st);
 
+	if (err == STORE_OK && run_direct(w, batch)) {
+		store_rollback(w->st);
+		err = store_begin(w->st);
+		if (err == STORE_OK)
+			run_isolated(w, batch);
+	}
 	if (err == STORE_OK) {
-		run_jobs(w, batch);
 		err = store_commit(w->st);
 		if (err) {
 			log_error("writer: commit failed: %s",

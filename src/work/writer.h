@@ -2,10 +2,11 @@
  * writer: the one thread that changes the database while optd serves.
  *
  * Callers hand it jobs; it runs up to WRITER_BATCH_MAX queued jobs inside
- * one transaction, each job inside its own savepoint, then commits once and
- * tells every job how it ended. One fsync thus covers a whole batch (group
- * commit), and a job that fails is rolled back alone: no request is ever
- * half-applied, and no other request in the batch is lost because of it.
+ * one transaction, then commits once and tells every job how it ended. One
+ * fsync thus covers a whole batch (group commit). A job that fails is rolled
+ * back alone: the batch is rolled back and replayed with each job in its own
+ * savepoint, so no request is ever half-applied and no other request in the
+ * batch is lost because of it.
  *
  * Contract: a job's `done` callback runs exactly once, on the writer
  * thread, after the commit (or its failure); until then the job and its
@@ -22,7 +23,11 @@
 typedef struct writer writer;
 typedef struct writer_job writer_job;
 
-/* Returns 0 to keep the job's changes; anything else rolls them back. */
+/*
+ * Returns 0 to keep the job's changes; anything else rolls them back.
+ * It may run twice for one job (when a neighbour in its batch fails): it
+ * must depend on its argument alone and release what an earlier run left.
+ */
 typedef int (*writer_fn)(store *st, void *arg);
 typedef void (*writer_done_fn)(writer_job *job);
 

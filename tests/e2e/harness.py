@@ -8,11 +8,13 @@ sanitizer reports, and any report fails the test (as Redis's harness does).
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 
 BIN = os.environ.get("OPTD_BIN", "build/optd")
 ADMIN_KEY = "optd_test_admin_key_0123456789abcdef"
@@ -47,14 +49,46 @@ class Response:
         return "<%d %s>" % (self.status, self.body[:300])
 
 
+def scratch_dir():
+    """A temporary directory for tests that restart optd on one database;
+    the caller removes it (shutil.rmtree) when the test passes."""
+    return tempfile.mkdtemp(prefix="optd-e2e-")
+
+
+def run_optd(*args, env=None, timeout=20, admin_key=ADMIN_KEY):
+    """Run the binary to completion (a command that must exit, such as a
+    serve with a bad setting). A process still running at `timeout` is
+    killed and reported as a failure."""
+    e = dict(os.environ)
+    if admin_key is not None:
+        e["OPTD_ADMIN_KEY"] = admin_key
+    e.update(env or {})
+    try:
+        return subprocess.run([BIN, *args], env=e, capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise TestFailure("optd %s was still running after %ss" % (
+            " ".join(args), timeout))
+
+
 class Optd:
-    def __init__(self, *args, env=None, db=None, tmp=None):
+    """One optd server.
+
+    flags=False starts `optd serve ARGS` without the harness's --port and
+    --db flags, giving them through OPTD_PORT and OPTD_DB instead (unless
+    `env` already sets those). host is the address clients connect to."""
+
+    def __init__(self, *args, env=None, db=None, tmp=None, flags=True,
+                 host="127.0.0.1"):
+        self.owns_tmp = tmp is None
         self.tmp = tmp or tempfile.mkdtemp(prefix="optd-e2e-")
         self.db = db or os.path.join(self.tmp, "optd.db")
         self.args = list(args)
         self.env = dict(os.environ)
         self.env["OPTD_ADMIN_KEY"] = ADMIN_KEY
         self.env.update(env or {})
+        self.flags = flags
+        self.host = host
         self.port = None
         self.proc = None
         self.log_path = os.path.join(self.tmp, "optd.log")
@@ -63,8 +97,13 @@ class Optd:
     # -- process control --
     def start(self, port=None, wait=True):
         self.port = port or free_port()
-        cmd = [BIN, "serve", "--port", str(self.port), "--db", self.db,
-               *self.args]
+        if self.flags:
+            cmd = [BIN, "serve", "--port", str(self.port), "--db", self.db,
+                   *self.args]
+        else:
+            cmd = [BIN, "serve", *self.args]
+            self.env.setdefault("OPTD_PORT", str(self.port))
+            self.env.setdefault("OPTD_DB", self.db)
         self.log = open(self.log_path, "ab")
         self.out = open(self.out_path, "ab")
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.out,
@@ -112,6 +151,10 @@ class Optd:
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def out_text(self):
+        with open(self.out_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
     def check_sanitizers(self):
         text = self.log_text()
         for mark in SANITIZER_MARKS:
@@ -130,11 +173,13 @@ class Optd:
             rc = self.stop()
             if exc[0] is None and rc not in (0, None):
                 raise TestFailure("optd exited with status %s" % rc)
+        if exc[0] is None and self.owns_tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     # -- HTTP --
     def request(self, method, path, body=None, key=ADMIN_KEY, headers=None,
                 raw=None, content_type="application/json", timeout=30):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port,
+        conn = http.client.HTTPConnection(self.host, self.port,
                                           timeout=timeout)
         h = dict(headers or {})
         data = raw
@@ -156,6 +201,47 @@ class Optd:
 
     def post(self, path, body=None, **kw):
         return self.request("POST", path, body=body, **kw)
+
+    def raw(self, data, timeout=30):
+        """Send `data` (bytes: a whole HTTP request, written by the test)
+        on a fresh connection and read one response. A server that answers
+        before reading the whole body may reset the connection while we
+        still send; the response is read all the same."""
+        sock = socket.create_connection((self.host, self.port),
+                                        timeout=timeout)
+        try:
+            try:
+                sock.sendall(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            r = http.client.HTTPResponse(sock)
+            r.begin()
+            body = r.read().decode("utf-8", "replace")
+            return Response(r.status,
+                            {k.lower(): v for k, v in r.getheaders()}, body)
+        finally:
+            sock.close()
+
+    # -- API shortcuts --
+    def status_set(self, body, key=ADMIN_KEY, v2=False, **kw):
+        path = "/v2/subscription/status/set" if v2 else \
+            "/subscription/status/set"
+        return self.post(path, body, key=key, **kw)
+
+    def status_get(self, group, key=ADMIN_KEY, **ids):
+        """GET /subscription/status/get; a list value is sent as name[]."""
+        return self.get("/subscription/status/get?" + query(
+            subscription_group_id=group, **ids), key=key)
+
+    def user_status(self, key=ADMIN_KEY, **ids):
+        return self.get("/subscription/user/status?" + query(**ids), key=key)
+
+    def consent(self, **by):
+        """The ledger entries (oldest first) for phone=, email= or
+        external_id=, through GET /admin/consent."""
+        r = self.get("/admin/consent?" + query(**by))
+        expect_status(r, 200, "GET /admin/consent")
+        return r.json["consent"]
 
     # -- common set-up --
     def create_group(self, name="Promos", channel="sms", **fields):
@@ -180,6 +266,17 @@ class Optd:
             raise TestFailure("optd %s failed (%d): %s" % (
                 " ".join(args), p.returncode, p.stderr))
         return p
+
+
+def query(**params):
+    """A query string; list values repeat as name[]=v, in order."""
+    parts = []
+    for k, v in params.items():
+        if isinstance(v, (list, tuple)):
+            parts += [(k + "[]", x) for x in v]
+        elif v is not None:
+            parts.append((k, v))
+    return urllib.parse.urlencode(parts)
 
 
 def expect(cond, what, detail=None):
