@@ -1,6 +1,7 @@
 /* config: see config.h. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,10 @@ int config_set(config *c, const char *name, const char *v,
 	       char err[CONFIG_ERR_MAX])
 {
 	if (strcmp(name, "listen") == 0) {
-		if (strlen(v) >= sizeof c->http.addr)
+		unsigned char sa[sizeof(struct in6_addr)];
+		if (strlen(v) >= sizeof c->http.addr ||
+		    (inet_pton(AF_INET, v, sa) != 1 &&
+		     inet_pton(AF_INET6, v, sa) != 1))
 			goto bad;
 		snprintf(c->http.addr, sizeof c->http.addr, "%s", v);
 	} else if (strcmp(name, "port") == 0) {
@@ -71,7 +75,9 @@ bad:
 		 : strcmp(name, "log-format") == 0 ? " (text or json)"
 		 : strcmp(name, "default-region") == 0 ? " (a two-letter "
 		   "region such as US)"
-		 : strcmp(name, "threads") == 0 ? " (1 to 64)" : "");
+		 : strcmp(name, "threads") == 0 ? " (1 to 64)"
+		 : strcmp(name, "listen") == 0 ? " (an IPv4 or IPv6 address)"
+		 : "");
 	return -1;
 }
 

@@ -91,9 +91,14 @@ static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
 	memset(a, 0, sizeof *a);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
-		const char *nm = opts[idx].name, *v = optarg;
-		if (c != 0)
+		if (c != 0) /* getopt said what was wrong; idx is not set */
 			return usage();
+		const char *nm = opts[idx].name, *v = optarg;
+		/* "--double-opt-in false", as the usage writes it. */
+		if (!v && opts[idx].has_arg == optional_argument &&
+		    optind < argc && (!strcmp(argv[optind], "true") ||
+				      !strcmp(argv[optind], "false")))
+			v = argv[optind++];
 		if (!strcmp(nm, "name")) a->name = v;
 		else if (!strcmp(nm, "channel")) a->channel = v;
 		else if (!strcmp(nm, "id")) a->id = v;

@@ -116,6 +116,7 @@ int serve_run(const config *cfg)
 			  cfg->http.port, http_strerror(he));
 		goto out;
 	}
+	log_buffer_start();
 	log_info("optd listening on %s:%u (database %s, %s, durability %s)",
 		 cfg->http.addr, http_server_port(srv), cfg->db,
 		 store_backend(a.st),
@@ -138,5 +139,6 @@ out:
 	store_close(a.st);
 	if (rc == 0)
 		log_info("stopped");
+	log_buffer_stop();
 	return rc;
 }

@@ -34,9 +34,12 @@ int api_read_ids(http_req *r, api_ids *q)
 			return -1;
 		}
 		for (size_t i = 0; i < n; i++) {
-			if (!*dst[k][i]) {
-				http_reply_error(r, 400, NULL, "%s must not be"
-						 " empty", names[k]);
+			const char *why = !*dst[k][i] ? "must not be empty"
+				: k == 0 ? ident_check_external_id(dst[k][i])
+				: k == 2 ? ident_check_email(dst[k][i]) : NULL;
+			if (why) {
+				http_reply_error(r, 400, NULL, "%s \"%.64s\" %s",
+						 names[k], dst[k][i], why);
 				return -1;
 			}
 		}

@@ -1,44 +1,17 @@
 /* ident: see ident.h. */
 #include "core/ident.h"
+#include "lib/utf8.h"
 
 #include <ctype.h>
 #include <string.h>
 
 int ident_utf8_ok(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = p[i];
-		size_t n;
-		unsigned min;
-
-		if (c < 0x20 || c == 0x7f)
+	/* Controls are refused too: no identifier needs one. */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return 0;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0)
-			n = 1, min = 0x80, c &= 0x1f;
-		else if ((c & 0xf0) == 0xe0)
-			n = 2, min = 0x800, c &= 0x0f;
-		else if ((c & 0xf8) == 0xf0)
-			n = 3, min = 0x10000, c &= 0x07;
-		else
-			return 0;
-		for (size_t k = 1; k <= n; k++) {
-			if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = (c << 6) | (p[i + k] & 0x3f);
-		}
-		/* Overlong forms and surrogates hide one text behind another. */
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
+	return utf8_valid(s, len);
 }
 
 const char *ident_check_external_id(const char *s)

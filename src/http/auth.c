@@ -1,45 +1,11 @@
-/*
- * auth: see auth.h. Live keys are remembered per thread for at most
- * AUTH_CACHE_TTL_MS, which spares a database read on nearly every request;
- * the price is that a revoked key may still work for that long.
- */
+/* auth: see auth.h. */
 #include "http/auth.h"
 #include "core/scope.h"
-#include "lib/clock.h"
 #include "lib/secret.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-#define AUTH_CACHE_TTL_MS 1000
-#define AUTH_CACHE_SLOTS 8
-
-typedef struct {
-	store_key key;
-	int64_t fetched_ms;
-} auth_slot;
-
-static _Thread_local auth_slot cache[AUTH_CACHE_SLOTS];
-
-static store_err key_lookup(store *st, const char *hash, store_key *out)
-{
-	int64_t now = clock_now_ms();
-	auth_slot *slot = &cache[(unsigned char)hash[0] % AUTH_CACHE_SLOTS];
-	store_err err;
-
-	if (slot->fetched_ms && now - slot->fetched_ms < AUTH_CACHE_TTL_MS &&
-	    secret_equal(slot->key.hash, hash, SECRET_HASH_HEX)) {
-		*out = slot->key;
-		return STORE_OK;
-	}
-	err = store_key_by_hash(st, hash, out);
-	if (!err) {
-		slot->key = *out;
-		slot->fetched_ms = now;
-	}
-	return err;
-}
 
 auth_err auth_check(store *st, const char *header, uint32_t need,
 		    http_key *key, uint32_t *rate_override)
@@ -63,7 +29,7 @@ auth_err auth_check(store *st, const char *header, uint32_t need,
 	if (n == 0 || n > AUTH_HEADER_MAX)
 		return AUTH_INVALID;
 	secret_sha256_hex(tok, n, hash);
-	err = key_lookup(st, hash, &k);
+	err = store_key_by_hash(st, hash, &k);
 	if (err == STORE_NOTFOUND)
 		return AUTH_INVALID;
 	if (err)

@@ -16,6 +16,8 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/secret.h"
+#include "lib/utf8.h"
+#include "core/ident.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -233,6 +235,9 @@ void http_reply_error(http_req *r, unsigned status, json_t *errors,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* Messages quote what the client sent, which may not be UTF-8 (or
+	 * may be cut mid-character); JSON strings must be. */
+	utf8_clean(msg);
 	json_t *body = json_pack("{s:s}", "message", msg);
 	if (errors)
 		json_object_set_new(body, "errors", errors);
@@ -371,6 +376,30 @@ static int content_type_json(struct MHD_Connection *c)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+typedef struct {
+	const char *bad;
+	const char *why;
+} args_check;
+
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind,
+				 const char *key, size_t key_size,
+				 const char *value, size_t value_size)
+{
+	args_check *c = cls;
+
+	(void)kind;
+	if (!key || strlen(key) != key_size ||
+	    (value && strlen(value) != value_size))
+		c->why = "contains a NUL byte";
+	else if (!ident_utf8_ok(key, key_size) ||
+		 (value && !ident_utf8_ok(value, value_size)))
+		c->why = "is not UTF-8 text without control characters";
+	else
+		return MHD_YES;
+	c->bad = key ? key : "";
+	return MHD_NO;
+}
+
 /* Checks that need no body: route, method, declared size, content type. */
 static void first_call(http_req *r)
 {
@@ -397,9 +426,17 @@ static void first_call(http_req *r)
 				 HTTP_BODY_MAX);
 		return;
 	}
-	if (r->rt->json_body && !content_type_json(r->conn))
+	if (r->rt->json_body && !content_type_json(r->conn)) {
 		http_reply_error(r, 415, NULL,
 				 "Content-Type must be application/json");
+		return;
+	}
+	args_check ac = {NULL, NULL};
+	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, check_arg,
+				    &ac);
+	if (ac.bad)
+		http_reply_error(r, 400, NULL, "query parameter \"%.64s\" %s",
+				 ac.bad, ac.why);
 }
 
 static void take_chunk(http_req *r, const char *data, size_t n)

@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 
+#define JSONSTR_IN_MAX 2048 /* longer input is cut (then cleaned) */
+
+/* Invalid UTF-8 in `in` becomes '?'. */
 void jsonstr_escape(const char *in, char *out, size_t cap);
 
 #endif

@@ -6,8 +6,10 @@
 #include "lib/jsonstr.h"
 #include "lib/clock.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static log_format g_fmt = LOG_TEXT;
@@ -34,14 +36,96 @@ int log_parse_format(const char *s, log_format *out)
 	return 0;
 }
 
-static void emit(char *line, size_t n)
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_wake = PTHREAD_COND_INITIALIZER;
+static struct {
+	pthread_t thread;
+	int on, stopping;
+	size_t len;
+	char buf[LOG_BUFFER_MAX];
+} g_buf; /* guarded by g_mu */
+
+static void write_all(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDERR_FILENO, p, n);
+		if (w <= 0)
+			return; /* nothing useful to do if stderr is gone */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Called with g_buf.mu held. */
+static void flush_locked(void)
+{
+	write_all(g_buf.buf, g_buf.len);
+	g_buf.len = 0;
+}
+
+static void *flusher(void *arg)
+{
+	struct timespec until;
+
+	(void)arg;
+	pthread_mutex_lock(&g_mu);
+	while (!g_buf.stopping) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += LOG_FLUSH_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&g_wake, &g_mu, &until);
+		flush_locked();
+	}
+	pthread_mutex_unlock(&g_mu);
+	return NULL;
+}
+
+int log_buffer_start(void)
+{
+	pthread_mutex_lock(&g_mu);
+	g_buf.stopping = 0;
+	g_buf.on = pthread_create(&g_buf.thread, NULL, flusher, NULL) == 0;
+	pthread_mutex_unlock(&g_mu);
+	return g_buf.on ? 0 : -1;
+}
+
+void log_buffer_stop(void)
+{
+	pthread_mutex_lock(&g_mu);
+	if (!g_buf.on) {
+		pthread_mutex_unlock(&g_mu);
+		return;
+	}
+	g_buf.stopping = 1;
+	g_buf.on = 0;
+	pthread_cond_signal(&g_wake);
+	pthread_mutex_unlock(&g_mu);
+	pthread_join(g_buf.thread, NULL);
+	pthread_mutex_lock(&g_mu);
+	flush_locked();
+	pthread_mutex_unlock(&g_mu);
+}
+
+static void emit(char *line, size_t n, int urgent)
 {
 	if (n >= LOG_LINE_MAX - 1)
 		n = LOG_LINE_MAX - 2;
 	line[n++] = '\n';
-	/* Nothing useful to do if stderr is gone. */
-	ssize_t w = write(STDERR_FILENO, line, n);
-	(void)w;
+	pthread_mutex_lock(&g_mu);
+	if (!g_buf.on) {
+		write_all(line, n);
+	} else {
+		if (g_buf.len + n > sizeof g_buf.buf)
+			flush_locked();
+		memcpy(g_buf.buf + g_buf.len, line, n);
+		g_buf.len += n;
+		if (urgent)
+			flush_locked();
+	}
+	pthread_mutex_unlock(&g_mu);
 }
 
 void log_msg(log_level lvl, const char *fmt, ...)
@@ -68,7 +152,8 @@ void log_msg(log_level lvl, const char *fmt, ...)
 	}
 	if (n < 0)
 		return;
-	emit(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+	emit(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1,
+	     lvl >= LOG_WARN);
 }
 
 void log_request(const char *method, const char *path, unsigned status,
@@ -101,5 +186,5 @@ void log_request(const char *method, const char *path, unsigned status,
 	}
 	if (n < 0)
 		return;
-	emit(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+	emit(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1, 0);
 }

@@ -5,6 +5,7 @@ in a temporary directory. The admin key is fixed through OPTD_ADMIN_KEY so
 tests need not scrape it. When a server stops, its stderr is searched for
 sanitizer reports, and any report fails the test (as Redis's harness does).
 """
+import atexit
 import http.client
 import json
 import os
@@ -24,6 +25,18 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
 
 class TestFailure(AssertionError):
     pass
+
+
+# Scratch directories of servers whose `with` block ended without an
+# exception are removed when the run ends (so a test may still read the
+# logs after the server stopped); the others are kept for a post-mortem.
+_scratch = []
+
+
+@atexit.register
+def _remove_scratch():
+    for d in _scratch:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def free_port():
@@ -148,6 +161,9 @@ class Optd:
         return self.stop(signal.SIGKILL)
 
     def log_text(self):
+        # A running optd writes its log in batches at least every 100 ms.
+        if self.proc and self.proc.poll() is None:
+            time.sleep(0.25)
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
@@ -174,7 +190,7 @@ class Optd:
             if exc[0] is None and rc not in (0, None):
                 raise TestFailure("optd exited with status %s" % rc)
         if exc[0] is None and self.owns_tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+            _scratch.append(self.tmp)
 
     # -- HTTP --
     def request(self, method, path, body=None, key=ADMIN_KEY, headers=None,

@@ -1,0 +1,18 @@
+/*
+ * utf8: is a byte string well-formed UTF-8, and make it so.
+ *
+ * Strict: overlong forms, surrogates and code points past U+10FFFF are
+ * refused, because each lets one text hide behind another. Used wherever
+ * outside bytes become JSON (which must be UTF-8) or identifiers.
+ */
+#ifndef OPTD_UTF8_H
+#define OPTD_UTF8_H
+
+#include <stddef.h>
+
+/* 1 when s[0..len) is well-formed UTF-8 (NUL bytes allowed). */
+int utf8_valid(const char *s, size_t len);
+/* Replace every byte that is not part of a well-formed sequence by '?'. */
+void utf8_clean(char *s);
+
+#endif
