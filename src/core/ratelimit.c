@@ -22,6 +22,7 @@ struct rl {
 	pthread_mutex_t mu;
 	rl_entry *slots;
 	uint32_t used;
+	int64_t last_sweep_s;
 	rl_entry overflow;
 };
 
@@ -91,6 +92,11 @@ static rl_entry *lookup(rl *r, const char *key, int64_t now_s)
 		i = (i + 1) % RL_SLOTS;
 	}
 	if (r->used >= RL_ENTRIES_MAX) {
+		/* A sweep walks the whole table under the lock: at most one a
+		 * second, or a flood of new keys would make every hit slow. */
+		if (r->last_sweep_s == now_s)
+			return &r->overflow;
+		r->last_sweep_s = now_s;
 		sweep(r, now_s);
 		if (r->used >= RL_ENTRIES_MAX)
 			return &r->overflow;

@@ -16,6 +16,13 @@
 #define HTTP_THREADS_MAX 64
 #define HTTP_CONNECTIONS_MAX 4096
 #define HTTP_CONN_TIMEOUT_S 30
+/*
+ * Per-connection memory for the request line, headers and read buffer.
+ * libmicrohttpd zeroes this pool for every request on a connection, so its
+ * size is paid per request: 8 KiB (nginx's usual header limit too) rather
+ * than the library's 32 KiB default. Larger headers get a 431.
+ */
+#define HTTP_CONN_MEMORY (8 * 1024)
 
 typedef struct http_server http_server;
 

@@ -52,7 +52,7 @@ int writer_run(writer *w, writer_fn fn, void *arg, store_err *commit);
 /* Finishes every queued job, then stops the thread. NULL-safe. */
 void writer_stop(writer *w);
 
-/* Batches and jobs committed so far (for /metrics and tests). */
+/* Batches and jobs processed so far, committed or not (for tests). */
 void writer_stats(writer *w, uint64_t *batches, uint64_t *jobs);
 
 #endif

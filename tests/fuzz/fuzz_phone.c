@@ -25,11 +25,13 @@ static void fuzz_phone_check_ok(const phone_info *info)
 		if (info->e164[i] < '0' || info->e164[i] > '9')
 			abort();
 
-	n = strnlen(info->region, sizeof info->region);
+	char region[PHONE_REGION_MAX + 1];
+	phone_region_of(info->e164, region);
+	n = strnlen(region, sizeof region);
 	if (n != 0 && n != PHONE_REGION_MAX)
 		abort();
 	for (size_t i = 0; i < n; i++)
-		if (info->region[i] < 'A' || info->region[i] > 'Z')
+		if (region[i] < 'A' || region[i] > 'Z')
 			abort();
 
 	if (info->valid != 0 && info->valid != 1)

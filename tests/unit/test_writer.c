@@ -1,0 +1,715 @@
+/*
+ * test_writer: unit tests for work/writer (the group-commit writer thread)
+ * over a real SQLite store in a temporary directory.
+ *
+ * The writer is what makes a 201 mean "durable": every job must be
+ * committed exactly once and told so exactly once, from however many
+ * threads it was submitted. A failing job must take back only its own
+ * changes while the rest of its batch commits, including when the batch
+ * is replayed after a failure (a job's changes must not then be applied
+ * twice). Effects are checked by reading the store afterwards, on another
+ * connection, not by trusting the return codes. writer_stop() must finish
+ * what was queued, since the server calls it on shutdown with requests
+ * still waiting for their answer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "store/store.h"
+#include "work/writer.h"
+
+typedef struct {
+	char dir[64];
+	char path[128];
+	store *st;
+	writer *w;
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof *f);
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof f->dir, "/tmp/optd-test-writer-XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof f->path, "%s/optd.db", f->dir);
+	if (store_open(f->path, STORE_DURABLE_NORMAL, &f->st) != STORE_OK)
+		return -1;
+	f->w = writer_start(f->st);
+	if (!f->w)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	char p[160];
+
+	writer_stop(f->w); /* NULL when a test stopped it already */
+	store_close(f->st);
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+		snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* ---- jobs ---- */
+
+/*
+ * One test job: insert group `gid` and a ledger row tagged with it, then
+ * return `fail`. A ledger row has no uniqueness rule, so a job applied
+ * twice would show as two rows.
+ */
+typedef struct {
+	writer_job job;
+	char gid[IDENT_GROUP_ID_MAX + 1];
+	int fail;
+	int runs;          /* fn calls: 2 when its batch was replayed */
+	int done_calls;    /* must end at exactly 1 */
+	int rc_seen;
+	store_err commit_seen;
+	pthread_mutex_t *mu; /* guards the counters below */
+	pthread_cond_t *cv;
+	int *done_total;
+} tjob;
+
+static int tjob_fn(store *st, void *arg)
+{
+	tjob *t = arg;
+	store_group g;
+	store_ledger *e;
+	store_err err;
+
+	t->runs++; /* writer thread only */
+	memset(&g, 0, sizeof g);
+	snprintf(g.id, sizeof g.id, "%s", t->gid);
+	snprintf(g.name, sizeof g.name, "group %s", t->gid);
+	g.channel = CHANNEL_SMS;
+	g.created_ms = g.updated_ms = 1;
+	err = store_group_insert(st, &g);
+	if (err)
+		return 100 + (int)err;
+	e = calloc(1, sizeof *e);
+	if (!e)
+		return 99;
+	e->time_ms = 1;
+	e->user_id = 1;
+	snprintf(e->external_id, sizeof e->external_id, "%s", t->gid);
+	snprintf(e->group_id, sizeof e->group_id, "%s", t->gid);
+	e->new_state = CONSENT_SUBSCRIBED;
+	err = store_ledger_append(st, e);
+	free(e);
+	if (err)
+		return 200 + (int)err;
+	return t->fail;
+}
+
+static void tjob_done(writer_job *job)
+{
+	tjob *t = job->done_arg;
+
+	pthread_mutex_lock(t->mu);
+	t->done_calls++;
+	t->rc_seen = job->rc;
+	t->commit_seen = job->commit;
+	(*t->done_total)++;
+	pthread_cond_broadcast(t->cv);
+	pthread_mutex_unlock(t->mu);
+}
+
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
+static int g_done;
+
+static void tjob_init(tjob *t, const char *gid, int fail)
+{
+	memset(t, 0, sizeof *t);
+	snprintf(t->gid, sizeof t->gid, "%s", gid);
+	t->fail = fail;
+	t->mu = &g_mu;
+	t->cv = &g_cv;
+	t->done_total = &g_done;
+	t->job.fn = tjob_fn;
+	t->job.arg = t;
+	t->job.done = tjob_done;
+	t->job.done_arg = t;
+}
+
+static void reset_done(void)
+{
+	pthread_mutex_lock(&g_mu);
+	g_done = 0;
+	pthread_mutex_unlock(&g_mu);
+}
+
+static void wait_done(int n)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	pthread_mutex_lock(&g_mu);
+	while (g_done < n) {
+		if (pthread_cond_timedwait(&g_cv, &g_mu, &until) != 0)
+			break;
+	}
+	int got = g_done;
+	pthread_mutex_unlock(&g_mu);
+	if (got < n)
+		fail_msg("only %d of %d jobs were reported done", got, n);
+}
+
+static int ledger_count_cb(void *ctx, const store_ledger *e)
+{
+	(void)e;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* How many times job `gid` was applied: 0 or 1, anything else is a bug. */
+static int applied(store *st, const char *gid)
+{
+	store_group g;
+	store_err err = store_group_get(st, gid, &g);
+	int rows = 0;
+
+	assert_int_equal(store_ledger_find(st, STORE_BY_EXTERNAL_ID, gid, 0,
+					   100, ledger_count_cb, &rows),
+			 STORE_OK);
+	if (err == STORE_NOTFOUND) {
+		assert_int_equal(rows, 0);
+		return 0;
+	}
+	assert_int_equal(err, STORE_OK);
+	assert_string_equal(g.id, gid);
+	return rows;
+}
+
+/*
+ * A job that holds the writer until released, so that whatever is
+ * submitted meanwhile is taken as one batch. It blocks on its first run
+ * only, in case its batch is replayed.
+ */
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started, released, runs;
+} blocker;
+
+static int blocker_fn(store *st, void *arg)
+{
+	blocker *b = arg;
+
+	(void)st;
+	pthread_mutex_lock(&b->mu);
+	b->runs++;
+	b->started = 1;
+	pthread_cond_broadcast(&b->cv);
+	while (!b->released)
+		pthread_cond_wait(&b->cv, &b->mu);
+	pthread_mutex_unlock(&b->mu);
+	return 0;
+}
+
+static void blocker_done(writer_job *job)
+{
+	(void)job;
+}
+
+static void blocker_start(writer *w, blocker *b, writer_job *job)
+{
+	memset(b, 0, sizeof *b);
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_cond_init(&b->cv, NULL);
+	memset(job, 0, sizeof *job);
+	job->fn = blocker_fn;
+	job->arg = b;
+	job->done = blocker_done;
+	writer_submit(w, job);
+	pthread_mutex_lock(&b->mu);
+	while (!b->started)
+		pthread_cond_wait(&b->cv, &b->mu);
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void blocker_release(blocker *b)
+{
+	pthread_mutex_lock(&b->mu);
+	b->released = 1;
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void blocker_destroy(blocker *b)
+{
+	pthread_mutex_destroy(&b->mu);
+	pthread_cond_destroy(&b->cv);
+}
+
+/* ---- tests ---- */
+
+static int plain_fn(store *st, void *arg)
+{
+	const char *gid = arg;
+	store_group g;
+
+	memset(&g, 0, sizeof g);
+	snprintf(g.id, sizeof g.id, "%s", gid);
+	snprintf(g.name, sizeof g.name, "plain");
+	g.channel = CHANNEL_EMAIL;
+	return store_group_insert(st, &g) == STORE_OK ? 0 : 1;
+}
+
+static int fail_fn(store *st, void *arg)
+{
+	plain_fn(st, arg);
+	return 7;
+}
+
+static void test_run(void **state)
+{
+	fixture *f = *state;
+	store_group g;
+	store_err commit = STORE_IO;
+
+	assert_int_equal(writer_run(f->w, plain_fn, "run-ok", &commit), 0);
+	assert_int_equal(commit, STORE_OK);
+	/* Visible on another connection as soon as writer_run returns. */
+	assert_int_equal(store_group_get(f->st, "run-ok", &g), STORE_OK);
+	assert_int_equal(g.channel, CHANNEL_EMAIL);
+
+	/* fn's own answer comes back, and its changes are gone. */
+	commit = STORE_IO;
+	assert_int_equal(writer_run(f->w, fail_fn, "run-fail", &commit), 7);
+	assert_int_equal(commit, STORE_OK);
+	assert_int_equal(store_group_get(f->st, "run-fail", &g),
+			 STORE_NOTFOUND);
+
+	/* A store error inside fn (duplicate id) rolls back the same way. */
+	assert_int_equal(writer_run(f->w, plain_fn, "run-ok", NULL), 1);
+	assert_int_equal(store_group_get(f->st, "run-ok", &g), STORE_OK);
+}
+
+static void test_single_job_done_once(void **state)
+{
+	fixture *f = *state;
+	tjob t;
+
+	reset_done();
+	tjob_init(&t, "single", 0);
+	writer_submit(f->w, &t.job);
+	wait_done(1);
+	assert_int_equal(t.done_calls, 1);
+	assert_int_equal(t.rc_seen, 0);
+	assert_int_equal(t.commit_seen, STORE_OK);
+	assert_int_equal(t.job.rc, 0);
+	assert_int_equal(t.job.commit, STORE_OK);
+	assert_int_equal(applied(f->st, "single"), 1);
+}
+
+/* The failing job and its neighbours share one batch. */
+static void test_failure_isolated_in_batch(void **state)
+{
+	enum { N = 12 };
+	fixture *f = *state;
+	static tjob t[N];
+	writer_job bjob;
+	blocker b;
+	uint64_t b0, j0, b1, j1;
+
+	writer_stats(f->w, &b0, &j0);
+	reset_done();
+	blocker_start(f->w, &b, &bjob);
+	for (int i = 0; i < N; i++) {
+		char gid[32];
+
+		snprintf(gid, sizeof gid, "iso-%d", i);
+		/* Job 5 fails on its own; job 9 collides with job 2's id. */
+		tjob_init(&t[i], i == 9 ? "iso-2" : gid, i == 5 ? 3 : 0);
+		writer_submit(f->w, &t[i].job);
+	}
+	blocker_release(&b);
+	wait_done(N);
+	/* writer_stats is updated after the done callbacks: wait for it. */
+	for (int tries = 0; tries < 5000; tries++) {
+		writer_stats(f->w, &b1, &j1);
+		if (j1 - j0 == N + 1)
+			break;
+		usleep(1000);
+	}
+
+	for (int i = 0; i < N; i++) {
+		char gid[32];
+
+		snprintf(gid, sizeof gid, "iso-%d", i);
+		assert_int_equal(t[i].done_calls, 1);
+		assert_int_equal(t[i].commit_seen, STORE_OK);
+		assert_true(t[i].runs >= 1 && t[i].runs <= 2);
+		if (i == 5) {
+			assert_int_equal(t[i].rc_seen, 3);
+			assert_int_equal(applied(f->st, gid), 0);
+		} else if (i == 9) {
+			assert_int_equal(t[i].rc_seen, 100 + STORE_CONFLICT);
+			assert_int_equal(applied(f->st, gid), 0);
+		} else {
+			assert_int_equal(t[i].rc_seen, 0);
+			/* Exactly once, even though the batch was replayed. */
+			assert_int_equal(applied(f->st, gid), 1);
+		}
+	}
+	/* One batch for the blocker, one for the twelve. */
+	assert_int_equal(b1 - b0, 2);
+	assert_int_equal(j1 - j0, N + 1);
+	assert_int_equal(b.runs, 1);
+	blocker_destroy(&b);
+}
+
+/* A batch of successes only: no replay, every fn runs once. */
+static void test_batch_all_ok(void **state)
+{
+	enum { N = 40 };
+	fixture *f = *state;
+	static tjob t[N];
+	writer_job bjob;
+	blocker b;
+
+	reset_done();
+	blocker_start(f->w, &b, &bjob);
+	for (int i = 0; i < N; i++) {
+		char gid[32];
+
+		snprintf(gid, sizeof gid, "ok-%d", i);
+		tjob_init(&t[i], gid, 0);
+		writer_submit(f->w, &t[i].job);
+	}
+	blocker_release(&b);
+	wait_done(N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(t[i].done_calls, 1);
+		assert_int_equal(t[i].runs, 1);
+		assert_int_equal(applied(f->st, t[i].gid), 1);
+	}
+	blocker_destroy(&b);
+}
+
+/* Every job of a batch fails: nothing is committed, all are told. */
+static void test_batch_all_fail(void **state)
+{
+	enum { N = 8 };
+	fixture *f = *state;
+	static tjob t[N];
+	writer_job bjob;
+	blocker b;
+
+	reset_done();
+	blocker_start(f->w, &b, &bjob);
+	for (int i = 0; i < N; i++) {
+		char gid[32];
+
+		snprintf(gid, sizeof gid, "allfail-%d", i);
+		tjob_init(&t[i], gid, 1);
+		writer_submit(f->w, &t[i].job);
+	}
+	blocker_release(&b);
+	wait_done(N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(t[i].done_calls, 1);
+		assert_int_equal(t[i].rc_seen, 1);
+		assert_int_equal(applied(f->st, t[i].gid), 0);
+	}
+	blocker_destroy(&b);
+}
+
+/* ---- many submitters ---- */
+
+#define SUBMITTERS 4
+#define PER_SUBMITTER 250
+
+struct submitter {
+	writer *w;
+	tjob *jobs;
+	int base;
+};
+
+static void *submitter_main(void *arg)
+{
+	struct submitter *s = arg;
+
+	for (int i = 0; i < PER_SUBMITTER; i++) {
+		tjob *t = &s->jobs[i];
+
+		writer_submit(s->w, &t->job);
+		if (i % 64 == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+static int group_count_cb(void *ctx, const store_group *g)
+{
+	if (strncmp(g->id, "mt-", 3) == 0)
+		(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_many_threads(void **state)
+{
+	fixture *f = *state;
+	pthread_t tid[SUBMITTERS];
+	struct submitter s[SUBMITTERS];
+	tjob *jobs = calloc(SUBMITTERS * PER_SUBMITTER, sizeof *jobs);
+	uint64_t b0, j0, b1, j1;
+	int groups = 0;
+
+	assert_non_null(jobs);
+	writer_stats(f->w, &b0, &j0);
+	reset_done();
+	for (int k = 0; k < SUBMITTERS * PER_SUBMITTER; k++) {
+		char gid[32];
+
+		snprintf(gid, sizeof gid, "mt-%d", k);
+		/* Every 97th job fails, so some batches are replayed. */
+		tjob_init(&jobs[k], gid, k % 97 == 13);
+	}
+	for (int i = 0; i < SUBMITTERS; i++) {
+		s[i] = (struct submitter){f->w, jobs + i * PER_SUBMITTER,
+					  i * PER_SUBMITTER};
+		assert_int_equal(pthread_create(&tid[i], NULL, submitter_main,
+						&s[i]), 0);
+	}
+	for (int i = 0; i < SUBMITTERS; i++)
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+	wait_done(SUBMITTERS * PER_SUBMITTER);
+
+	int want_groups = 0;
+	for (int k = 0; k < SUBMITTERS * PER_SUBMITTER; k++) {
+		int failing = k % 97 == 13;
+
+		if (jobs[k].done_calls != 1)
+			fail_msg("job %d: done ran %d times", k,
+				 jobs[k].done_calls);
+		assert_int_equal(jobs[k].commit_seen, STORE_OK);
+		assert_int_equal(jobs[k].rc_seen, failing);
+		if (applied(f->st, jobs[k].gid) != !failing)
+			fail_msg("job %d (%s) applied %d times", k,
+				 jobs[k].gid, applied(f->st, jobs[k].gid));
+		want_groups += !failing;
+	}
+	assert_int_equal(store_group_list(f->st, group_count_cb, &groups),
+			 STORE_OK);
+	assert_int_equal(groups, want_groups);
+
+	for (int tries = 0; tries < 5000; tries++) {
+		writer_stats(f->w, &b1, &j1);
+		if (j1 - j0 == SUBMITTERS * PER_SUBMITTER)
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(j1 - j0, SUBMITTERS * PER_SUBMITTER);
+	assert_true(b1 - b0 >= 1);
+	assert_true(b1 - b0 <= SUBMITTERS * PER_SUBMITTER);
+	free(jobs);
+}
+
+/* writer_run from several threads at once: each gets its own answer. */
+struct runner {
+	writer *w;
+	int idx;
+	int bad;
+};
+
+static int run_fn(store *st, void *arg)
+{
+	struct runner *r = arg;
+	char gid[32];
+
+	snprintf(gid, sizeof gid, "wr-%d", r->idx);
+	plain_fn(st, gid);
+	return r->idx % 3 == 0 ? r->idx + 1 : 0;
+}
+
+static void *runner_main(void *arg)
+{
+	struct runner *r = arg;
+	int base = r->idx;
+
+	for (int i = 0; i < 50; i++) {
+		store_err commit = STORE_IO;
+
+		r->idx = base * 1000 + i;
+		int want = r->idx % 3 == 0 ? r->idx + 1 : 0;
+		if (writer_run(r->w, run_fn, r, &commit) != want ||
+		    commit != STORE_OK)
+			r->bad++;
+	}
+	return NULL;
+}
+
+static void test_run_concurrent(void **state)
+{
+	fixture *f = *state;
+	pthread_t tid[SUBMITTERS];
+	struct runner r[SUBMITTERS];
+	store_group g;
+
+	for (int i = 0; i < SUBMITTERS; i++) {
+		r[i] = (struct runner){f->w, i + 1, 0};
+		assert_int_equal(pthread_create(&tid[i], NULL, runner_main,
+						&r[i]), 0);
+	}
+	for (int i = 0; i < SUBMITTERS; i++) {
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+		assert_int_equal(r[i].bad, 0);
+	}
+	for (int i = 1; i <= SUBMITTERS; i++) {
+		for (int k = 0; k < 50; k++) {
+			char gid[32];
+			int idx = i * 1000 + k;
+
+			snprintf(gid, sizeof gid, "wr-%d", idx);
+			assert_int_equal(store_group_get(f->st, gid, &g),
+					 idx % 3 == 0 ? STORE_NOTFOUND
+						      : STORE_OK);
+		}
+	}
+}
+
+/* Jobs queued when writer_stop() is called still run and are answered. */
+static void test_stop_drains(void **state)
+{
+	enum { N = 100 };
+	fixture *f = *state;
+	static tjob t[N];
+	writer_job bjob;
+	blocker b;
+
+	reset_done();
+	blocker_start(f->w, &b, &bjob);
+	for (int i = 0; i < N; i++) {
+		char gid[32];
+
+		snprintf(gid, sizeof gid, "drain-%d", i);
+		tjob_init(&t[i], gid, i == 50);
+		writer_submit(f->w, &t[i].job);
+	}
+	blocker_release(&b);
+	writer_stop(f->w);
+	f->w = NULL;
+	/* Every done callback ran before writer_stop returned. */
+	assert_int_equal(g_done, N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(t[i].done_calls, 1);
+		assert_int_equal(applied(f->st, t[i].gid), i == 50 ? 0 : 1);
+	}
+	blocker_destroy(&b);
+}
+
+static void test_stop_idle_and_null(void **state)
+{
+	fixture *f = *state;
+
+	/* An idle writer stops at once; NULL is fine too. */
+	writer_stop(f->w);
+	f->w = NULL;
+	writer_stop(NULL);
+}
+
+/* The writer waits for a write lock another connection holds. */
+static void test_waits_for_lock(void **state)
+{
+	fixture *f = *state;
+	tjob t;
+
+	reset_done();
+	assert_int_equal(store_begin(f->st), STORE_OK); /* this thread */
+	tjob_init(&t, "after-lock", 0);
+	writer_submit(f->w, &t.job);
+	usleep(200 * 1000);
+	pthread_mutex_lock(&g_mu);
+	int early = g_done;
+	pthread_mutex_unlock(&g_mu);
+	assert_int_equal(early, 0);
+	assert_int_equal(store_commit(f->st), STORE_OK);
+	wait_done(1);
+	assert_int_equal(t.commit_seen, STORE_OK);
+	assert_int_equal(t.rc_seen, 0);
+	assert_int_equal(applied(f->st, "after-lock"), 1);
+}
+
+static void test_stats(void **state)
+{
+	fixture *f = *state;
+	uint64_t b0, j0, b1, j1;
+
+	writer_stats(f->w, &b0, &j0);
+	assert_int_equal(b0, 0);
+	assert_int_equal(j0, 0);
+	for (int i = 0; i < 5; i++) {
+		char gid[32];
+
+		snprintf(gid, sizeof gid, "stats-%d", i);
+		assert_int_equal(writer_run(f->w, plain_fn, gid, NULL), 0);
+	}
+	/* writer_run returns after the job is marked, before the count. */
+	for (int tries = 0; tries < 5000; tries++) {
+		writer_stats(f->w, &b1, &j1);
+		if (j1 == 5)
+			break;
+		usleep(1000);
+	}
+	/* writer_run waits for each, so each was a batch of its own. */
+	assert_int_equal(b1, 5);
+	assert_int_equal(j1, 5);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_single_job_done_once,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_isolated_in_batch,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_all_ok, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_batch_all_fail, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_many_threads, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_run_concurrent, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stop_drains, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stop_idle_and_null, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_waits_for_lock, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+	};
+
+	log_setup(LOG_TEXT, LOG_WARN); /* no "applied migration" per test */
+	return cmocka_run_group_tests_name("writer", tests, NULL, NULL);
+}
