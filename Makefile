@@ -7,7 +7,7 @@
 #                   test suite (also under the sanitizers); last line
 #                   "N passed, N failed"
 
-PKGS := libmicrohttpd jansson sqlite3 libcurl libcrypto
+PKGS := libmicrohttpd jansson sqlite3 libpq libcurl libcrypto
 
 ifeq ($(FUZZ),1)
 CC := clang

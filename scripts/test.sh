@@ -6,7 +6,13 @@
 #   e2e          the real optd on a free port, over HTTP (build/, build/asan/)
 #   fuzz-replay  each fuzz target over its committed corpus (build/fuzz/)
 #
+# The e2e suite runs twice on each of build/ and build/asan/: on SQLite,
+# then on PostgreSQL (a throwaway server from scripts/pg-test-server.sh,
+# started here and stopped at the end); the unit tests of the store and
+# the writer run on it too.
+#
 # OPTD_TEST_QUICK=1 skips the sanitizer and fuzz builds (for development).
+# OPTD_TEST_DB=sqlite or =postgres runs the e2e suite on that one only.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -30,11 +36,16 @@ build() { # make args...
 	fi
 }
 
-unit() { # build dir, suite name
+unit() { # build dir, suite name[, "postgres": the store's tests on it]
 	local p=0 f=0 out n
 	for t in "$1"/tests/unit/test_*; do
 		[ -x "$t" ] || continue
-		out=$("$t" 2>&1)
+		if [ "${3:-}" = postgres ]; then
+			case "${t##*/}" in test_store | test_writer) ;; *) continue ;; esac
+			out=$("$t" 2>&1)
+		else
+			out=$(env -u OPTD_TEST_PG_URL "$t" 2>&1)
+		fi
 		echo "$out" | grep -E '^\[  (FAILED|  OK  |PASSED|ERROR) ' | grep -v '  OK  ' || true
 		n=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
 		p=$((p + ${n:-0}))
@@ -49,9 +60,9 @@ unit() { # build dir, suite name
 	count "$2" "$p" "$f"
 }
 
-e2e() { # binary, suite name
+e2e() { # binary, suite name[, database]
 	local out p f
-	out=$(python3 tests/e2e/run.py --bin "$1" 2>&1 | tee /dev/stderr | tail -1)
+	out=$(python3 tests/e2e/run.py --bin "$1" --db "${3:-sqlite}" 2>&1 | tee /dev/stderr | tail -1)
 	p=$(echo "$out" | sed -n 's/.* \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
 	f=$(echo "$out" | sed -n 's/.* \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
 	[ -n "$p" ] || { p=0; f=1; }
@@ -77,9 +88,33 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 
-build all unit && { unit build "unit"; e2e build/optd "e2e"; }
+# One throwaway PostgreSQL for every suite that wants one.
+pg_dir=""
+want_db=${OPTD_TEST_DB:-both}
+if [ "$want_db" != sqlite ]; then
+	pg_dir=$(mktemp -d /tmp/optd-pg.XXXXXX)
+	trap 'scripts/pg-test-server.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
+	if OPTD_TEST_PG_URL=$(scripts/pg-test-server.sh start "$pg_dir"); then
+		export OPTD_TEST_PG_URL OPTD_TEST_PG_DIR=$pg_dir
+	else
+		count "postgres test server" 0 1
+		want_db=sqlite
+	fi
+fi
+
+build all unit && {
+	unit build "unit"
+	[ "$want_db" != sqlite ] && unit build "unit (postgres)" postgres
+	[ "$want_db" != postgres ] && e2e build/optd "e2e (sqlite)" sqlite
+	[ "$want_db" != sqlite ] && e2e build/optd "e2e (postgres)" postgres
+}
 if [ "${OPTD_TEST_QUICK:-0}" != 1 ]; then
-	build SAN=1 all unit && { unit build/asan "unit (asan+ubsan)"; e2e build/asan/optd "e2e (asan+ubsan)"; }
+	build SAN=1 all unit && {
+		unit build/asan "unit (asan+ubsan)"
+		[ "$want_db" != sqlite ] && unit build/asan "unit (asan, postgres)" postgres
+		[ "$want_db" != postgres ] && e2e build/asan/optd "e2e (asan, sqlite)" sqlite
+		[ "$want_db" != sqlite ] && e2e build/asan/optd "e2e (asan, postgres)" postgres
+	}
 	build FUZZ=1 fuzz && fuzz_replay
 fi
 

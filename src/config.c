@@ -17,6 +17,8 @@ static const struct {
 	{"log-format", "OPTD_LOG_FORMAT"},
 	{"default-region", "OPTD_DEFAULT_REGION"},
 	{"threads", "OPTD_THREADS"},
+	{"db-pool", "OPTD_DB_POOL"},
+	{"nodes", "OPTD_NODES"},
 };
 
 #define NNAMES (sizeof names / sizeof names[0])
@@ -61,6 +63,13 @@ int config_set(config *c, const char *name, const char *v,
 		c->default_region[0] = (char)(v[0] & ~0x20);
 		c->default_region[1] = (char)(v[1] & ~0x20);
 		c->default_region[2] = '\0';
+	} else if (strcmp(name, "db-pool") == 0) {
+		if (parse_uint(v, STORE_POOL_MAX, &c->db_pool) ||
+		    c->db_pool == 0)
+			goto bad;
+	} else if (strcmp(name, "nodes") == 0) {
+		if (parse_uint(v, RL_SHARE_MAX, &c->nodes) || c->nodes == 0)
+			goto bad;
 	} else if (strcmp(name, "threads") == 0) {
 		if (parse_uint(v, HTTP_THREADS_MAX, &c->http.threads) ||
 		    c->http.threads == 0)
@@ -76,6 +85,8 @@ bad:
 		 : strcmp(name, "default-region") == 0 ? " (a two-letter "
 		   "region such as US)"
 		 : strcmp(name, "threads") == 0 ? " (1 to 64)"
+		 : strcmp(name, "db-pool") == 0 ? " (1 to 256)"
+		 : strcmp(name, "nodes") == 0 ? " (1 to 256)"
 		 : strcmp(name, "listen") == 0 ? " (an IPv4 or IPv6 address)"
 		 : "");
 	return -1;
@@ -92,6 +103,7 @@ int config_from_env(config *c, char err[CONFIG_ERR_MAX])
 							       : 2;
 	snprintf(c->db, sizeof c->db, "./optd.db");
 	c->durability = STORE_DURABLE_FULL;
+	c->nodes = 1;
 	c->log_format = LOG_TEXT;
 	snprintf(c->default_region, sizeof c->default_region, "US");
 	for (size_t i = 0; i < NNAMES; i++) {

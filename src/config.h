@@ -8,6 +8,7 @@
 #define OPTD_CONFIG_H
 
 #include "core/phone.h"
+#include "core/ratelimit.h"
 #include "http/server.h"
 #include "lib/log.h"
 #include "store/store.h"
@@ -20,6 +21,12 @@ typedef struct {
 	store_durability durability;
 	log_format log_format;
 	char default_region[PHONE_REGION_MAX + 1];
+	/* PostgreSQL connections per process; 0 = threads + 2 (the HTTP
+	 * threads, the writer and the main thread). */
+	unsigned db_pool;
+	/* optd processes sharing the database: each enforces 1/nodes of
+	 * every rate limit (core/ratelimit.h). */
+	unsigned nodes;
 } config;
 
 /* Defaults, then the environment. 0 or -1 with err filled. */

@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "work/manage.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,8 @@ static const struct option common_opts[] = {
 	{"log-format", required_argument, 0, 0},
 	{"default-region", required_argument, 0, 0},
 	{"threads", required_argument, 0, 0},
+	{"db-pool", required_argument, 0, 0},
+	{"nodes", required_argument, 0, 0},
 };
 #define NCOMMON (sizeof common_opts / sizeof common_opts[0])
 
@@ -45,7 +48,9 @@ static int usage(void)
 		"usage: optd serve [--listen ADDR] [--port N] [--db PATH]\n"
 		"                  [--durability full|normal] "
 		"[--log-format text|json]\n"
-		"                  [--default-region CC] [--threads N]\n"
+		"                  [--default-region CC] [--threads N] "
+		"[--db-pool N]\n"
+		"                  [--nodes N]\n"
 		"       optd keys create --name NAME --scope SCOPE... "
 		"[--rate-limit N]\n"
 		"       optd keys list | optd keys revoke ID|NAME\n"
@@ -108,6 +113,23 @@ static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
 		else if (!strcmp(nm, "external-id")) a->ext = v;
 		else if (!strcmp(nm, "double-opt-in"))
 			a->doi_flag = 1, a->doi = v ? v : "true";
+		if (!strcmp(nm, "double-opt-in") && strcmp(a->doi, "true") &&
+		    strcmp(a->doi, "false")) {
+			fprintf(stderr, "optd: --double-opt-in takes true or "
+				"false, not \"%.32s\"\n", a->doi);
+			return 2;
+		}
+		if (!strcmp(nm, "rate-limit")) {
+			char *end;
+			errno = 0;
+			long long n = strtoll(v, &end, 10);
+			if (!*v || *end || errno || n < 0) {
+				fprintf(stderr, "optd: --rate-limit takes a whole "
+					"number of requests a minute, not "
+					"\"%.32s\"\n", v);
+				return 2;
+			}
+		}
 		else if (!strcmp(nm, "scope") && a->nscopes < CLI_LIST_MAX)
 			a->scopes[a->nscopes++] = v;
 		else if (!strcmp(nm, "number") && a->nnumbers < CLI_LIST_MAX)
@@ -149,8 +171,9 @@ static int with_store(const config *cfg, cli_op op, void *arg, int write)
 	manage_err m;
 
 	if (e) {
-		fprintf(stderr, "optd: cannot open database %s: %s\n", cfg->db,
-			store_strerror(e));
+		char shown[STORE_URL_MAX];
+		fprintf(stderr, "optd: cannot open database %s: %s\n",
+			store_url_redact(cfg->db, shown), store_strerror(e));
 		return 1;
 	}
 	if (write && (e = store_begin(st)) != STORE_OK) {

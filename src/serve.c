@@ -84,6 +84,7 @@ static int wait_for_signal(void)
 int serve_run(const config *cfg)
 {
 	app a = {0};
+	char shown[STORE_URL_MAX];
 	http_server *srv = NULL;
 	sigset_t set;
 	store_err e;
@@ -96,15 +97,23 @@ int serve_run(const config *cfg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	memcpy(a.default_region, cfg->default_region, sizeof a.default_region);
-	e = store_open(cfg->db, cfg->durability, &a.st);
+	store_opts so = {.dur = cfg->durability,
+			 .pool = cfg->db_pool ? cfg->db_pool
+					      : cfg->http.threads + 2};
+	e = store_open_with(cfg->db, &so, &a.st);
 	if (e) {
-		log_error("cannot open database %s: %s", cfg->db,
-			  store_strerror(e));
+		log_error("cannot open database %s: %s",
+			  store_url_redact(cfg->db, shown), store_strerror(e));
 		goto out;
 	}
 	if (admin_key(a.st) != 0)
 		goto out;
+	/* The main thread is done with the database: give its connection
+	 * (a pool slot on PostgreSQL) back before the workers start. */
+	store_thread_done(a.st);
 	a.limits = rl_new();
+	if (a.limits)
+		rl_set_share(a.limits, cfg->nodes);
 	a.wr = a.limits ? writer_start(a.st) : NULL;
 	if (!a.wr) {
 		log_error("cannot start the writer");
@@ -118,7 +127,8 @@ int serve_run(const config *cfg)
 	}
 	log_buffer_start();
 	log_info("optd listening on %s:%u (database %s, %s, durability %s)",
-		 cfg->http.addr, http_server_port(srv), cfg->db,
+		 cfg->http.addr, http_server_port(srv),
+		 store_url_redact(cfg->db, shown),
 		 store_backend(a.st),
 		 cfg->durability == STORE_DURABLE_FULL ? "full" : "normal");
 	log_info("stopping on signal %d", wait_for_signal());

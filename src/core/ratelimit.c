@@ -24,6 +24,7 @@ struct rl {
 	uint32_t used;
 	int64_t last_sweep_s;
 	rl_entry overflow;
+	uint32_t share; /* divide every limit by this (0 or 1: whole) */
 };
 
 rl *rl_new(void)
@@ -107,6 +108,13 @@ static rl_entry *lookup(rl *r, const char *key, int64_t now_s)
 	return &r->slots[i];
 }
 
+void rl_set_share(rl *r, uint32_t nodes)
+{
+	pthread_mutex_lock(&r->mu);
+	r->share = nodes > RL_SHARE_MAX ? RL_SHARE_MAX : nodes;
+	pthread_mutex_unlock(&r->mu);
+}
+
 void rl_hit(rl *r, const char *key, uint32_t limit, uint32_t window_s,
 	    int64_t now_ms, rl_result *out)
 {
@@ -122,6 +130,8 @@ void rl_hit(rl *r, const char *key, uint32_t limit, uint32_t window_s,
 	if (window_s == 0)
 		window_s = 1;
 	pthread_mutex_lock(&r->mu);
+	if (r->share > 1)
+		limit = limit / r->share + (limit % r->share != 0);
 	e = lookup(r, key, now_s);
 	if (e->window_s != window_s ||
 	    now_s >= e->window_start_s + (int64_t)window_s) {

@@ -1,5 +1,7 @@
 /*
- * sqlite: the embedded backend of store.h.
+ * sqlite: the embedded backend of store.h (the default), reached through
+ * the table at the end of this file, which store.c picks for any URL that
+ * is not a PostgreSQL one.
  *
  * One sqlite3 connection per calling thread (a pthread key), each with its
  * own cache of prepared statements, all on one WAL database. WAL lets the
@@ -11,6 +13,7 @@
  */
 #include "store/store.h"
 #include "store/sqlite_int.h"
+#include "store/store_int.h"
 #include "store/sqlite_schema.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -120,44 +123,19 @@ typedef struct conn {
 	struct conn *next;
 } conn;
 
-struct store {
+typedef struct sqlt_store {
+	store base; /* first: store.c sees only this */
 	char path[STORE_URL_MAX];
 	store_durability dur;
 	pthread_key_t tls;
 	pthread_mutex_t mu; /* guards conns */
 	conn *conns;
-};
+} sqlt_store;
 
-const char *store_strerror(store_err err)
-{
-	switch (err) {
-	case STORE_OK: return "ok";
-	case STORE_NOTFOUND: return "not found";
-	case STORE_CONFLICT: return "already exists";
-	case STORE_INVALID: return "breaks a rule of the database";
-	case STORE_UNAVAILABLE: return "database unavailable";
-	case STORE_NOMEM: return "out of memory";
-	case STORE_IO: return "database input/output error";
-	}
-	return "unknown error";
-}
+#define SQ(st) ((sqlt_store *)(st))
 
-int store_durability_parse(const char *s, store_durability *out)
-{
-	if (strcmp(s, "full") == 0)
-		*out = STORE_DURABLE_FULL;
-	else if (strcmp(s, "normal") == 0)
-		*out = STORE_DURABLE_NORMAL;
-	else
-		return -1;
-	return 0;
-}
-
-const char *store_backend(const store *st)
-{
-	(void)st;
-	return "sqlite";
-}
+static void sqlt_close(store *base);
+static const store_vt sqlt_vt;
 
 store_err sqlt__map_rc(sqlite3 *db, int rc)
 {
@@ -192,7 +170,7 @@ static void conn_free(conn *c)
 	free(c);
 }
 
-static store_err conn_open(store *st, conn **out)
+static store_err conn_open(sqlt_store *st, conn **out)
 {
 	conn *c = calloc(1, sizeof *c);
 	char pragmas[256];
@@ -229,7 +207,7 @@ out:
 	return err;
 }
 
-static void conn_unlink(store *st, conn *c)
+static void conn_unlink(sqlt_store *st, conn *c)
 {
 	pthread_mutex_lock(&st->mu);
 	for (conn **p = &st->conns; *p; p = &(*p)->next) {
@@ -242,7 +220,7 @@ static void conn_unlink(store *st, conn *c)
 }
 
 /* The calling thread's connection, opened on first use. */
-static conn *conn_get(store *st, store_err *err)
+static conn *conn_get(sqlt_store *st, store_err *err)
 {
 	conn *c = pthread_getspecific(st->tls);
 
@@ -260,8 +238,9 @@ static conn *conn_get(store *st, store_err *err)
 	return c;
 }
 
-void store_thread_done(store *st)
+void sqlt_thread_done(store *base)
 {
+	sqlt_store *st = SQ(base);
 	conn *c = pthread_getspecific(st->tls);
 
 	if (!c)
@@ -274,7 +253,7 @@ void store_thread_done(store *st)
 /* A reset prepared statement for query q on this thread's connection. */
 sqlite3_stmt *sqlt__stmt(store *st, int q, store_err *err)
 {
-	conn *c = conn_get(st, err);
+	conn *c = conn_get(SQ(st), err);
 	int rc;
 
 	if (!c)
@@ -318,7 +297,7 @@ void sqlt__col_copy(sqlite3_stmt *s, int i, char *dst, size_t cap)
 	snprintf(dst, cap, "%s", v ? (const char *)v : "");
 }
 
-static store_err migrate(store *st)
+static store_err migrate(sqlt_store *st)
 {
 	store_err err;
 	conn *c = conn_get(st, &err);
@@ -373,21 +352,20 @@ static void tls_free(void *p)
 	(void)p;
 }
 
-store_err store_open(const char *url, store_durability dur, store **out)
+store_err sqlt_open(const char *url, const store_opts *o, store **out)
 {
-	store *st = NULL;
+	sqlt_store *st = NULL;
 	store_err err = STORE_NOMEM;
 
 	*out = NULL;
-	if (strncmp(url, "sqlite:", 7) == 0)
-		url += 7;
 	if (!*url || strlen(url) >= STORE_URL_MAX)
 		return STORE_INVALID;
 	st = calloc(1, sizeof *st);
 	if (!st)
 		goto out;
 	snprintf(st->path, sizeof st->path, "%s", url);
-	st->dur = dur;
+	st->base.vt = &sqlt_vt;
+	st->dur = o->dur;
 	pthread_mutex_init(&st->mu, NULL);
 	if (pthread_key_create(&st->tls, tls_free) != 0) {
 		pthread_mutex_destroy(&st->mu);
@@ -398,17 +376,18 @@ store_err store_open(const char *url, store_durability dur, store **out)
 	err = migrate(st);
 	if (err)
 		goto out;
-	*out = st;
+	*out = &st->base;
 	st = NULL;
 out:
-	store_close(st);
+	if (st)
+		sqlt_close(&st->base);
 	return err;
 }
 
-void store_close(store *st)
+static void sqlt_close(store *base)
 {
-	if (!st)
-		return;
+	sqlt_store *st = SQ(base);
+
 	pthread_mutex_lock(&st->mu);
 	while (st->conns) {
 		conn *c = st->conns;
@@ -430,7 +409,7 @@ static store_err run_simple(store *st, int q)
 	return s ? sqlt__step_done(s) : err;
 }
 
-store_err store_ping(store *st)
+store_err sqlt_ping(store *st)
 {
 	store_err err;
 	sqlite3_stmt *s = sqlt__stmt(st, Q_PING, &err);
@@ -440,14 +419,32 @@ store_err store_ping(store *st)
 	return sqlt__finish(s, sqlite3_step(s));
 }
 
-store_err store_begin(store *st) { return run_simple(st, Q_BEGIN); }
-store_err store_commit(store *st) { return run_simple(st, Q_COMMIT); }
-void store_rollback(store *st) { (void)run_simple(st, Q_ROLLBACK); }
-store_err store_savepoint(store *st) { return run_simple(st, Q_SAVEPOINT); }
-store_err store_release(store *st) { return run_simple(st, Q_RELEASE); }
-void store_rollback_to(store *st)
+store_err sqlt_begin(store *st) { return run_simple(st, Q_BEGIN); }
+store_err sqlt_commit(store *st) { return run_simple(st, Q_COMMIT); }
+void sqlt_rollback(store *st) { (void)run_simple(st, Q_ROLLBACK); }
+store_err sqlt_savepoint(store *st) { return run_simple(st, Q_SAVEPOINT); }
+store_err sqlt_release(store *st) { return run_simple(st, Q_RELEASE); }
+void sqlt_rollback_to(store *st)
 {
 	/* ROLLBACK TO keeps the savepoint open; release it too. */
 	(void)run_simple(st, Q_ROLLBACK_TO);
 	(void)run_simple(st, Q_RELEASE);
 }
+
+/* Nothing is ever deferred: every statement has finished when its
+ * function returns. */
+store_err sqlt_flush(store *st)
+{
+	(void)st;
+	return STORE_OK;
+}
+
+#define SQLT_VT_INIT(name, params, args) .name = sqlt_##name,
+static const store_vt sqlt_vt = {
+	.name = "sqlite",
+	.close = sqlt_close,
+	.thread_done = sqlt_thread_done,
+	.rollback = sqlt_rollback,
+	.rollback_to = sqlt_rollback_to,
+	STORE_OPS(SQLT_VT_INIT)
+};

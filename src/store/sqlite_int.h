@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/store_int.h"
 
 enum {
 	Q_KEY_INSERT, Q_KEY_BY_HASH, Q_KEY_BY_NAME, Q_KEY_GET, Q_KEY_REVOKE,
@@ -32,5 +33,14 @@ store_err sqlt__step_done(sqlite3_stmt *s);
 store_err sqlt__map_rc(sqlite3 *db, int rc);
 void sqlt__bind_text(sqlite3_stmt *s, int i, const char *v);
 void sqlt__col_copy(sqlite3_stmt *s, int i, char *dst, size_t cap);
+
+/* The backend's operations (sqlite.c, sqlite_records.c), one per entry
+ * of STORE_OPS, collected into its table at the end of sqlite.c. */
+#define SQLT_DECL(name, params, args) store_err sqlt_##name params;
+STORE_OPS(SQLT_DECL)
+#undef SQLT_DECL
+void sqlt_thread_done(store *st);
+void sqlt_rollback(store *st);
+void sqlt_rollback_to(store *st);
 
 #endif

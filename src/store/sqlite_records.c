@@ -30,7 +30,7 @@ static void read_key(sqlite3_stmt *s, store_key *k)
 	k->revoked_ms = sqlite3_column_int64(s, 6);
 }
 
-store_err store_key_insert(store *st, store_key *k)
+store_err sqlt_key_insert(store *st, store_key *k)
 {
 	Q_OR_FAIL(s, st, Q_KEY_INSERT);
 	store_err err;
@@ -59,28 +59,28 @@ static store_err key_one(sqlite3_stmt *s, store_key *out)
 	return sqlt__finish(s, rc);
 }
 
-store_err store_key_by_hash(store *st, const char *hash, store_key *out)
+store_err sqlt_key_by_hash(store *st, const char *hash, store_key *out)
 {
 	Q_OR_FAIL(s, st, Q_KEY_BY_HASH);
 	sqlt__bind_text(s, 1, hash);
 	return key_one(s, out);
 }
 
-store_err store_key_by_name(store *st, const char *name, store_key *out)
+store_err sqlt_key_by_name(store *st, const char *name, store_key *out)
 {
 	Q_OR_FAIL(s, st, Q_KEY_BY_NAME);
 	sqlt__bind_text(s, 1, name);
 	return key_one(s, out);
 }
 
-store_err store_key_get(store *st, int64_t id, store_key *out)
+store_err sqlt_key_get(store *st, int64_t id, store_key *out)
 {
 	Q_OR_FAIL(s, st, Q_KEY_GET);
 	sqlite3_bind_int64(s, 1, id);
 	return key_one(s, out);
 }
 
-store_err store_key_revoke(store *st, int64_t id, int64_t now_ms)
+store_err sqlt_key_revoke(store *st, int64_t id, int64_t now_ms)
 {
 	Q_OR_FAIL(s, st, Q_KEY_REVOKE);
 	store_err err;
@@ -93,7 +93,7 @@ store_err store_key_revoke(store *st, int64_t id, int64_t now_ms)
 	return err;
 }
 
-store_err store_key_list(store *st, store_key_cb cb, void *ctx)
+store_err sqlt_key_list(store *st, store_key_cb cb, void *ctx)
 {
 	Q_OR_FAIL(s, st, Q_KEY_LIST);
 	store_key k;
@@ -122,7 +122,7 @@ static void read_group(sqlite3_stmt *s, store_group *g)
 	g->updated_ms = sqlite3_column_int64(s, 5);
 }
 
-store_err store_group_insert(store *st, const store_group *g)
+store_err sqlt_group_insert(store *st, const store_group *g)
 {
 	Q_OR_FAIL(s, st, Q_GROUP_INSERT);
 	sqlt__bind_text(s, 1, g->id);
@@ -134,7 +134,7 @@ store_err store_group_insert(store *st, const store_group *g)
 	return sqlt__step_done(s);
 }
 
-store_err store_group_get(store *st, const char *id, store_group *out)
+store_err sqlt_group_get(store *st, const char *id, store_group *out)
 {
 	Q_OR_FAIL(s, st, Q_GROUP_GET);
 	int rc;
@@ -150,7 +150,7 @@ store_err store_group_get(store *st, const char *id, store_group *out)
 	return sqlt__finish(s, rc);
 }
 
-store_err store_group_update(store *st, const store_group *g)
+store_err sqlt_group_update(store *st, const store_group *g)
 {
 	Q_OR_FAIL(s, st, Q_GROUP_UPDATE);
 	store_err err;
@@ -165,7 +165,7 @@ store_err store_group_update(store *st, const store_group *g)
 	return err;
 }
 
-store_err store_group_list(store *st, store_group_cb cb, void *ctx)
+store_err sqlt_group_list(store *st, store_group_cb cb, void *ctx)
 {
 	Q_OR_FAIL(s, st, Q_GROUP_LIST);
 	store_group g;
@@ -179,7 +179,7 @@ store_err store_group_list(store *st, store_group_cb cb, void *ctx)
 	return sqlt__finish(s, rc == SQLITE_ROW ? SQLITE_DONE : rc);
 }
 
-store_err store_number_add(store *st, const char *number, const char *group)
+store_err sqlt_number_add(store *st, const char *number, const char *group)
 {
 	Q_OR_FAIL(s, st, Q_NUMBER_ADD);
 	sqlt__bind_text(s, 1, number);
@@ -187,14 +187,14 @@ store_err store_number_add(store *st, const char *number, const char *group)
 	return sqlt__step_done(s);
 }
 
-store_err store_numbers_clear(store *st, const char *group)
+store_err sqlt_numbers_clear(store *st, const char *group)
 {
 	Q_OR_FAIL(s, st, Q_NUMBERS_CLEAR);
 	sqlt__bind_text(s, 1, group);
 	return sqlt__step_done(s);
 }
 
-store_err store_number_owner(store *st, const char *number,
+store_err sqlt_number_owner(store *st, const char *number,
 			     char group_out[IDENT_GROUP_ID_MAX + 1])
 {
 	Q_OR_FAIL(s, st, Q_NUMBER_OWNER);
@@ -211,7 +211,7 @@ store_err store_number_owner(store *st, const char *number,
 	return sqlt__finish(s, rc);
 }
 
-store_err store_group_numbers(store *st, const char *group,
+store_err sqlt_group_numbers(store *st, const char *group,
 			      store_number_cb cb, void *ctx)
 {
 	Q_OR_FAIL(s, st, Q_GROUP_NUMBERS);
@@ -253,14 +253,14 @@ static store_err user_one(sqlite3_stmt *s, store_user *out)
 	return sqlt__finish(s, rc);
 }
 
-store_err store_user_get(store *st, int64_t id, store_user *out)
+store_err sqlt_user_get(store *st, int64_t id, store_user *out)
 {
 	Q_OR_FAIL(s, st, Q_USER_GET);
 	sqlite3_bind_int64(s, 1, id);
 	return user_one(s, out);
 }
 
-store_err store_user_by_external_id(store *st, const char *ext,
+store_err sqlt_user_by_external_id(store *st, const char *ext,
 				    store_user *out)
 {
 	Q_OR_FAIL(s, st, Q_USER_BY_EXT);
@@ -281,21 +281,21 @@ static store_err ids_of(sqlite3_stmt *s, const char *v, int64_t *ids,
 	return sqlt__finish(s, rc == SQLITE_ROW ? SQLITE_DONE : rc);
 }
 
-store_err store_users_by_phone(store *st, const char *phone, int64_t *ids,
+store_err sqlt_users_by_phone(store *st, const char *phone, int64_t *ids,
 			       size_t max, size_t *n)
 {
 	Q_OR_FAIL(s, st, Q_USERS_BY_PHONE);
 	return ids_of(s, phone, ids, max, n);
 }
 
-store_err store_users_by_email(store *st, const char *email, int64_t *ids,
+store_err sqlt_users_by_email(store *st, const char *email, int64_t *ids,
 			       size_t max, size_t *n)
 {
 	Q_OR_FAIL(s, st, Q_USERS_BY_EMAIL);
 	return ids_of(s, email, ids, max, n);
 }
 
-store_err store_user_insert(store *st, store_user *u)
+store_err sqlt_user_insert(store *st, store_user *u)
 {
 	Q_OR_FAIL(s, st, Q_USER_INSERT);
 	store_err err;
@@ -313,7 +313,7 @@ store_err store_user_insert(store *st, store_user *u)
 	return err;
 }
 
-store_err store_user_update_contact(store *st, const store_user *u)
+store_err sqlt_user_update_contact(store *st, const store_user *u)
 {
 	Q_OR_FAIL(s, st, Q_USER_UPDATE_CONTACT);
 	sqlt__bind_text(s, 1, u->phone);
@@ -327,7 +327,7 @@ store_err store_user_update_contact(store *st, const store_user *u)
 
 /* ---- subscriptions ---- */
 
-store_err store_sub_get(store *st, int64_t user, const char *group,
+store_err sqlt_sub_get(store *st, int64_t user, const char *group,
 			consent_state *out, int64_t *since_ms)
 {
 	Q_OR_FAIL(s, st, Q_SUB_GET);
@@ -348,7 +348,7 @@ store_err store_sub_get(store *st, int64_t user, const char *group,
 	return sqlt__finish(s, rc);
 }
 
-store_err store_sub_put(store *st, int64_t user, const char *group,
+store_err sqlt_sub_put(store *st, int64_t user, const char *group,
 			consent_state state, consent_source src,
 			int double_opt_in, int64_t now_ms)
 {
@@ -362,7 +362,7 @@ store_err store_sub_put(store *st, int64_t user, const char *group,
 	return sqlt__step_done(s);
 }
 
-store_err store_user_subs(store *st, int64_t user, store_sub_cb cb,
+store_err sqlt_user_subs(store *st, int64_t user, store_sub_cb cb,
 			  void *ctx)
 {
 	Q_OR_FAIL(s, st, Q_USER_SUBS);
@@ -387,7 +387,7 @@ store_err store_user_subs(store *st, int64_t user, store_sub_cb cb,
 
 /* ---- consent ledger ---- */
 
-store_err store_ledger_append(store *st, const store_ledger *e)
+store_err sqlt_ledger_append(store *st, const store_ledger *e)
 {
 	Q_OR_FAIL(s, st, Q_LEDGER_APPEND);
 	sqlite3_bind_int64(s, 1, e->time_ms);
@@ -428,7 +428,7 @@ static void read_ledger(sqlite3_stmt *s, store_ledger *e)
 	sqlt__col_copy(s, 13, e->evidence, sizeof e->evidence);
 }
 
-store_err store_ledger_find(store *st, store_by by, const char *value,
+store_err sqlt_ledger_find(store *st, store_by by, const char *value,
 			    int64_t after_id, size_t limit,
 			    store_ledger_cb cb, void *ctx)
 {

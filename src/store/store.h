@@ -2,13 +2,20 @@
  * store: the one storage interface of optd.
  *
  * Everything durable goes through these functions; nothing outside
- * src/store/ knows which database is behind them or speaks SQL.
+ * src/store/ knows which database is behind them or speaks SQL. Two
+ * backends implement it (store.c picks one by the URL in store_open()):
+ * SQLite (sqlite*.c, a file) and PostgreSQL (pg*.c, `postgres://` or
+ * `postgresql://` URLs, shared by any number of optd processes).
  *
  * Threads: a `store` is shared by all threads. Each calling thread gets its
  * own connection, opened on first use and kept until store_thread_done()
  * or store_close(); transactions therefore belong to the calling thread.
  * Writes are made by the writer thread (src/work/writer.c) in batches, and
- * by the command-line tools; readers never wait for writers (WAL).
+ * by the command-line tools; readers never wait for writers (WAL, MVCC).
+ * Inside a transaction a backend may hold a write back or send it without
+ * waiting for its answer (PostgreSQL: buffered rows, the pipeline); reads
+ * in the transaction still see it, and its error surfaces later, at the
+ * latest at store_flush(), store_release() or store_commit().
  *
  * Errors: every fallible function returns a store_err, STORE_OK (0) on
  * success. STORE_UNAVAILABLE means "try again later" and becomes a 503,
@@ -47,8 +54,24 @@ typedef enum { STORE_DURABLE_FULL = 0, STORE_DURABLE_NORMAL } store_durability;
 const char *store_strerror(store_err err);
 int store_durability_parse(const char *s, store_durability *out);
 
-/* `url` is a file path or "sqlite:PATH". Runs pending migrations. */
+#define STORE_POOL_MAX 256 /* connections one process may hold */
+
+typedef struct {
+	store_durability dur;
+	/* PostgreSQL: connections this process may hold at once (one per
+	 * calling thread); 0 means STORE_POOL_DEFAULT. SQLite ignores it. */
+	unsigned pool;
+} store_opts;
+
+#define STORE_POOL_DEFAULT 8
+
+/* `url` is a file path or "sqlite:PATH" (SQLite), or a libpq URL
+ * "postgres://..." / "postgresql://..." (PostgreSQL). Runs pending
+ * migrations, each once, in order, recorded in schema_migrations. */
 store_err store_open(const char *url, store_durability dur, store **out);
+store_err store_open_with(const char *url, const store_opts *o, store **out);
+/* `url` fit for a log line: a password in it becomes "***". Returns out. */
+const char *store_url_redact(const char *url, char out[STORE_URL_MAX]);
 void store_close(store *st);
 const char *store_backend(const store *st);
 /* Release the calling thread's connection (call before a thread exits). */
@@ -63,6 +86,12 @@ void store_rollback(store *st);
 store_err store_savepoint(store *st);
 store_err store_release(store *st);
 void store_rollback_to(store *st);
+/* Wait for every statement sent so far on this thread's connection and
+ * return the first error among them (STORE_OK at once on SQLite, which
+ * never defers). The writer calls it before committing a batch, so a
+ * failed deferred write is replayed in savepoints rather than failing the
+ * whole batch at commit. */
+store_err store_flush(store *st);
 
 /* ---- API keys ---- */
 

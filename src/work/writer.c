@@ -50,6 +50,10 @@ static int run_direct(writer *w, writer_job *batch)
 		j->rc = j->fn(w->st, j->arg);
 		failed |= j->rc != 0;
 	}
+	/* Writes a backend deferred (PostgreSQL's pipeline) report now,
+	 * while the batch can still be replayed job by job. */
+	if (!failed && store_flush(w->st) != STORE_OK)
+		failed = 1;
 	return failed;
 }
 

@@ -4,9 +4,22 @@ Each test gets its own optd on a free loopback port with a scratch database
 in a temporary directory. The admin key is fixed through OPTD_ADMIN_KEY so
 tests need not scrape it. When a server stops, its stderr is searched for
 sanitizer reports, and any report fails the test (as Redis's harness does).
+
+Beyond request/get/post/create_group/create_key/cli and the expect_*
+helpers: Optd(flags=False) gives the port and database through OPTD_PORT
+and OPTD_DB instead of flags, Optd(host="::1") talks IPv6, raw() sends a
+hand-written request, status_set/status_get/user_status/consent are API
+shortcuts, run_optd() runs a command that must exit by itself, and
+scratch_dir() gives a directory for tests that restart optd on one database.
+
+OPTD_TEST_DB=postgres (set by `run.py --db postgres`) runs the same tests
+on PostgreSQL: each Optd gets a fresh database (CREATE DATABASE) on the
+throwaway server whose admin URL is OPTD_TEST_PG_URL, and tests that look
+inside an SQLite file call sqlite_only() to be skipped.
 """
 import atexit
 import http.client
+import itertools
 import json
 import os
 import shutil
@@ -23,18 +36,85 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "UndefinedBehaviorSanitizer")
 
 
+DB_KIND = os.environ.get("OPTD_TEST_DB", "sqlite")
+PG_URL = os.environ.get("OPTD_TEST_PG_URL", "")
+PG_DIR = os.environ.get("OPTD_TEST_PG_DIR", "")
+_db_seq = itertools.count()
+_pg_dbs = {}  # tmp directory -> database URL
+
+
 class TestFailure(AssertionError):
     pass
+
+
+class Skip(Exception):
+    """Raised by a test that does not apply to this run's database."""
+
+
+def sqlite_only(why="looks inside the SQLite file"):
+    if DB_KIND != "sqlite":
+        raise Skip(why)
+
+
+def postgres_only(why="needs PostgreSQL"):
+    if DB_KIND != "postgres":
+        raise Skip(why)
+
+
+def psql(sql, url=None):
+    """Run SQL on the throwaway server (its admin database by default);
+    the output, unaligned, tuples only."""
+    p = subprocess.run(["psql", url or PG_URL, "-X", "-q", "-A", "-t",
+                        "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise TestFailure("psql %r failed: %s" % (sql, p.stderr))
+    return p.stdout.strip()
+
+
+def pg_rows(db, sql):
+    """The rows of a query on optd's PostgreSQL database `db` (a URL), as
+    tuples of strings; NULL and '' both read as None."""
+    return [tuple(v or None for v in line.split("\t"))
+            for line in psql(sql, url=db).splitlines() if line]
+
+
+def new_db(tmp):
+    """A fresh database for one Optd: a file in tmp, or on PostgreSQL a new
+    database on the test server, as the URL optd takes."""
+    if DB_KIND != "postgres":
+        return os.path.join(tmp, "optd.db")
+    # Tests restart optd on one database by reusing its tmp directory.
+    if tmp not in _pg_dbs:
+        name = "optd_e2e_%d_%d" % (os.getpid(), next(_db_seq))
+        psql("CREATE DATABASE " + name)
+        _pg_dbs[tmp] = PG_URL.rsplit("/", 1)[0] + "/" + name
+    return _pg_dbs[tmp]
+
+
+def pg_server(action):
+    """Stop ("down"), kill as a crash would ("crash") or start again
+    ("up") the throwaway PostgreSQL."""
+    subprocess.run([os.path.join(os.path.dirname(__file__), "..", "..",
+                                 "scripts", "pg-test-server.sh"),
+                    action, PG_DIR], check=True, timeout=120)
 
 
 # Scratch directories of servers whose `with` block ended without an
 # exception are removed when the run ends (so a test may still read the
 # logs after the server stopped); the others are kept for a post-mortem.
 _scratch = []
+# Servers still running when the run ends (a test failed before stopping
+# one) are killed, so no optd outlives the suite.
+_running = []
 
 
 @atexit.register
-def _remove_scratch():
+def _clean_up():
+    for p in _running:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
     for d in _scratch:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -95,7 +175,7 @@ class Optd:
                  host="127.0.0.1"):
         self.owns_tmp = tmp is None
         self.tmp = tmp or tempfile.mkdtemp(prefix="optd-e2e-")
-        self.db = db or os.path.join(self.tmp, "optd.db")
+        self.db = db or new_db(self.tmp)
         self.args = list(args)
         self.env = dict(os.environ)
         self.env["OPTD_ADMIN_KEY"] = ADMIN_KEY
@@ -121,6 +201,7 @@ class Optd:
         self.out = open(self.out_path, "ab")
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.out,
                                      stderr=self.log)
+        _running.append(self.proc)
         if wait:
             self.wait_ready()
         return self
@@ -244,13 +325,14 @@ class Optd:
             "/subscription/status/set"
         return self.post(path, body, key=key, **kw)
 
-    def status_get(self, group, key=ADMIN_KEY, **ids):
+    def status_get(self, group, key=ADMIN_KEY, timeout=30, **ids):
         """GET /subscription/status/get; a list value is sent as name[]."""
         return self.get("/subscription/status/get?" + query(
-            subscription_group_id=group, **ids), key=key)
+            subscription_group_id=group, **ids), key=key, timeout=timeout)
 
-    def user_status(self, key=ADMIN_KEY, **ids):
-        return self.get("/subscription/user/status?" + query(**ids), key=key)
+    def user_status(self, key=ADMIN_KEY, timeout=30, **ids):
+        return self.get("/subscription/user/status?" + query(**ids), key=key,
+                        timeout=timeout)
 
     def consent(self, **by):
         """The ledger entries (oldest first) for phone=, email= or

@@ -1,13 +1,22 @@
 #!/usr/bin/env python3
 """run: discover tests/e2e/test_*.py, run every test_* function, and print
-one line per test and a last line "e2e: N passed, N failed".
+one line per test and a last line "e2e (DB): N passed, N failed", with
+"(N skipped)" after it when tests did not apply to the database.
 
-    python3 tests/e2e/run.py --bin build/optd [-k substring]
+    python3 tests/e2e/run.py --bin build/optd [-k substring] [--db postgres]
+
+--db postgres runs every test on PostgreSQL (harness.py says how); unless
+OPTD_TEST_PG_URL names a server already, run.py starts a throwaway one with
+scripts/pg-test-server.sh and stops it at the end. Tests that do not apply
+to the database print "skip" and count in neither number.
 """
 import argparse
 import importlib.util
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 
@@ -18,10 +27,31 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="build/optd")
     ap.add_argument("-k", default="")
+    ap.add_argument("--db", choices=("sqlite", "postgres"),
+                    default=os.environ.get("OPTD_TEST_DB", "sqlite"))
     args = ap.parse_args()
     os.environ["OPTD_BIN"] = os.path.abspath(args.bin)
+    os.environ["OPTD_TEST_DB"] = args.db
+    server = None
+    script = os.path.join(HERE, "..", "..", "scripts", "pg-test-server.sh")
+    if args.db == "postgres" and not os.environ.get("OPTD_TEST_PG_URL"):
+        server = tempfile.mkdtemp(prefix="optd-pg-")
+        url = subprocess.run([script, "start", server], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        os.environ["OPTD_TEST_PG_URL"] = url
+        os.environ["OPTD_TEST_PG_DIR"] = server
+    try:
+        return run(args)
+    finally:
+        if server:
+            subprocess.run([script, "stop", server])
+            shutil.rmtree(server, ignore_errors=True)
+
+
+def run(args):
     sys.path.insert(0, HERE)
-    passed = failed = 0
+    import harness
+    passed = failed = skipped = 0
     for fn in sorted(os.listdir(HERE)):
         if not (fn.startswith("test_") and fn.endswith(".py")):
             continue
@@ -39,11 +69,16 @@ def main():
                 passed += 1
                 print("ok    %-60s %.2fs" % (full, time.time() - t0),
                       flush=True)
+            except harness.Skip as e:
+                skipped += 1
+                print("skip  %-60s (%s)" % (full, e), flush=True)
             except Exception:
                 failed += 1
                 print("FAIL  %s" % full, flush=True)
                 traceback.print_exc(file=sys.stdout)
-    print("e2e: %d passed, %d failed" % (passed, failed))
+    print("e2e (%s): %d passed, %d failed%s" % (
+        args.db, passed, failed,
+        " (%d skipped)" % skipped if skipped else ""))
     return 1 if failed else 0
 
 

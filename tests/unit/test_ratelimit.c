@@ -87,6 +87,32 @@ static void test_exhaust(void **state)
 	}
 }
 
+/* N nodes each enforce ceil(limit / N): together never over the limit
+ * by more than N-1, and a share is never 0. */
+static void test_share(void **state)
+{
+	rl *r = *state;
+	rl_result res;
+	int allowed = 0;
+
+	rl_set_share(r, 3);
+	for (int i = 0; i < 10; i++) {
+		res = hit(r, "k", 10, 60, 1000 * SEC);
+		allowed += res.allowed;
+		assert_int_equal(res.limit, 4);
+	}
+	assert_int_equal(allowed, 4);
+	res = hit(r, "tiny", 1, 60, 1000 * SEC);
+	assert_int_equal(res.limit, 1);
+	assert_int_equal(res.allowed, 1);
+	rl_set_share(r, 1);
+	res = hit(r, "whole", 10, 60, 1000 * SEC);
+	assert_int_equal(res.limit, 10);
+	rl_set_share(r, 100000); /* capped at RL_SHARE_MAX */
+	res = hit(r, "cap", 1000, 60, 1000 * SEC);
+	assert_int_equal(res.limit, 1000 / RL_SHARE_MAX + 1);
+}
+
 static void test_window_boundary(void **state)
 {
 	rl *r = *state;
@@ -465,6 +491,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_first_hit, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_exhaust, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_share, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_boundary, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_window_skip, setup,

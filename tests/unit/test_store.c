@@ -11,6 +11,10 @@
  * ordered and bounded as documented; and the consent ledger cannot be
  * edited. That last check opens the file with sqlite3 directly, since no
  * store.h function even tries to update the ledger.
+ *
+ * With OPTD_TEST_PG_URL set (the admin URL of a throwaway server, as
+ * scripts/test.sh provides) the same tests run on the PostgreSQL backend,
+ * each on a database of its own, and the direct checks go through libpq.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -31,14 +36,49 @@
 
 typedef struct {
 	char dir[64];
-	char path[128];
+	char path[160]; /* a file in dir, or a database URL */
 	store *st;
 } fixture;
+
+static const char *pg_admin; /* OPTD_TEST_PG_URL, or NULL for SQLite */
+
+/* Run one statement on the PostgreSQL database `url`; its result. */
+static PGresult *pg_exec(const char *url, const char *sql)
+{
+	PGconn *db = PQconnectdb(url);
+	PGresult *r;
+
+	assert_int_equal(PQstatus(db), CONNECTION_OK);
+	r = PQexec(db, sql);
+	PQfinish(db);
+	return r;
+}
+
+/* A fresh database on the test server; its URL in f->path. */
+static int pg_new_db(fixture *f)
+{
+	static int seq;
+	char sql[128];
+	const char *slash = strrchr(pg_admin, '/');
+	PGresult *r;
+	int ok;
+
+	if (!slash)
+		return -1;
+	snprintf(sql, sizeof sql, "CREATE DATABASE optd_unit_%d_%d",
+		 (int)getpid(), ++seq);
+	r = pg_exec(pg_admin, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	snprintf(f->path, sizeof f->path, "%.*s/optd_unit_%d_%d",
+		 (int)(slash - pg_admin), pg_admin, (int)getpid(), seq);
+	return ok ? 0 : -1;
+}
 
 static void remove_db(const char *path)
 {
 	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
-	char p[160];
+	char p[192];
 
 	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
 		snprintf(p, sizeof p, "%s%s", path, suffix[i]);
@@ -58,6 +98,8 @@ static int setup(void **state)
 		return -1;
 	}
 	snprintf(f->path, sizeof f->path, "%s/optd.db", f->dir);
+	if (pg_admin && pg_new_db(f) != 0)
+		return -1;
 	if (store_open(f->path, STORE_DURABLE_NORMAL, &f->st) != STORE_OK)
 		return -1;
 	*state = f;
@@ -69,7 +111,8 @@ static int teardown(void **state)
 	fixture *f = *state;
 
 	store_close(f->st);
-	remove_db(f->path);
+	if (!pg_admin)
+		remove_db(f->path);
 	rmdir(f->dir);
 	free(f);
 	return 0;
@@ -82,6 +125,14 @@ static long long sql_int(const char *path, const char *sql)
 	sqlite3_stmt *s = NULL;
 	long long v = -1;
 
+	if (pg_admin) {
+		PGresult *r = pg_exec(path, sql);
+		assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+		if (PQntuples(r) > 0)
+			v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		return v;
+	}
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
 					 NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
@@ -119,6 +170,32 @@ static void test_migrations_once(void **state)
 	assert_int_equal(store_ping(f->st), STORE_OK);
 }
 
+/* Passwords never reach a log line. */
+static void test_url_redact(void **state)
+{
+	char out[STORE_URL_MAX];
+
+	(void)state;
+	assert_string_equal(store_url_redact("postgres://optd:s3cret@db:5432/"
+					     "optd?sslmode=require", out),
+			    "postgres://optd:***@db:5432/optd?sslmode=require");
+	assert_string_equal(store_url_redact("postgresql://u:p@h/d", out),
+			    "postgresql://u:***@h/d");
+	assert_string_equal(store_url_redact("postgres://optd@db/optd", out),
+			    "postgres://optd@db/optd");
+	assert_string_equal(store_url_redact("postgres:///optd?host=/run",
+					     out),
+			    "postgres:///optd?host=/run");
+	assert_string_equal(store_url_redact("postgres://h/d?user=u&password="
+					     "p&sslmode=require", out),
+			    "postgres://h/d?user=u&password=***&sslmode=require");
+	assert_string_equal(store_url_redact("postgres://h/d?password=p",
+					     out),
+			    "postgres://h/d?password=***");
+	assert_string_equal(store_url_redact("/var/lib/optd:x@y.db", out),
+			    "/var/lib/optd:x@y.db");
+}
+
 /* Data survives a reopen (and so does the schema it is stored in). */
 static void test_reopen_keeps_data(void **state)
 {
@@ -142,6 +219,17 @@ static void test_open_urls(void **state)
 	char url[STORE_URL_MAX + 16];
 	store *st = (store *)&st;
 
+	if (pg_admin) {
+		assert_string_equal(store_backend(f->st), "postgres");
+		/* postgresql:// names the same database as postgres://. */
+		snprintf(url, sizeof url, "postgresql%s",
+			 f->path + strlen("postgres"));
+		assert_int_equal(store_open(url, STORE_DURABLE_NORMAL, &st),
+				 STORE_OK);
+		assert_string_equal(store_backend(st), "postgres");
+		store_close(st);
+		return;
+	}
 	/* "sqlite:PATH" names the same file. */
 	snprintf(url, sizeof url, "sqlite:%s", f->path);
 	assert_int_equal(store_open(url, STORE_DURABLE_NORMAL, &st), STORE_OK);
@@ -572,6 +660,115 @@ static void test_user_update_contact(void **state)
 	assert_string_equal(got.phone, "");
 }
 
+/* Inside a transaction a new profile is seen at once by every lookup,
+ * before and after more of its kind (PostgreSQL buffers new rows and
+ * sends them in bulk; reads must not notice), and the limit and the
+ * order of a shared phone hold across rows sent and rows still waiting. */
+static void test_users_within_transaction(void **state)
+{
+	fixture *f = *state;
+	store_user u[40], got;
+	int64_t ids[8];
+	size_t n;
+
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	for (int i = 0; i < 40; i++) {
+		char ext[16];
+		snprintf(ext, sizeof ext, "tx-%d", i);
+		u[i] = user_of(ext, i % 2 ? "+12223334444" : "+16502530000",
+			       "", 7);
+		assert_int_equal(store_user_insert(f->st, &u[i]), STORE_OK);
+		assert_true(i == 0 || u[i].id > u[i - 1].id);
+		assert_int_equal(store_user_by_external_id(f->st, ext, &got),
+				 STORE_OK);
+		assert_int_equal(got.id, u[i].id);
+		assert_int_equal(store_user_get(f->st, u[i].id, &got),
+				 STORE_OK);
+		assert_string_equal(got.external_id, ext);
+		assert_int_equal(store_users_by_phone(f->st, u[i].phone, ids,
+						      8, &n), STORE_OK);
+		assert_int_equal(n, (size_t)(i / 2 + 1 < 8 ? i / 2 + 1 : 8));
+		for (size_t k = 0; k < n; k++)
+			assert_int_equal(ids[k], u[(i % 2) + 2 * k].id);
+	}
+	/* A contact change of a new profile is seen at once too. */
+	snprintf(u[39].phone, sizeof u[39].phone, "+33612345678");
+	assert_int_equal(store_user_update_contact(f->st, &u[39]), STORE_OK);
+	assert_int_equal(store_users_by_phone(f->st, "+33612345678", ids, 8,
+					      &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], u[39].id);
+	assert_int_equal(store_commit(f->st), STORE_OK);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM users WHERE "
+				 "external_id LIKE 'tx-%'"), 40);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM users WHERE "
+				 "phone = '+33612345678'"), 1);
+	/* And a rolled-back one is gone from every lookup. */
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	got = user_of("tx-gone", "+14155550100", "", 8);
+	assert_int_equal(store_user_insert(f->st, &got), STORE_OK);
+	store_rollback(f->st);
+	assert_int_equal(store_user_by_external_id(f->st, "tx-gone", &got),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_users_by_phone(f->st, "+14155550100", ids, 8,
+					      &n), STORE_OK);
+	assert_int_equal(n, 0);
+}
+
+/* The same profile's state changed twice in one transaction, then read:
+ * the last change wins and both ledger entries stay, in order. */
+static void test_subs_within_transaction(void **state)
+{
+	fixture *f = *state;
+	store_group g = group_of("tx-sub", CHANNEL_SMS, 1);
+	store_user u = user_of("tx-s", "+12223334444", "", 1);
+	store_ledger e;
+	consent_state cs;
+
+	assert_int_equal(store_group_insert(f->st, &g), STORE_OK);
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	assert_int_equal(store_user_insert(f->st, &u), STORE_OK);
+	for (int i = 0; i < 3; i++) {
+		consent_state to = i % 2 ? CONSENT_UNSUBSCRIBED
+					 : CONSENT_SUBSCRIBED;
+		assert_int_equal(store_sub_put(f->st, u.id, "tx-sub", to,
+					       CONSENT_SRC_API, 0, 10 + i),
+				 STORE_OK);
+		memset(&e, 0, sizeof e);
+		e.time_ms = 10 + i;
+		e.user_id = u.id;
+		snprintf(e.phone, sizeof e.phone, "%s", u.phone);
+		snprintf(e.group_id, sizeof e.group_id, "tx-sub");
+		e.new_state = to;
+		assert_int_equal(store_ledger_append(f->st, &e), STORE_OK);
+	}
+	assert_int_equal(store_sub_get(f->st, u.id, "tx-sub", &cs, NULL),
+			 STORE_OK);
+	assert_int_equal(cs, CONSENT_SUBSCRIBED);
+	assert_int_equal(store_sub_put(f->st, u.id, "tx-sub",
+				       CONSENT_UNSUBSCRIBED, CONSENT_SRC_API,
+				       0, 20), STORE_OK);
+	assert_int_equal(store_commit(f->st), STORE_OK);
+	assert_int_equal(store_sub_get(f->st, u.id, "tx-sub", &cs, NULL),
+			 STORE_OK);
+	assert_int_equal(cs, CONSENT_UNSUBSCRIBED);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM "
+				 "consent_ledger WHERE group_id = 'tx-sub'"),
+			 3);
+	assert_int_equal(sql_int(f->path, "SELECT max(id) - min(id) FROM "
+				 "consent_ledger WHERE group_id = 'tx-sub' "
+				 "AND time_ms IN (10, 12)"), 2);
+	/* A subscription to a group that does not exist breaks a rule,
+	 * at the latest when the transaction is flushed. */
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	store_err e1 = store_sub_put(f->st, u.id, "no-such-group",
+				     CONSENT_SUBSCRIBED, CONSENT_SRC_API, 0, 30);
+	store_err e2 = e1 ? e1 : store_flush(f->st);
+	assert_int_equal(e2, STORE_INVALID);
+	store_rollback(f->st);
+	assert_int_equal(store_ping(f->st), STORE_OK);
+}
+
 /* Long fields at their limits round-trip whole. */
 static void test_user_limits(void **state)
 {
@@ -887,6 +1084,26 @@ static void test_ledger_append_only(void **state)
 
 	append(f->st, entry(1, "u1", "+12223334444", "", 10));
 	append(f->st, entry(2, "u2", "", "", 20));
+	if (pg_admin) {
+		static const char *const edits[] = {
+			"UPDATE consent_ledger SET new_state = 'unsubscribed'"
+			" WHERE external_id = 'u1'",
+			"UPDATE consent_ledger SET time_ms = 0",
+			"DELETE FROM consent_ledger WHERE id = 1",
+			"TRUNCATE consent_ledger",
+		};
+		for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+			PGresult *r = pg_exec(f->path, edits[i]);
+			assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+			assert_non_null(strstr(PQresultErrorMessage(r),
+					       "append-only"));
+			PQclear(r);
+		}
+		rc = SQLITE_OK;
+		(void)msg;
+		(void)db;
+		goto check;
+	}
 	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE,
 					 NULL), SQLITE_OK);
 	sqlite3_extended_result_codes(db, 1);
@@ -922,7 +1139,7 @@ static void test_ledger_append_only(void **state)
 	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
-
+check:
 	/* Nothing changed. */
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM "
 				 "consent_ledger"), 2);
@@ -1017,6 +1234,7 @@ int main(void)
 		T(test_migrations_once),
 		T(test_reopen_keeps_data),
 		T(test_open_urls),
+		T(test_url_redact),
 		T(test_strerror_and_durability),
 		T(test_keys),
 		T(test_key_conflicts),
@@ -1025,6 +1243,8 @@ int main(void)
 		T(test_numbers),
 		T(test_users),
 		T(test_user_update_contact),
+		T(test_users_within_transaction),
+		T(test_subs_within_transaction),
 		T(test_user_limits),
 		T(test_subscriptions),
 		T(test_ledger),
@@ -1040,5 +1260,10 @@ int main(void)
 	 * purpose (a missing directory, COMMIT outside a transaction) still
 	 * print one line each. */
 	log_setup(LOG_TEXT, LOG_ERROR);
-	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+	pg_admin = getenv("OPTD_TEST_PG_URL");
+	if (pg_admin && !*pg_admin)
+		pg_admin = NULL;
+	return cmocka_run_group_tests_name(pg_admin ? "store (postgres)"
+						    : "store", tests, NULL,
+					   NULL);
 }

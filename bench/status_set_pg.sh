@@ -1,0 +1,161 @@
+#!/bin/bash
+# status_set_pg.sh: POST /subscription/status/set under load on PostgreSQL,
+# next to SQLite, in one run:
+#   - optd on SQLite (a fresh file), durability full        (the reference)
+#   - one optd on PostgreSQL (a fresh database), durability full, over TCP
+#     (127.0.0.1), as nodes on other machines would connect
+#   - the same over PostgreSQL's Unix socket, as a node on the database's
+#     own machine would
+#   - three optd on one PostgreSQL database behind nginx (round-robin, TCP)
+# PostgreSQL is a throwaway server (scripts/pg-test-server.sh) on this
+# machine, with Debian's defaults (fsync on, synchronous_commit on). Each
+# target gets wrk for $DURATION (default 10 s), 64 connections, 2 threads,
+# one distinct phone per request (bench/status_set.lua), and the ratios to
+# SQLite are printed. Target: one node on PostgreSQL >= 50% of SQLite.
+#
+#   bench/status_set_pg.sh
+#   DURATION=30s bench/status_set_pg.sh
+set -eu
+cd "$(dirname "$0")/.."
+scripts/deps.sh bench
+make -s -j"$(nproc)" build/optd
+
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-2}
+# optd on PostgreSQL: HTTP threads wait for the database on every request
+# (the key lookup), so more of them than cores keep the CPUs busy.
+PG_FLAGS=${PG_FLAGS:---threads 8}
+tmp=$(mktemp -d /tmp/optd-bench-pg.XXXXXX)
+chmod 755 "$tmp"
+admin=optd_bench_admin_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+pids=()
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+stop_all() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+	pids=()
+}
+cleanup() {
+	stop_all
+	[ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
+	scripts/pg-test-server.sh stop "$tmp/pg" >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+start_optd() { # db port log [flags...]
+	local db=$1 port=$2 log=$3
+	shift 3
+	OPTD_ADMIN_KEY=$admin ./build/optd serve --port "$port" --db "$db" "$@" \
+		>/dev/null 2>"$log" &
+	pids+=($!)
+	for _ in $(seq 100); do
+		curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return
+		sleep 0.1
+	done
+	echo "optd on $db did not start:" >&2
+	cat "$log" >&2
+	exit 1
+}
+
+key=""
+prepare() { # port: the group and the bench key, through that node
+	api() { curl -sf -X "$1" "http://127.0.0.1:$port$2" -H "Authorization: Bearer $admin" \
+		-H 'Content-Type: application/json' -d "$3"; }
+	local port=$1
+	api POST /admin/subscription_groups '{"id":"bench-group","name":"Bench","channel":"sms"}' >/dev/null
+	# Braze's default (5,000 a minute) would turn the run into 429s.
+	key=$(api POST /admin/api_keys '{"name":"bench","scopes":["subscription.status.set"],"rate_limit":100000000}' |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+}
+
+run_wrk() { # url label
+	OPTD_BENCH_KEY=$key OPTD_BENCH_GROUP=bench-group \
+		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency \
+		-s bench/status_set.lua "$1" >"$tmp/$2.wrk"
+	local rps p50 p99 bad
+	rps=$(awk '/^Requests\/sec/ {print $2}' "$tmp/$2.wrk")
+	p50=$(awk '$1=="50%" {print $2}' "$tmp/$2.wrk")
+	p99=$(awk '$1=="99%" {print $2}' "$tmp/$2.wrk")
+	bad=$(awk '/Non-2xx/ {print $5}' "$tmp/$2.wrk")
+	printf '%-10s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n' \
+		"$2" "$rps" "$p50" "$p99" "${bad:-0}"
+	eval "${2}_rps=$rps"
+}
+
+pgurl=$(scripts/pg-test-server.sh start "$tmp/pg")
+base=${pgurl%/*}
+psql() { command psql "$pgurl" -X -q -A -t -c "$1"; }
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME")"
+echo "load: wrk -t$THREADS -c$CONNS -d$DURATION, POST /subscription/status/set, one new phone per request"
+echo "postgres: $(command psql "$pgurl" -X -A -t -c 'SHOW server_version'), fsync $(command psql "$pgurl" -X -A -t -c 'SHOW fsync'), synchronous_commit on"
+
+# ---- SQLite ----
+port=$(free_port)
+start_optd "$tmp/optd.db" "$port" "$tmp/sqlite.log"
+prepare "$port"
+run_wrk "http://127.0.0.1:$port/subscription/status/set" sqlite
+stop_all
+sqlite_rows=$(sqlite3 "$tmp/optd.db" "SELECT count(*) FROM consent_ledger")
+
+# ---- PostgreSQL, one node ----
+psql "CREATE DATABASE bench1"
+port=$(free_port)
+start_optd "$base/bench1" "$port" "$tmp/pg1.log" $PG_FLAGS
+prepare "$port"
+run_wrk "http://127.0.0.1:$port/subscription/status/set" pg_1node
+stop_all
+pg1_rows=$(command psql "$base/bench1" -X -A -t -c "SELECT count(*) FROM consent_ledger")
+
+# ---- PostgreSQL, one node, Unix socket ----
+psql "CREATE DATABASE bench1u"
+port=$(free_port)
+start_optd "postgres://postgres@/bench1u?host=$tmp/pg&port=$(cat "$tmp/pg/port")" "$port" "$tmp/pg1u.log" $PG_FLAGS
+prepare "$port"
+run_wrk "http://127.0.0.1:$port/subscription/status/set" pg_1unix
+stop_all
+
+# ---- PostgreSQL, three nodes behind nginx ----
+psql "CREATE DATABASE bench3"
+ports=()
+for n in 1 2 3; do
+	p=$(free_port)
+	start_optd "$base/bench3" "$p" "$tmp/pg3-$n.log" --nodes 3 $PG_FLAGS
+	ports+=("$p")
+done
+prepare "${ports[0]}"
+nport=$(free_port)
+mkdir -p "$tmp/nginx"
+{
+	echo "worker_processes 1; pid $tmp/nginx.pid; error_log $tmp/nginx/error.log;"
+	echo "events { worker_connections 4096; }"
+	echo "http { access_log off; client_body_temp_path $tmp/nginx/body;"
+	echo "  proxy_temp_path $tmp/nginx/proxy; fastcgi_temp_path $tmp/nginx/fastcgi;"
+	echo "  uwsgi_temp_path $tmp/nginx/uwsgi; scgi_temp_path $tmp/nginx/scgi;"
+	echo "  upstream optd {"
+	for p in "${ports[@]}"; do echo "    server 127.0.0.1:$p;"; done
+	echo "    keepalive 64; }"
+	echo "  server { listen 127.0.0.1:$nport; location / { proxy_pass http://optd;"
+	echo "    proxy_http_version 1.1; proxy_set_header Connection \"\"; } } }"
+} >"$tmp/nginx.conf"
+nginx -c "$tmp/nginx.conf" -p "$tmp/nginx"
+sleep 0.3
+run_wrk "http://127.0.0.1:$nport/subscription/status/set" pg_3nodes
+kill "$(cat "$tmp/nginx.pid")"
+stop_all
+pg3_rows=$(command psql "$base/bench3" -X -A -t -c "SELECT count(*) FROM consent_ledger")
+
+echo "stored consent changes: sqlite $sqlite_rows, pg 1 node $pg1_rows, pg 3 nodes $pg3_rows"
+for f in "$tmp"/sqlite.log "$tmp"/pg1.log "$tmp"/pg1u.log "$tmp"/pg3-*.log; do
+	sed -n "s|.*writer: \([0-9]*\) jobs in \([0-9]*\) batches.*|  ${f##*/}: \1 jobs in \2 commits|p" "$f"
+done
+python3 - "$sqlite_rps" "$pg_1node_rps" "$pg_3nodes_rps" "$pg_1unix_rps" <<'PY'
+import sys
+sq, p1, p3, pu = map(float, sys.argv[1:])
+print("pg 1 node / sqlite   %5.1f%%   (target >= 50%%)" % (100 * p1 / sq))
+print("pg 1 node, Unix socket / sqlite  %5.1f%%" % (100 * pu / sq))
+print("pg 3 nodes / sqlite  %5.1f%%" % (100 * p3 / sq))
+print("pg 3 nodes / 1 node  %5.2fx" % (p3 / p1))
+PY

@@ -1,0 +1,1250 @@
+/*
+ * pg: the PostgreSQL backend of store.h (libpq), for one database shared
+ * by any number of optd processes.
+ *
+ * Connections: one PGconn per calling thread (a pthread key), as in
+ * sqlite.c, taken from a pool of at most `pool` slots per process; a
+ * thread that finds the pool full waits up to PG_POOL_WAIT_MS, then gets
+ * STORE_UNAVAILABLE. Every statement is prepared once per connection (all
+ * of them in one round trip when the connection opens).
+ *
+ * Pipeline: each connection stays in libpq's pipeline mode. A statement
+ * whose answer nobody needs (BEGIN, SAVEPOINT, and inside a transaction
+ * the writes of pg__defer) is only sent; the next statement that must be
+ * waited for sends a Sync and reads every answer queued before its own,
+ * returning the first error among them. Inside a transaction, new
+ * profiles, subscriptions and ledger entries are not even sent at once:
+ * they wait in the connection's buffer (pg_rows) and go PG_BULK_ROWS to a
+ * statement; reads of users merge the buffered profiles in, and the
+ * buffer is sent before anything that reads subscriptions or the ledger,
+ * before SAVEPOINT, RELEASE, COMMIT and store_flush(), and dropped by
+ * ROLLBACK (TO). The writer thus pays one round trip per read, not per
+ * statement, and none for its writes.
+ *
+ * Lost connections: any sign that the server went away (a failed send,
+ * CONNECTION_BAD, SQLSTATE class 08 or 57P) drops the PGconn and yields
+ * STORE_UNAVAILABLE. The next call reconnects; a failed attempt makes the
+ * following ones wait PG_BACKOFF_MIN_MS, doubling up to PG_BACKOFF_MAX_MS,
+ * and return STORE_UNAVAILABLE at once in between. Invariant: a
+ * transaction whose connection was lost stays failed (every call but
+ * store_rollback() answers STORE_UNAVAILABLE, store_commit() included)
+ * until store_rollback(), so nothing is ever committed half, and a lost
+ * COMMIT is reported as STORE_UNAVAILABLE, never as success.
+ *
+ * Durability full keeps synchronous_commit on (COMMIT returns once the
+ * WAL is flushed); normal sets it off for this connection.
+ */
+#include "store/pg_int.h"
+#include "store/pg_schema.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/utf8.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PG_POOL_WAIT_MS 5000    /* wait this long for a free pool slot */
+#define PG_BACKOFF_MIN_MS 100   /* after a failed connection attempt */
+#define PG_BACKOFF_MAX_MS 2000
+#define PG_CONNECT_TIMEOUT "3"  /* seconds, libpq's connect_timeout */
+#define PG_TCP_USER_TIMEOUT_MS "15000" /* unacknowledged data, then fail */
+#define PG_NAME_MAX 16          /* "q<id>" */
+#define PG_LOCK_SQL_MAX 64      /* "SELECT pg_advisory_lock(<int>)" */
+
+#define KEY_COLS "id, name, key_hash, scopes, rate_limit, created_ms, " \
+		 "coalesce(revoked_ms, 0)"
+#define USER_COLS "id, coalesce(external_id,''), coalesce(phone,''), " \
+		  "phone_valid, coalesce(phone_type,''), coalesce(email,''), " \
+		  "created_ms, updated_ms"
+#define LEDGER_COLS "id, time_ms, user_id, coalesce(external_id,''), " \
+		    "coalesce(phone,''), coalesce(email,''), group_id, " \
+		    "old_state, new_state, source, coalesce(key_name,''), " \
+		    "coalesce(request_id,''), coalesce(client_addr,''), " \
+		    "coalesce(evidence,'')"
+
+/* Text is ordered byte by byte, as SQLite does, whatever the database's
+ * collation. */
+static const char *const sql_text[P__COUNT] = {
+	[P_KEY_INSERT] = "INSERT INTO api_keys (name, key_hash, scopes, "
+			 "rate_limit, created_ms) VALUES ($1,$2,$3,$4,$5) "
+			 "RETURNING id",
+	[P_KEY_BY_HASH] = "SELECT " KEY_COLS " FROM api_keys "
+			  "WHERE key_hash = $1 AND revoked_ms IS NULL",
+	[P_KEY_BY_NAME] = "SELECT " KEY_COLS " FROM api_keys "
+			  "WHERE name = $1 AND revoked_ms IS NULL",
+	[P_KEY_GET] = "SELECT " KEY_COLS " FROM api_keys WHERE id = $1",
+	[P_KEY_REVOKE] = "UPDATE api_keys SET revoked_ms = $1 "
+			 "WHERE id = $2 AND revoked_ms IS NULL",
+	[P_KEY_LIST] = "SELECT " KEY_COLS " FROM api_keys ORDER BY id",
+	[P_GROUP_INSERT] = "INSERT INTO subscription_groups (id, name, "
+			   "channel, double_opt_in, created_ms, updated_ms) "
+			   "VALUES ($1,$2,$3,$4,$5,$6)",
+	[P_GROUP_GET] = "SELECT id, name, channel, double_opt_in, created_ms, "
+			"updated_ms FROM subscription_groups WHERE id = $1",
+	[P_GROUP_UPDATE] = "UPDATE subscription_groups SET name = $1, "
+			   "double_opt_in = $2, updated_ms = $3 WHERE id = $4",
+	[P_GROUP_LIST] = "SELECT id, name, channel, double_opt_in, "
+			 "created_ms, updated_ms FROM subscription_groups "
+			 "ORDER BY created_ms, id COLLATE \"C\"",
+	[P_NUMBER_ADD] = "INSERT INTO group_numbers (number, group_id) "
+			 "VALUES ($1,$2)",
+	[P_NUMBERS_CLEAR] = "DELETE FROM group_numbers WHERE group_id = $1",
+	[P_NUMBER_OWNER] = "SELECT group_id FROM group_numbers "
+			   "WHERE number = $1",
+	[P_GROUP_NUMBERS] = "SELECT number FROM group_numbers "
+			    "WHERE group_id = $1 ORDER BY number COLLATE \"C\"",
+	[P_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = $1",
+	[P_USER_BY_EXT] = "SELECT " USER_COLS " FROM users "
+			  "WHERE external_id = $1",
+	[P_USERS_BY_PHONE] = "SELECT id FROM users WHERE phone = $1 "
+			     "ORDER BY id LIMIT $2",
+	[P_USERS_BY_EMAIL] = "SELECT id FROM users WHERE email = $1 "
+			     "ORDER BY id LIMIT $2",
+	[P_USER_INSERT] = "INSERT INTO users (external_id, phone, phone_valid, "
+			  "phone_type, email, created_ms, updated_ms) "
+			  "VALUES (nullif($1,''), nullif($2,''), $3, "
+			  "nullif($4,''), nullif($5,''), $6, $7) RETURNING id",
+	[P_USER_UPDATE_CONTACT] = "UPDATE users SET phone = nullif($1,''), "
+				  "phone_valid = $2, phone_type = "
+				  "nullif($3,''), email = nullif($4,''), "
+				  "updated_ms = $5 WHERE id = $6",
+	[P_SUB_GET] = "SELECT state, since_ms FROM subscriptions "
+		      "WHERE user_id = $1 AND group_id = $2",
+	[P_SUB_PUT] = "INSERT INTO subscriptions (user_id, group_id, state, "
+		      "source, double_opt_in, since_ms) VALUES "
+		      "($1,$2,$3,$4,$5,$6) "
+		      "ON CONFLICT (user_id, group_id) DO UPDATE SET "
+		      "state = excluded.state, source = excluded.source, "
+		      "double_opt_in = excluded.double_opt_in, "
+		      "since_ms = excluded.since_ms",
+	[P_USER_SUBS] = "SELECT s.group_id, g.name, g.channel, s.state, "
+			"s.since_ms FROM subscriptions s JOIN "
+			"subscription_groups g ON g.id = s.group_id "
+			"WHERE s.user_id = $1 ORDER BY s.group_id COLLATE \"C\"",
+	[P_LEDGER_APPEND] = "INSERT INTO consent_ledger (time_ms, user_id, "
+			    "external_id, phone, email, group_id, old_state, "
+			    "new_state, source, key_name, request_id, "
+			    "client_addr, evidence) VALUES ($1, $2, "
+			    "nullif($3,''), nullif($4,''), nullif($5,''), $6, "
+			    "$7, $8, $9, nullif($10,''), nullif($11,''), "
+			    "nullif($12,''), nullif($13,''))",
+	[P_LEDGER_BY_PHONE] = "SELECT " LEDGER_COLS " FROM consent_ledger "
+			      "WHERE phone = $1 AND id > $2 ORDER BY id "
+			      "LIMIT $3",
+	[P_LEDGER_BY_EMAIL] = "SELECT " LEDGER_COLS " FROM consent_ledger "
+			      "WHERE email = $1 AND id > $2 ORDER BY id "
+			      "LIMIT $3",
+	[P_LEDGER_BY_EXT] = "SELECT " LEDGER_COLS " FROM consent_ledger "
+			    "WHERE external_id = $1 AND id > $2 ORDER BY id "
+			    "LIMIT $3",
+	[P_BEGIN] = "BEGIN",
+	[P_COMMIT] = "COMMIT",
+	[P_ROLLBACK] = "ROLLBACK",
+	[P_SAVEPOINT] = "SAVEPOINT req",
+	[P_RELEASE] = "RELEASE SAVEPOINT req",
+	[P_ROLLBACK_TO] = "ROLLBACK TO SAVEPOINT req",
+	[P_PING] = "SELECT count(*) FROM schema_migrations",
+	[P_STMT_SAVEPOINT] = "SAVEPOINT stmt",
+	[P_STMT_RELEASE] = "RELEASE SAVEPOINT stmt",
+	[P_STMT_ROLLBACK_TO] = "ROLLBACK TO SAVEPOINT stmt",
+	[P_USER_IDS] = "SELECT nextval(pg_get_serial_sequence('users', 'id'))"
+		       " FROM generate_series(1, $1)",
+	[P_USER_INSERT_ID] = "INSERT INTO users (id, external_id, phone, "
+			     "phone_valid, phone_type, email, created_ms, "
+			     "updated_ms) VALUES ($1, nullif($2,''), "
+			     "nullif($3,''), $4, nullif($5,''), "
+			     "nullif($6,''), $7, $8)",
+	/* P_SUB_BULK, P_LEDGER_BULK, P_USER_BULK: see bulk_sql_init(). */
+};
+
+#define SUB_COLS 6     /* parameters of one subscription row */
+#define USER_COLS_N 8  /* parameters of one users row */
+#define LEDGER_COLS_N 13 /* parameters of one ledger row */
+#define PG_BULK_SQL_MAX 16384
+
+static char bulk_sql[3][PG_BULK_SQL_MAX]; /* sub, ledger, user */
+static pthread_once_t bulk_once = PTHREAD_ONCE_INIT;
+
+static void bulk_rows(char *dst, size_t cap, const char *head,
+		      const char *row_fmt, int cols, const char *tail)
+{
+	size_t n = (size_t)snprintf(dst, cap, "%s", head);
+	int p[LEDGER_COLS_N];
+
+	for (int r = 0; r < PG_BULK_ROWS && n < cap; r++) {
+		for (int k = 0; k < LEDGER_COLS_N; k++)
+			p[k] = r * cols + k + 1;
+		n += (size_t)snprintf(dst + n, cap - n, "%s", r ? "," : "");
+		if (n < cap)
+			n += (size_t)snprintf(dst + n, cap - n, row_fmt, p[0],
+					      p[1], p[2], p[3], p[4], p[5],
+					      p[6], p[7], p[8], p[9], p[10],
+					      p[11], p[12]);
+	}
+	if (n < cap)
+		snprintf(dst + n, cap - n, "%s", tail);
+}
+
+static void bulk_sql_init(void)
+{
+	bulk_rows(bulk_sql[0], PG_BULK_SQL_MAX,
+		  "INSERT INTO subscriptions (user_id, group_id, state, "
+		  "source, double_opt_in, since_ms) VALUES ",
+		  "($%d::bigint,$%d::text,$%d::text,$%d::text,$%d::integer,"
+		  "$%d::bigint)", SUB_COLS,
+		  " ON CONFLICT (user_id, group_id) DO UPDATE SET "
+		  "state = excluded.state, source = excluded.source, "
+		  "double_opt_in = excluded.double_opt_in, "
+		  "since_ms = excluded.since_ms");
+	bulk_rows(bulk_sql[1], PG_BULK_SQL_MAX,
+		  "INSERT INTO consent_ledger (time_ms, user_id, external_id, "
+		  "phone, email, group_id, old_state, new_state, source, "
+		  "key_name, request_id, client_addr, evidence) VALUES ",
+		  "($%d::bigint,$%d::bigint,nullif($%d::text,''),"
+		  "nullif($%d::text,''),nullif($%d::text,''),$%d::text,"
+		  "$%d::text,$%d::text,$%d::text,nullif($%d::text,''),"
+		  "nullif($%d::text,''),nullif($%d::text,''),"
+		  "nullif($%d::text,''))", LEDGER_COLS_N, "");
+	bulk_rows(bulk_sql[2], PG_BULK_SQL_MAX,
+		  "INSERT INTO users (id, external_id, phone, phone_valid, "
+		  "phone_type, email, created_ms, updated_ms) VALUES ",
+		  "($%d::bigint,nullif($%d::text,''),nullif($%d::text,''),"
+		  "$%d::integer,nullif($%d::text,''),nullif($%d::text,''),"
+		  "$%d::bigint,$%d::bigint)", USER_COLS_N, "");
+}
+
+static const char *statement_text(int q)
+{
+	if (q == P_SUB_BULK || q == P_LEDGER_BULK || q == P_USER_BULK) {
+		pthread_once(&bulk_once, bulk_sql_init);
+		return bulk_sql[q == P_SUB_BULK ? 0 : q == P_LEDGER_BULK ? 1
+							        : 2];
+	}
+	return sql_text[q];
+}
+
+/* Statements before which the buffered rows must be sent: they read the
+ * buffered tables, or end a unit whose errors must be known. */
+static const unsigned char needs_rows[P__COUNT] = {
+	[P_SUB_GET] = 1, [P_USER_SUBS] = 1, [P_LEDGER_BY_PHONE] = 1,
+	[P_LEDGER_BY_EMAIL] = 1, [P_LEDGER_BY_EXT] = 1, [P_COMMIT] = 1,
+	[P_SAVEPOINT] = 1, [P_RELEASE] = 1, [P_STMT_SAVEPOINT] = 1,
+};
+
+typedef struct {
+	int64_t user;
+	char group[IDENT_GROUP_ID_MAX + 1];
+	consent_state state;
+	consent_source src;
+	int doi;
+	int64_t since_ms;
+} sub_row;
+
+/* Rows waiting to be sent (see pg_int.h); one per connection, made on
+ * first use (only the writer's connection needs one). */
+typedef struct {
+	int n_user, n_sub, n_led;
+	store_user user[PG_BULK_ROWS];
+	sub_row sub[PG_BULK_ROWS];
+	store_ledger led[PG_BULK_ROWS];
+	const char *v[PG_BULK_ROWS * LEDGER_COLS_N];
+	char num[PG_BULK_ROWS * 4][PG_NUM_MAX];
+} pg_rows;
+
+/* Statements that only read: text that is not UTF-8 cannot match a row,
+ * so they answer "no rows" rather than send it (PostgreSQL refuses it). */
+static const unsigned char is_read[P__COUNT] = {
+	[P_KEY_BY_HASH] = 1, [P_KEY_BY_NAME] = 1, [P_KEY_GET] = 1,
+	[P_KEY_LIST] = 1, [P_GROUP_GET] = 1, [P_GROUP_LIST] = 1,
+	[P_NUMBER_OWNER] = 1, [P_GROUP_NUMBERS] = 1, [P_USER_GET] = 1,
+	[P_USER_BY_EXT] = 1, [P_USERS_BY_PHONE] = 1, [P_USERS_BY_EMAIL] = 1,
+	[P_SUB_GET] = 1, [P_USER_SUBS] = 1, [P_LEDGER_BY_PHONE] = 1,
+	[P_LEDGER_BY_EMAIL] = 1, [P_LEDGER_BY_EXT] = 1, [P_PING] = 1,
+	[P_USER_IDS] = 1,
+};
+
+typedef struct pconn {
+	PGconn *db;          /* NULL while disconnected */
+	int queued;          /* statements sent whose answers are unread */
+	int in_tx;           /* BEGIN sent, no COMMIT or ROLLBACK yet */
+	int lost_tx;         /* the connection died inside that transaction */
+	int lost;            /* the last wait saw the connection die */
+	int64_t retry_at_ms; /* no connection attempt before this */
+	unsigned backoff_ms;
+	int64_t ids[PG_ID_BLOCK]; /* users.id values taken ahead */
+	int n_ids, next_id;
+	pg_rows *rows;            /* buffered rows, NULL until needed */
+	struct pconn *next;
+} pconn;
+
+typedef struct pg_store {
+	store base; /* first: store.c sees only this */
+	char url[STORE_URL_MAX];
+	store_durability dur;
+	unsigned pool_max, pool_used;
+	pthread_key_t tls;
+	pthread_mutex_t mu; /* guards conns and pool_used */
+	pthread_cond_t freed;
+	pconn *conns;
+} pg_store;
+
+#define PG(st) ((pg_store *)(st))
+
+static const store_vt pg_vt;
+
+/* ---- errors ---- */
+
+static int sqlstate_is(const char *s, const char *prefix)
+{
+	return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static store_err map_result(PGconn *db, const PGresult *r)
+{
+	const char *s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (!db || PQstatus(db) == CONNECTION_BAD || sqlstate_is(s, "08") ||
+	    sqlstate_is(s, "57P"))
+		return STORE_UNAVAILABLE;
+	if (!r)
+		return STORE_NOMEM;
+	if (sqlstate_is(s, "23505"))
+		return STORE_CONFLICT;
+	if (sqlstate_is(s, "23"))
+		return STORE_INVALID;
+	/* Busy rather than broken: retrying later can succeed. */
+	if (sqlstate_is(s, "40001") || sqlstate_is(s, "40P01") ||
+	    sqlstate_is(s, "53") || sqlstate_is(s, "55P03") ||
+	    sqlstate_is(s, "58"))
+		return STORE_UNAVAILABLE;
+	log_error("postgres: %s (SQLSTATE %s)", PQresultErrorMessage(r),
+		  s ? s : "?");
+	return STORE_IO;
+}
+
+/* ---- connections ---- */
+
+static PGconn *connect_raw(pg_store *st)
+{
+	/* Defaults first: the URL's own settings win over them. */
+	/* Keepalives and tcp_user_timeout turn a server that vanished
+	 * without a word (a cut network) into an error within seconds
+	 * instead of a wait without end. */
+	const char *kw[] = {"connect_timeout", "application_name",
+			    "keepalives_idle", "keepalives_interval",
+			    "keepalives_count", "tcp_user_timeout", "dbname",
+			    NULL};
+	const char *val[] = {PG_CONNECT_TIMEOUT, "optd", "10", "5", "3",
+			     PG_TCP_USER_TIMEOUT_MS, st->url, NULL};
+	PGconn *db = PQconnectdbParams(kw, val, 1);
+
+	if (db && PQstatus(db) == CONNECTION_OK)
+		return db;
+	log_warn("postgres: cannot connect: %s",
+		 db ? PQerrorMessage(db) : "out of memory");
+	PQfinish(db);
+	return NULL;
+}
+
+static void rows_drop(pconn *c)
+{
+	if (c->rows)
+		c->rows->n_user = c->rows->n_sub = c->rows->n_led = 0;
+}
+
+static void conn_drop(pconn *c)
+{
+	PQfinish(c->db);
+	c->db = NULL;
+	c->queued = 0;
+	rows_drop(c);
+	if (c->in_tx)
+		c->lost_tx = 1;
+}
+
+/*
+ * Send a Sync and read every answer up to it. The answer of the last
+ * statement sent is kept in *last (when last is not NULL and all went
+ * well); the first error among the answers is returned.
+ */
+static store_err conn_wait(pconn *c, PGresult **last)
+{
+	store_err first = STORE_OK;
+	PGresult *keep = NULL;
+	int seen = 0, nulls = 0, dead = 0, want = c->queued;
+
+	if (last)
+		*last = NULL;
+	c->lost = 0;
+	if (!PQpipelineSync(c->db))
+		goto lost;
+	for (;;) {
+		PGresult *r = PQgetResult(c->db);
+		ExecStatusType s;
+
+		if (!r) {
+			/* NULL ends each statement's answers; several in a
+			 * row mean nothing more will come. */
+			if (PQstatus(c->db) == CONNECTION_BAD || ++nulls > 2)
+				goto lost;
+			continue;
+		}
+		nulls = 0;
+		s = PQresultStatus(r);
+		if (s == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		seen++;
+		if (s == PGRES_FATAL_ERROR) {
+			const char *code =
+				PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			dead |= sqlstate_is(code, "08") ||
+				sqlstate_is(code, "57P");
+		}
+		if (!first && s == PGRES_FATAL_ERROR)
+			first = map_result(c->db, r);
+		else if (!first && s == PGRES_PIPELINE_ABORTED)
+			first = STORE_IO;
+		else if (!first && s != PGRES_COMMAND_OK &&
+			 s != PGRES_TUPLES_OK)
+			first = map_result(c->db, r);
+		if (last && seen == want && !keep)
+			keep = r;
+		else
+			PQclear(r);
+	}
+	c->queued = 0;
+	if (PQstatus(c->db) == CONNECTION_BAD || dead)
+		goto lost;
+	if (first) {
+		/* Busy (deadlock, serialization, resources): the connection
+		 * is fine and the transaction, if any, is the caller's to
+		 * roll back. */
+		PQclear(keep);
+		return first;
+	}
+	if (last)
+		*last = keep;
+	return STORE_OK;
+lost:
+	PQclear(keep);
+	log_warn("postgres: connection lost%s",
+		 c->in_tx ? " inside a transaction" : "");
+	conn_drop(c);
+	c->lost = 1;
+	return STORE_UNAVAILABLE;
+}
+
+/* Open c->db in pipeline mode with every statement prepared. */
+static store_err conn_open(pg_store *st, pconn *c)
+{
+	int64_t now = clock_now_ms();
+	PGresult *r;
+	char name[PG_NAME_MAX];
+	store_err err;
+
+	if (now < c->retry_at_ms)
+		return STORE_UNAVAILABLE;
+	c->db = connect_raw(st);
+	if (!c->db)
+		goto failed;
+	r = PQexec(c->db, st->dur == STORE_DURABLE_FULL
+				  ? "SET synchronous_commit TO on"
+				  : "SET synchronous_commit TO off");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		PQclear(r);
+		goto failed;
+	}
+	PQclear(r);
+	if (!PQenterPipelineMode(c->db))
+		goto failed;
+	c->queued = 0;
+	for (int q = 0; q < P__COUNT; q++) {
+		snprintf(name, sizeof name, "q%d", q);
+		if (!PQsendPrepare(c->db, name, statement_text(q), 0, NULL))
+			goto failed;
+		c->queued++;
+	}
+	err = conn_wait(c, NULL);
+	if (err) {
+		log_error("postgres: cannot prepare statements: %s",
+			  store_strerror(err));
+		goto failed;
+	}
+	c->backoff_ms = 0;
+	return STORE_OK;
+failed:
+	PQfinish(c->db);
+	c->db = NULL;
+	c->queued = 0;
+	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : PG_BACKOFF_MIN_MS;
+	if (c->backoff_ms > PG_BACKOFF_MAX_MS)
+		c->backoff_ms = PG_BACKOFF_MAX_MS;
+	c->retry_at_ms = now + c->backoff_ms;
+	return STORE_UNAVAILABLE;
+}
+
+/* The calling thread's slot, taken from the pool on first use. */
+static pconn *slot_get(pg_store *st, store_err *err)
+{
+	pconn *c = pthread_getspecific(st->tls);
+	struct timespec until;
+
+	if (c)
+		return c;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += PG_POOL_WAIT_MS / 1000;
+	pthread_mutex_lock(&st->mu);
+	while (st->pool_used >= st->pool_max) {
+		if (pthread_cond_timedwait(&st->freed, &st->mu, &until)) {
+			pthread_mutex_unlock(&st->mu);
+			log_warn("postgres: all %u pool connections in use",
+				 st->pool_max);
+			*err = STORE_UNAVAILABLE;
+			return NULL;
+		}
+	}
+	c = calloc(1, sizeof *c);
+	if (!c) {
+		pthread_mutex_unlock(&st->mu);
+		*err = STORE_NOMEM;
+		return NULL;
+	}
+	st->pool_used++;
+	c->next = st->conns;
+	st->conns = c;
+	pthread_mutex_unlock(&st->mu);
+	pthread_setspecific(st->tls, c);
+	return c;
+}
+
+/* The calling thread's connection, (re)connected when needed. */
+static pconn *conn_get(store *base, store_err *err)
+{
+	pg_store *st = PG(base);
+	pconn *c = slot_get(st, err);
+
+	if (!c)
+		return NULL;
+	if (c->lost_tx) {
+		*err = STORE_UNAVAILABLE;
+		return NULL;
+	}
+	if (!c->db && (*err = conn_open(st, c)) != STORE_OK)
+		return NULL;
+	*err = STORE_OK;
+	return c;
+}
+
+static store_err conn_send(pconn *c, int q, const pg_args *a);
+
+static store_err send_v(pconn *c, int q, int n, const char *const *v)
+{
+	char name[PG_NAME_MAX];
+
+	snprintf(name, sizeof name, "q%d", q);
+	if (!PQsendQueryPrepared(c->db, name, n, v, NULL, NULL, 0)) {
+		log_warn("postgres: send failed: %s", PQerrorMessage(c->db));
+		conn_drop(c);
+		c->lost = 1;
+		return STORE_UNAVAILABLE;
+	}
+	c->queued++;
+	return STORE_OK;
+}
+
+static const char *num(pg_rows *b, int *k, int64_t x)
+{
+	snprintf(b->num[*k], PG_NUM_MAX, "%lld", (long long)x);
+	return b->num[(*k)++];
+}
+
+/* One subscription row's parameters into v; returns the count. */
+static int sub_params(pg_rows *b, const sub_row *r, const char **v, int *k)
+{
+	v[0] = num(b, k, r->user);
+	v[1] = r->group;
+	v[2] = consent_state_name(r->state);
+	v[3] = consent_source_name(r->src);
+	v[4] = num(b, k, r->doi);
+	v[5] = num(b, k, r->since_ms);
+	return SUB_COLS;
+}
+
+static int ledger_params(pg_rows *b, const store_ledger *e, const char **v,
+			 int *k)
+{
+	v[0] = num(b, k, e->time_ms);
+	v[1] = num(b, k, e->user_id);
+	v[2] = e->external_id;
+	v[3] = e->phone;
+	v[4] = e->email;
+	v[5] = e->group_id;
+	v[6] = consent_state_name(e->old_state);
+	v[7] = consent_state_name(e->new_state);
+	v[8] = consent_source_name(e->source);
+	v[9] = e->key_name;
+	v[10] = e->request_id;
+	v[11] = e->client_addr;
+	v[12] = e->evidence;
+	return LEDGER_COLS_N;
+}
+
+static int user_params(pg_rows *b, const store_user *u, const char **v,
+		       int *k)
+{
+	v[0] = num(b, k, u->id);
+	v[1] = u->external_id;
+	v[2] = u->phone;
+	v[3] = num(b, k, u->phone_valid);
+	v[4] = u->phone_type;
+	v[5] = u->email;
+	v[6] = num(b, k, u->created_ms);
+	v[7] = num(b, k, u->updated_ms);
+	return USER_COLS_N;
+}
+
+/* Send the buffered rows (without waiting), profiles first since
+ * subscriptions refer to them: a full buffer as one bulk statement,
+ * fewer rows one statement each. */
+static store_err rows_send(pconn *c)
+{
+	pg_rows *b = c->rows;
+	store_err err = STORE_OK;
+	int k = 0, n = 0;
+
+	if (!b || (!b->n_user && !b->n_sub && !b->n_led))
+		return STORE_OK;
+	if (b->n_user == PG_BULK_ROWS) {
+		for (int i = 0; i < b->n_user; i++)
+			n += user_params(b, &b->user[i], b->v + n, &k);
+		err = send_v(c, P_USER_BULK, n, b->v);
+	} else {
+		for (int i = 0; !err && i < b->n_user; i++) {
+			k = 0;
+			n = user_params(b, &b->user[i], b->v, &k);
+			err = send_v(c, P_USER_INSERT_ID, n, b->v);
+		}
+	}
+	b->n_user = 0;
+	if (err)
+		return err;
+	k = n = 0;
+	if (b->n_sub == PG_BULK_ROWS) {
+		for (int i = 0; i < b->n_sub; i++)
+			n += sub_params(b, &b->sub[i], b->v + n, &k);
+		err = send_v(c, P_SUB_BULK, n, b->v);
+	} else {
+		for (int i = 0; !err && i < b->n_sub; i++) {
+			k = 0;
+			n = sub_params(b, &b->sub[i], b->v, &k);
+			err = send_v(c, P_SUB_PUT, n, b->v);
+		}
+	}
+	b->n_sub = 0;
+	if (err)
+		return err;
+	k = n = 0;
+	if (b->n_led == PG_BULK_ROWS) {
+		for (int i = 0; i < b->n_led; i++)
+			n += ledger_params(b, &b->led[i], b->v + n, &k);
+		err = send_v(c, P_LEDGER_BULK, n, b->v);
+	} else {
+		for (int i = 0; !err && i < b->n_led; i++) {
+			k = 0;
+			n = ledger_params(b, &b->led[i], b->v, &k);
+			err = send_v(c, P_LEDGER_APPEND, n, b->v);
+		}
+	}
+	b->n_led = 0;
+	return err;
+}
+
+static store_err conn_send(pconn *c, int q, const pg_args *a)
+{
+	if (needs_rows[q]) {
+		store_err err = rows_send(c);
+		if (err)
+			return err;
+	}
+	return send_v(c, q, a ? a->n : 0, a ? a->v : NULL);
+}
+
+/* The calling thread's buffer when it is inside a live transaction. */
+static pg_rows *rows_of(store *st, store_err *err)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+
+	*err = STORE_OK;
+	if (!c || !c->in_tx)
+		return NULL;
+	if (c->lost_tx || !c->db) {
+		*err = STORE_UNAVAILABLE;
+		return NULL;
+	}
+	if (!c->rows && !(c->rows = calloc(1, sizeof *c->rows)))
+		*err = STORE_NOMEM;
+	return c->rows;
+}
+
+static int utf8_ok(const char *s) { return utf8_valid(s, strlen(s)); }
+
+int pg__buffer_sub(store *st, int64_t user, const char *group,
+		   consent_state state, consent_source src, int doi,
+		   int64_t now_ms, store_err *err)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+	pg_rows *b = rows_of(st, err);
+	sub_row *r;
+
+	if (!b)
+		return *err != STORE_OK;
+	if (!utf8_ok(group) || strlen(group) > IDENT_GROUP_ID_MAX) {
+		*err = STORE_INVALID;
+		return 1;
+	}
+	/* One statement may not upsert a row twice: send the earlier one. */
+	for (int i = 0; i < b->n_sub; i++)
+		if (b->sub[i].user == user && !strcmp(b->sub[i].group, group)) {
+			if ((*err = rows_send(c)))
+				return 1;
+			break;
+		}
+	r = &b->sub[b->n_sub++];
+	r->user = user;
+	snprintf(r->group, sizeof r->group, "%s", group);
+	r->state = state;
+	r->src = src;
+	r->doi = doi;
+	r->since_ms = now_ms;
+	*err = b->n_sub == PG_BULK_ROWS ? rows_send(c) : STORE_OK;
+	return 1;
+}
+
+int pg__buffer_user(store *st, store_user *u, store_err *err)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+	pg_rows *b = rows_of(st, err);
+	int64_t id;
+
+	if (!b)
+		return *err != STORE_OK;
+	if (!utf8_ok(u->external_id) || !utf8_ok(u->phone) ||
+	    !utf8_ok(u->phone_type) || !utf8_ok(u->email)) {
+		*err = STORE_INVALID;
+		return 1;
+	}
+	if (pg__next_user_id(st, &id, err) != 0) {
+		if (!*err)
+			*err = STORE_IO;
+		return 1;
+	}
+	u->id = id;
+	b->user[b->n_user++] = *u;
+	*err = b->n_user == PG_BULK_ROWS ? rows_send(c) : STORE_OK;
+	return 1;
+}
+
+static store_user *buffered(store *st, int64_t id, const char *ext)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+	pg_rows *b = c && c->in_tx ? c->rows : NULL;
+
+	for (int i = 0; b && i < b->n_user; i++)
+		if (ext ? !strcmp(b->user[i].external_id, ext)
+			: b->user[i].id == id)
+			return &b->user[i];
+	return NULL;
+}
+
+int pg__buffered_user(store *st, int64_t id, const char *ext,
+		      store_user *out)
+{
+	store_user *u = buffered(st, id, ext && *ext ? ext : NULL);
+
+	if (u && ext && !*ext)
+		u = NULL; /* "" names no profile */
+	if (u)
+		*out = *u;
+	return u != NULL;
+}
+
+int pg__buffered_update(store *st, const store_user *u)
+{
+	store_user *b = buffered(st, u->id, NULL);
+
+	if (!b)
+		return 0;
+	snprintf(b->phone, sizeof b->phone, "%s", u->phone);
+	b->phone_valid = u->phone_valid;
+	snprintf(b->phone_type, sizeof b->phone_type, "%s", u->phone_type);
+	snprintf(b->email, sizeof b->email, "%s", u->email);
+	b->updated_ms = u->updated_ms;
+	return 1;
+}
+
+/* Merge the buffered profiles with this contact into ids[0..*n), which
+ * holds the database's answer in id order; keep the first `max`. */
+void pg__buffered_ids(store *st, int by_email, const char *v, int64_t *ids,
+		      size_t max, size_t *n)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+	pg_rows *b = c && c->in_tx ? c->rows : NULL;
+
+	for (int i = 0; b && i < b->n_user; i++) {
+		const char *have = by_email ? b->user[i].email
+					    : b->user[i].phone;
+		size_t at;
+
+		if (!*v || strcmp(have, v) != 0)
+			continue;
+		at = *n;
+		while (at > 0 && ids[at - 1] > b->user[i].id)
+			at--;
+		if (at >= max)
+			continue;
+		if (*n == max)
+			(*n)--; /* the last one falls off the end */
+		memmove(ids + at + 1, ids + at, (*n - at) * sizeof *ids);
+		ids[at] = b->user[i].id;
+		(*n)++;
+	}
+}
+
+int pg__buffer_ledger(store *st, const store_ledger *e, store_err *err)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+	pg_rows *b = rows_of(st, err);
+
+	if (!b)
+		return *err != STORE_OK;
+	if (!utf8_ok(e->external_id) || !utf8_ok(e->phone) ||
+	    !utf8_ok(e->email) || !utf8_ok(e->group_id) ||
+	    !utf8_ok(e->key_name) || !utf8_ok(e->request_id) ||
+	    !utf8_ok(e->client_addr) || !utf8_ok(e->evidence)) {
+		*err = STORE_INVALID;
+		return 1;
+	}
+	b->led[b->n_led++] = *e;
+	*err = b->n_led == PG_BULK_ROWS ? rows_send(c) : STORE_OK;
+	return 1;
+}
+
+/* ---- helpers for pg_records.c ---- */
+
+void pg__text(pg_args *a, const char *s)
+{
+	if (a->n < PG_PARAMS_MAX)
+		a->v[a->n++] = s ? s : "";
+}
+
+void pg__int(pg_args *a, int64_t x)
+{
+	if (a->n >= PG_PARAMS_MAX)
+		return;
+	snprintf(a->num[a->n], PG_NUM_MAX, "%lld", (long long)x);
+	a->v[a->n] = a->num[a->n];
+	a->n++;
+}
+
+int64_t pg__int64(const PGresult *r, int row, int col)
+{
+	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+void pg__copy(const PGresult *r, int row, int col, char *dst, size_t cap)
+{
+	snprintf(dst, cap, "%s", PQgetvalue(r, row, col));
+}
+
+static int args_utf8(const pg_args *a)
+{
+	for (int i = 0; a && i < a->n; i++)
+		if (!utf8_valid(a->v[i], strlen(a->v[i])))
+			return 0;
+	return 1;
+}
+
+store_err pg__query(store *st, int q, const pg_args *a, PGresult **res)
+{
+	store_err err = STORE_OK;
+	pconn *c;
+
+	*res = NULL;
+	if (!args_utf8(a)) {
+		if (!is_read[q])
+			return STORE_INVALID;
+		*res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+		return *res ? STORE_OK : STORE_NOMEM;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		c = conn_get(st, &err);
+		if (!c)
+			return err;
+		err = conn_send(c, q, a);
+		if (!err)
+			err = conn_wait(c, res);
+		/* A connection that died while idle fails its first use;
+		 * outside a transaction nothing is lost by trying again. */
+		if (!(err == STORE_UNAVAILABLE && c->lost && !c->in_tx))
+			break;
+		c->retry_at_ms = 0;
+	}
+	return err;
+}
+
+int pg__next_user_id(store *st, int64_t *id, store_err *err)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+	pg_args a = {0};
+	PGresult *r;
+
+	*err = STORE_OK;
+	if (!c || !c->in_tx || c->lost_tx || !c->db)
+		return -1;
+	if (c->next_id >= c->n_ids) {
+		pg__int(&a, PG_ID_BLOCK);
+		*err = pg__query(st, P_USER_IDS, &a, &r);
+		if (*err)
+			return -1;
+		c->n_ids = PQntuples(r) < PG_ID_BLOCK ? PQntuples(r)
+						      : PG_ID_BLOCK;
+		c->next_id = 0;
+		for (int i = 0; i < c->n_ids; i++)
+			c->ids[i] = pg__int64(r, i, 0);
+		PQclear(r);
+		if (c->n_ids == 0) {
+			*err = STORE_IO;
+			return -1;
+		}
+	}
+	*id = c->ids[c->next_id++];
+	return 0;
+}
+
+store_err pg__exec(store *st, int q, const pg_args *a, long *changed)
+{
+	PGresult *r;
+	store_err err = pg__query(st, q, a, &r);
+
+	if (!err && changed)
+		*changed = strtol(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return err;
+}
+
+store_err pg__defer(store *st, int q, const pg_args *a)
+{
+	store_err err;
+	pconn *c = conn_get(st, &err);
+
+	if (!c)
+		return err;
+	if (!c->in_tx || !args_utf8(a))
+		return pg__exec(st, q, a, NULL);
+	return conn_send(c, q, a);
+}
+
+store_err pg__exec_guarded(store *st, int q, const pg_args *a)
+{
+	store_err err;
+	pconn *c = conn_get(st, &err);
+
+	if (!c)
+		return err;
+	if (!c->in_tx || !args_utf8(a))
+		return pg__exec(st, q, a, NULL);
+	err = conn_send(c, P_STMT_SAVEPOINT, NULL);
+	if (!err)
+		err = conn_send(c, q, a);
+	if (!err)
+		err = conn_wait(c, NULL);
+	if (err == STORE_UNAVAILABLE)
+		return err;
+	if (err) {
+		if (conn_send(c, P_STMT_ROLLBACK_TO, NULL) == STORE_OK &&
+		    conn_send(c, P_STMT_RELEASE, NULL) == STORE_OK)
+			(void)conn_wait(c, NULL);
+		return err;
+	}
+	return conn_send(c, P_STMT_RELEASE, NULL);
+}
+
+/* ---- transactions ---- */
+
+store_err pg_begin(store *st)
+{
+	store_err err;
+	pconn *c = conn_get(st, &err);
+
+	if (!c)
+		return err;
+	err = conn_send(c, P_BEGIN, NULL);
+	if (!err)
+		c->in_tx = 1;
+	return err;
+}
+
+store_err pg_commit(store *st)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+	PGresult *r = NULL;
+	store_err err;
+
+	if (!c || !c->in_tx)
+		return STORE_IO; /* no transaction: a caller's bug */
+	if (c->lost_tx || !c->db)
+		return STORE_UNAVAILABLE;
+	err = conn_send(c, P_COMMIT, NULL);
+	if (!err)
+		err = conn_wait(c, &r);
+	/* An aborted transaction "commits" as ROLLBACK, without an error. */
+	if (!err && strcmp(PQcmdStatus(r), "COMMIT") != 0)
+		err = STORE_IO;
+	PQclear(r);
+	if (!err)
+		c->in_tx = 0;
+	return err;
+}
+
+void pg_rollback(store *st)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+
+	if (!c)
+		return;
+	rows_drop(c);
+	if (c->db && conn_send(c, P_ROLLBACK, NULL) == STORE_OK)
+		(void)conn_wait(c, NULL);
+	c->in_tx = 0;
+	c->lost_tx = 0;
+}
+
+store_err pg_savepoint(store *st)
+{
+	store_err err;
+	pconn *c = conn_get(st, &err);
+
+	return c ? conn_send(c, P_SAVEPOINT, NULL) : err;
+}
+
+store_err pg_release(store *st)
+{
+	store_err err;
+	pconn *c = conn_get(st, &err);
+
+	if (!c)
+		return err;
+	err = conn_send(c, P_RELEASE, NULL);
+	return err ? err : conn_wait(c, NULL);
+}
+
+void pg_rollback_to(store *st)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+
+	if (!c || !c->db || c->lost_tx)
+		return;
+	rows_drop(c); /* rows since the savepoint: SAVEPOINT sent the rest */
+	if (conn_send(c, P_ROLLBACK_TO, NULL) == STORE_OK &&
+	    conn_send(c, P_RELEASE, NULL) == STORE_OK)
+		(void)conn_wait(c, NULL);
+}
+
+store_err pg_flush(store *st)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+
+	if (!c)
+		return STORE_OK;
+	if (c->lost_tx)
+		return STORE_UNAVAILABLE;
+	if (c->db && rows_send(c) != STORE_OK)
+		return STORE_UNAVAILABLE;
+	if (!c->db || c->queued == 0)
+		return STORE_OK;
+	return conn_wait(c, NULL);
+}
+
+store_err pg_ping(store *st)
+{
+	PGresult *r;
+	store_err err = pg__query(st, P_PING, NULL, &r);
+
+	PQclear(r);
+	return err;
+}
+
+/* ---- migrations ---- */
+
+static store_err exec_ok(PGconn *db, PGresult *r)
+{
+	ExecStatusType s = PQresultStatus(r);
+	store_err err = STORE_OK;
+
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+		err = map_result(db, r);
+	PQclear(r);
+	return err;
+}
+
+/* One migration in its own transaction, unless already recorded. */
+static store_err migrate_one(PGconn *db, const pg_migration *m)
+{
+	char ver[PG_NUM_MAX], now[PG_NUM_MAX];
+	const char *p[3] = {ver, m->name, now};
+	PGresult *r;
+	store_err err;
+	int done;
+
+	snprintf(ver, sizeof ver, "%d", m->version);
+	snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
+	if ((err = exec_ok(db, PQexec(db, "BEGIN"))))
+		return err;
+	r = PQexecParams(db, "SELECT 1 FROM schema_migrations "
+			 "WHERE version = $1", 1, NULL, p, NULL, NULL, 0);
+	done = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+	err = exec_ok(db, r);
+	if (!err && !done) {
+		err = exec_ok(db, PQexec(db, m->sql));
+		if (!err)
+			err = exec_ok(db, PQexecParams(db,
+				"INSERT INTO schema_migrations (version, "
+				"name, applied_ms) VALUES ($1, $2, $3)",
+				3, NULL, p, NULL, NULL, 0));
+	}
+	if (!err)
+		err = exec_ok(db, PQexec(db, "COMMIT"));
+	if (err) {
+		PQclear(PQexec(db, "ROLLBACK"));
+		return err;
+	}
+	if (!done)
+		log_info("applied migration %d (%s)", m->version, m->name);
+	return STORE_OK;
+}
+
+/*
+ * Migrations run on a connection of their own, in the simple protocol
+ * (a migration is several statements), under an advisory lock so that
+ * nodes starting together apply each migration once.
+ */
+static store_err migrate(pg_store *st)
+{
+	PGconn *db = connect_raw(st);
+	char lock[PG_LOCK_SQL_MAX];
+	store_err err;
+
+	if (!db)
+		return STORE_UNAVAILABLE;
+	snprintf(lock, sizeof lock, "SELECT pg_advisory_lock(%d)",
+		 PG_MIGRATE_LOCK);
+	err = exec_ok(db, PQexec(db, lock));
+	if (!err)
+		err = exec_ok(db, PQexec(db,
+			"SET client_min_messages TO warning;"
+			"CREATE TABLE IF NOT EXISTS schema_migrations ("
+			" version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+			" applied_ms BIGINT NOT NULL)"));
+	for (size_t i = 0; !err && i < PG_MIGRATIONS_COUNT; i++)
+		err = migrate_one(db, &pg_migrations[i]);
+	PQfinish(db); /* also releases the advisory lock */
+	return err;
+}
+
+/* ---- open and close ---- */
+
+static void tls_free(void *p)
+{
+	/* The thread ended without store_thread_done(); its slot stays listed
+	 * and is closed by store_close(). */
+	(void)p;
+}
+
+static void pg_close(store *base)
+{
+	pg_store *st = PG(base);
+
+	pthread_mutex_lock(&st->mu);
+	while (st->conns) {
+		pconn *c = st->conns;
+		st->conns = c->next;
+		PQfinish(c->db);
+		free(c->rows);
+		free(c);
+	}
+	pthread_mutex_unlock(&st->mu);
+	pthread_setspecific(st->tls, NULL);
+	pthread_key_delete(st->tls);
+	pthread_cond_destroy(&st->freed);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+}
+
+static void pg_thread_done(store *base)
+{
+	pg_store *st = PG(base);
+	pconn *c = pthread_getspecific(st->tls);
+
+	if (!c)
+		return;
+	pthread_setspecific(st->tls, NULL);
+	pthread_mutex_lock(&st->mu);
+	for (pconn **p = &st->conns; *p; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	}
+	st->pool_used--;
+	pthread_cond_signal(&st->freed);
+	pthread_mutex_unlock(&st->mu);
+	PQfinish(c->db);
+	free(c->rows);
+	free(c);
+}
+
+store_err pg_open(const char *url, const store_opts *o, store **out)
+{
+	pg_store *st = calloc(1, sizeof *st);
+	store_err err;
+
+	*out = NULL;
+	if (!st)
+		return STORE_NOMEM;
+	st->base.vt = &pg_vt;
+	snprintf(st->url, sizeof st->url, "%s", url);
+	st->dur = o->dur;
+	st->pool_max = o->pool ? o->pool : STORE_POOL_DEFAULT;
+	if (st->pool_max > STORE_POOL_MAX)
+		st->pool_max = STORE_POOL_MAX;
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->freed, NULL);
+	if (pthread_key_create(&st->tls, tls_free) != 0) {
+		pthread_cond_destroy(&st->freed);
+		pthread_mutex_destroy(&st->mu);
+		free(st);
+		return STORE_NOMEM;
+	}
+	err = migrate(st);
+	if (err) {
+		pg_close(&st->base);
+		return err;
+	}
+	*out = &st->base;
+	return STORE_OK;
+}
+
+#define PG_VT_INIT(name, params, args) .name = pg_##name,
+static const store_vt pg_vt = {
+	.name = "postgres",
+	.close = pg_close,
+	.thread_done = pg_thread_done,
+	.rollback = pg_rollback,
+	.rollback_to = pg_rollback_to,
+	STORE_OPS(PG_VT_INIT)
+};

@@ -1,0 +1,107 @@
+/*
+ * pg_int: what the PostgreSQL backend's files share and nothing else sees.
+ * pg.c owns connections, the pipeline and transactions; pg_records.c has
+ * one function per store.h operation and reaches the database only through
+ * the helpers declared here. The statement list lives here so both agree
+ * on ids; every statement is prepared once per connection, named "q<id>".
+ */
+#ifndef OPTD_PG_INT_H
+#define OPTD_PG_INT_H
+
+#include <libpq-fe.h>
+
+#include "store/store.h"
+#include "store/store_int.h"
+
+enum {
+	P_KEY_INSERT, P_KEY_BY_HASH, P_KEY_BY_NAME, P_KEY_GET, P_KEY_REVOKE,
+	P_KEY_LIST,
+	P_GROUP_INSERT, P_GROUP_GET, P_GROUP_UPDATE, P_GROUP_LIST,
+	P_NUMBER_ADD, P_NUMBERS_CLEAR, P_NUMBER_OWNER, P_GROUP_NUMBERS,
+	P_USER_GET, P_USER_BY_EXT, P_USERS_BY_PHONE, P_USERS_BY_EMAIL,
+	P_USER_INSERT, P_USER_UPDATE_CONTACT,
+	P_SUB_GET, P_SUB_PUT, P_USER_SUBS,
+	P_LEDGER_APPEND, P_LEDGER_BY_PHONE, P_LEDGER_BY_EMAIL, P_LEDGER_BY_EXT,
+	P_BEGIN, P_COMMIT, P_ROLLBACK, P_SAVEPOINT, P_RELEASE, P_ROLLBACK_TO,
+	P_PING,
+	P_STMT_SAVEPOINT, P_STMT_RELEASE, P_STMT_ROLLBACK_TO,
+	P_USER_IDS, P_USER_INSERT_ID,
+	P_SUB_BULK, P_LEDGER_BULK, P_USER_BULK, /* PG_BULK_ROWS rows */
+	P__COUNT
+};
+
+#define PG_PARAMS_MAX 16 /* parameters of the widest statement (13) */
+#define PG_NUM_MAX 24    /* digits of an int64, sign and NUL */
+
+/* Parameters of one statement, all sent as text. */
+typedef struct {
+	int n;
+	const char *v[PG_PARAMS_MAX];
+	char num[PG_PARAMS_MAX][PG_NUM_MAX];
+} pg_args;
+
+void pg__text(pg_args *a, const char *s);
+void pg__int(pg_args *a, int64_t x);
+
+/* Run statement q and wait for it: on STORE_OK *res holds its rows (the
+ * caller PQclear()s it). Outside a transaction a statement that failed
+ * because the connection was lost is retried once on a new connection. */
+store_err pg__query(store *st, int q, const pg_args *a, PGresult **res);
+/* The same for a statement without rows; *changed (may be NULL) gets the
+ * number of rows it changed. */
+store_err pg__exec(store *st, int q, const pg_args *a, long *changed);
+/* pg__exec for a write whose failure (a CONFLICT) the caller may survive
+ * and go on in the same transaction, as SQLite allows: inside a
+ * transaction it runs in a savepoint of its own, since a failed statement
+ * otherwise aborts a PostgreSQL transaction. Not for the hot path (each
+ * use costs a subtransaction). */
+store_err pg__exec_guarded(store *st, int q, const pg_args *a);
+/* Inside a transaction, send q and return without waiting: its error
+ * surfaces at the next wait (store.h says where). Outside one, pg__exec. */
+store_err pg__defer(store *st, int q, const pg_args *a);
+
+/* Inside a transaction: a new users.id from this connection's block of
+ * ids taken ahead from the table's sequence (PG_ID_BLOCK at a time, one
+ * round trip per block), so that inserting a user can be deferred.
+ * Returns 0 with *id set, or -1 when not in a transaction or on error
+ * (*err says which; STORE_OK means "not in a transaction"). */
+#define PG_ID_BLOCK 64
+int pg__next_user_id(store *st, int64_t *id, store_err *err);
+
+/*
+ * Inside a transaction, subscription and ledger rows are not even sent
+ * at once: they wait in the connection's buffer and go PG_BULK_ROWS to a
+ * statement, which costs PostgreSQL far less than a statement per row.
+ * The buffer is sent before anything that could read those tables or
+ * needs their errors (a subscription or ledger read, SAVEPOINT, RELEASE,
+ * store_flush(), COMMIT) and dropped by ROLLBACK (TO). These return 1
+ * when the row was taken (err set), 0 when not in a transaction.
+ */
+#define PG_BULK_ROWS 32
+int pg__buffer_sub(store *st, int64_t user, const char *group,
+		   consent_state state, consent_source src, int doi,
+		   int64_t now_ms, store_err *err);
+int pg__buffer_ledger(store *st, const store_ledger *e, store_err *err);
+/*
+ * New profiles wait in the same buffer (sent before their subscriptions,
+ * which refer to them). Reads of users inside the transaction see them:
+ * pg__buffered_user() finds one by id or external_id, and
+ * pg__buffered_ids() adds those with a phone or e-mail to a result.
+ */
+int pg__buffer_user(store *st, store_user *u, store_err *err);
+int pg__buffered_user(store *st, int64_t id, const char *ext,
+		      store_user *out);
+int pg__buffered_update(store *st, const store_user *u);
+void pg__buffered_ids(store *st, int by_email, const char *v, int64_t *ids,
+		      size_t max, size_t *n);
+
+int64_t pg__int64(const PGresult *r, int row, int col);
+void pg__copy(const PGresult *r, int row, int col, char *dst, size_t cap);
+
+/* The backend's operations, one per entry of STORE_OPS, collected into
+ * its table at the end of pg.c. */
+#define PG_DECL(name, params, args) store_err pg_##name params;
+STORE_OPS(PG_DECL)
+#undef PG_DECL
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * store: the public face of store.h. store_open() picks the backend by the
+ * URL's scheme (postgres:// or postgresql:// -> pg.c, anything else ->
+ * sqlite.c); every other call is forwarded through the backend's table
+ * (store_int.h). Invariant: this file holds no state of its own and no
+ * SQL; what a call means is the same whichever backend answers it.
+ */
+#include "store/store.h"
+#include "store/store_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *store_strerror(store_err err)
+{
+	switch (err) {
+	case STORE_OK: return "ok";
+	case STORE_NOTFOUND: return "not found";
+	case STORE_CONFLICT: return "already exists";
+	case STORE_INVALID: return "breaks a rule of the database";
+	case STORE_UNAVAILABLE: return "database unavailable";
+	case STORE_NOMEM: return "out of memory";
+	case STORE_IO: return "database input/output error";
+	}
+	return "unknown error";
+}
+
+int store_durability_parse(const char *s, store_durability *out)
+{
+	if (strcmp(s, "full") == 0)
+		*out = STORE_DURABLE_FULL;
+	else if (strcmp(s, "normal") == 0)
+		*out = STORE_DURABLE_NORMAL;
+	else
+		return -1;
+	return 0;
+}
+
+static int is_pg_url(const char *url)
+{
+	return strncmp(url, "postgres://", 11) == 0 ||
+	       strncmp(url, "postgresql://", 13) == 0;
+}
+
+store_err store_open_with(const char *url, const store_opts *o, store **out)
+{
+	*out = NULL;
+	if (!url || !*url || strlen(url) >= STORE_URL_MAX)
+		return STORE_INVALID;
+	if (is_pg_url(url))
+		return pg_open(url, o, out);
+	if (strncmp(url, "sqlite:", 7) == 0)
+		url += 7;
+	return sqlt_open(url, o, out);
+}
+
+store_err store_open(const char *url, store_durability dur, store **out)
+{
+	store_opts o = {.dur = dur, .pool = 0};
+
+	return store_open_with(url, &o, out);
+}
+
+/* user:PASSWORD@ in the authority, and ?password=... / &password=... */
+const char *store_url_redact(const char *url, char out[STORE_URL_MAX])
+{
+	char tmp[STORE_URL_MAX];
+	const char *scheme = strstr(url, "://");
+	const char *at, *colon, *pw, *end;
+
+	snprintf(out, STORE_URL_MAX, "%s", url);
+	if (!is_pg_url(url) || !scheme)
+		return out;
+	at = strchr(scheme + 3, '@');
+	colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+	if (colon && !memchr(scheme + 3, '/', (size_t)(at - scheme - 3)))
+		snprintf(out, STORE_URL_MAX, "%.*s:***%s",
+			 (int)(colon - url), url, at);
+	for (pw = strstr(out, "password="); pw; pw = strstr(pw, "password=")) {
+		if (pw == out || (pw[-1] != '?' && pw[-1] != '&')) {
+			pw++;
+			continue;
+		}
+		pw += strlen("password=");
+		end = strchr(pw, '&');
+		snprintf(tmp, sizeof tmp, "%.*s***%s", (int)(pw - out), out,
+			 end ? end : "");
+		snprintf(out, STORE_URL_MAX, "%s", tmp);
+		pw = out + (pw - out) + 3;
+	}
+	return out;
+}
+
+void store_close(store *st)
+{
+	if (st)
+		st->vt->close(st);
+}
+
+const char *store_backend(const store *st) { return st->vt->name; }
+void store_thread_done(store *st) { st->vt->thread_done(st); }
+void store_rollback(store *st) { st->vt->rollback(st); }
+void store_rollback_to(store *st) { st->vt->rollback_to(st); }
+
+#define STORE_FORWARD(name, params, args) \
+	store_err store_##name params { return st->vt->name args; }
+STORE_OPS(STORE_FORWARD)
