@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "work/manage.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,29 @@ typedef struct {
 	int doi_flag;
 } cli_args;
 
+/* Flags whose value the command line itself must understand. */
+static int flag_value_bad(const char *nm, const char *v)
+{
+	char *end;
+
+	if (!strcmp(nm, "double-opt-in") && v && strcmp(v, "true") &&
+	    strcmp(v, "false")) {
+		fprintf(stderr, "optd: --double-opt-in takes true or false, "
+			"not \"%.32s\"\n", v);
+		return 1;
+	}
+	if (!strcmp(nm, "rate-limit")) {
+		errno = 0;
+		(void)strtoll(v, &end, 10); /* its range is manage.c's to check */
+		if (!*v || *end || errno) {
+			fprintf(stderr, "optd: --rate-limit takes a whole number "
+				"of requests a minute, not \"%.32s\"\n", v);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
 {
 	static struct option opts[NCOMMON + 12];
@@ -116,6 +140,8 @@ static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
 			fprintf(stderr, "optd: %s\n", err);
 			return 2;
 		}
+		if (flag_value_bad(nm, v))
+			return 2;
 	}
 	return 0;
 }

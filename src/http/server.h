@@ -22,7 +22,7 @@
  * size is paid per request: 8 KiB (nginx's usual header limit too) rather
  * than the library's 32 KiB default. Larger headers get a 431.
  */
-#define HTTP_CONN_MEMORY (8 * 1024)
+#define HTTP_CONN_MEMORY (16 * 1024)
 
 typedef struct http_server http_server;
 

@@ -4,6 +4,13 @@ Each test gets its own optd on a free loopback port with a scratch database
 in a temporary directory. The admin key is fixed through OPTD_ADMIN_KEY so
 tests need not scrape it. When a server stops, its stderr is searched for
 sanitizer reports, and any report fails the test (as Redis's harness does).
+
+Beyond request/get/post/create_group/create_key/cli and the expect_*
+helpers: Optd(flags=False) gives the port and database through OPTD_PORT
+and OPTD_DB instead of flags, Optd(host="::1") talks IPv6, raw() sends a
+hand-written request, status_set/status_get/user_status/consent are API
+shortcuts, run_optd() runs a command that must exit by itself, and
+scratch_dir() gives a directory for tests that restart optd on one database.
 """
 import atexit
 import http.client
@@ -31,10 +38,17 @@ class TestFailure(AssertionError):
 # exception are removed when the run ends (so a test may still read the
 # logs after the server stopped); the others are kept for a post-mortem.
 _scratch = []
+# Servers still running when the run ends (a test failed before stopping
+# one) are killed, so no optd outlives the suite.
+_running = []
 
 
 @atexit.register
-def _remove_scratch():
+def _clean_up():
+    for p in _running:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
     for d in _scratch:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -121,6 +135,7 @@ class Optd:
         self.out = open(self.out_path, "ab")
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.out,
                                      stderr=self.log)
+        _running.append(self.proc)
         if wait:
             self.wait_ready()
         return self
@@ -244,13 +259,14 @@ class Optd:
             "/subscription/status/set"
         return self.post(path, body, key=key, **kw)
 
-    def status_get(self, group, key=ADMIN_KEY, **ids):
+    def status_get(self, group, key=ADMIN_KEY, timeout=30, **ids):
         """GET /subscription/status/get; a list value is sent as name[]."""
         return self.get("/subscription/status/get?" + query(
-            subscription_group_id=group, **ids), key=key)
+            subscription_group_id=group, **ids), key=key, timeout=timeout)
 
-    def user_status(self, key=ADMIN_KEY, **ids):
-        return self.get("/subscription/user/status?" + query(**ids), key=key)
+    def user_status(self, key=ADMIN_KEY, timeout=30, **ids):
+        return self.get("/subscription/user/status?" + query(**ids), key=key,
+                        timeout=timeout)
 
     def consent(self, **by):
         """The ledger entries (oldest first) for phone=, email= or
