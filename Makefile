@@ -9,7 +9,7 @@
 #                   test suite (also under the sanitizers); last line
 #                   "N passed, N failed"
 
-PKGS := libmicrohttpd jansson sqlite3 libcurl libcrypto
+PKGS := libmicrohttpd jansson sqlite3 libcurl libcrypto icu-uc
 
 ifeq ($(FUZZ),1)
 CC := clang
