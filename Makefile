@@ -1,4 +1,6 @@
-# optd build.
+# optd build. Libraries come from pkg-config (libmicrohttpd, jansson, sqlite3,
+# libcurl, libcrypto, cmocka); libphonenumber ships no .pc file, so its shim
+# (src/core/phone_shim.cc) links -lphonenumber directly.
 #   make            build/optd (optimised, with debug symbols)
 #   make SAN=1      build/asan/optd and tests under AddressSanitizer + UBSan
 #   make FUZZ=1 fuzz  libFuzzer targets in build/fuzz/ (clang)
@@ -7,7 +9,7 @@
 #                   test suite (also under the sanitizers); last line
 #                   "N passed, N failed"
 
-PKGS := libmicrohttpd jansson sqlite3 libpq libcurl libcrypto
+PKGS := libmicrohttpd jansson sqlite3 libpq libcurl libcrypto icu-uc
 
 ifeq ($(FUZZ),1)
 CC := clang
@@ -56,7 +58,7 @@ $(BUILD)/optd: $(OBJ) $(BUILD)/src/main.o
 unit: $(UNIT_BIN)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(OBJ)
-	$(CXX) $(OPT) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CXX) $(OPT) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 fuzz: $(FUZZ_BIN)
 

@@ -61,8 +61,12 @@ unit() { # build dir, suite name[, "postgres": the store's tests on it]
 }
 
 e2e() { # binary, suite name[, database]
-	local out p f
-	out=$(python3 tests/e2e/run.py --bin "$1" --db "${3:-sqlite}" 2>&1 | tee /dev/stderr | tail -1)
+	local out p f log
+	log=$(mktemp)
+	python3 tests/e2e/run.py --bin "$1" --db "${3:-sqlite}" >"$log" 2>&1
+	cat "$log"
+	out=$(tail -1 "$log")
+	rm -f "$log"
 	p=$(echo "$out" | sed -n 's/.* \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
 	f=$(echo "$out" | sed -n 's/.* \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
 	[ -n "$p" ] || { p=0; f=1; }

@@ -75,6 +75,29 @@ typedef struct {
 	int doi_flag;
 } cli_args;
 
+/* Flags whose value the command line itself must understand. */
+static int flag_value_bad(const char *nm, const char *v)
+{
+	char *end;
+
+	if (!strcmp(nm, "double-opt-in") && v && strcmp(v, "true") &&
+	    strcmp(v, "false")) {
+		fprintf(stderr, "optd: --double-opt-in takes true or false, "
+			"not \"%.32s\"\n", v);
+		return 1;
+	}
+	if (!strcmp(nm, "rate-limit")) {
+		errno = 0;
+		(void)strtoll(v, &end, 10); /* its range is manage.c's to check */
+		if (!*v || *end || errno) {
+			fprintf(stderr, "optd: --rate-limit takes a whole number "
+				"of requests a minute, not \"%.32s\"\n", v);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
 {
 	static struct option opts[NCOMMON + 12];
@@ -113,23 +136,6 @@ static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
 		else if (!strcmp(nm, "external-id")) a->ext = v;
 		else if (!strcmp(nm, "double-opt-in"))
 			a->doi_flag = 1, a->doi = v ? v : "true";
-		if (!strcmp(nm, "double-opt-in") && strcmp(a->doi, "true") &&
-		    strcmp(a->doi, "false")) {
-			fprintf(stderr, "optd: --double-opt-in takes true or "
-				"false, not \"%.32s\"\n", a->doi);
-			return 2;
-		}
-		if (!strcmp(nm, "rate-limit")) {
-			char *end;
-			errno = 0;
-			long long n = strtoll(v, &end, 10);
-			if (!*v || *end || errno || n < 0) {
-				fprintf(stderr, "optd: --rate-limit takes a whole "
-					"number of requests a minute, not "
-					"\"%.32s\"\n", v);
-				return 2;
-			}
-		}
 		else if (!strcmp(nm, "scope") && a->nscopes < CLI_LIST_MAX)
 			a->scopes[a->nscopes++] = v;
 		else if (!strcmp(nm, "number") && a->nnumbers < CLI_LIST_MAX)
@@ -138,6 +144,8 @@ static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
 			fprintf(stderr, "optd: %s\n", err);
 			return 2;
 		}
+		if (flag_value_bad(nm, v))
+			return 2;
 	}
 	return 0;
 }
@@ -314,13 +322,15 @@ static int cli_dispatch(const char *cmd, const char *verb, const config *cfg,
 			const cli_args *a, char **rest, int nrest)
 {
 	cli_ctx c = {cfg, a, NULL, nrest > 0 ? rest[0] : NULL};
+	char shown[STORE_URL_MAX];
 	int rc = -1;
 
 	if (!strcmp(cmd, "serve"))
 		return serve_run(cfg);
 	if (!strcmp(cmd, "migrate"))
 		return with_store(cfg, op_noop, &c, 0) ? 1
-			: (printf("database %s is up to date\n", cfg->db), 0);
+			: (printf("database %s is up to date\n",
+				  store_url_redact(cfg->db, shown)), 0);
 	if (!strcmp(cmd, "keys") && !strcmp(verb, "create")) {
 		c.spec = spec_of(a, 0);
 		rc = with_store(cfg, op_key_create, &c, 1);

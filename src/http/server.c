@@ -33,6 +33,7 @@
 
 struct http_server {
 	struct MHD_Daemon *d;
+	MHD_socket quiesced_fd; /* listening socket once quiesced */
 	app *a;
 	atomic_uint inflight;
 };
@@ -640,6 +641,7 @@ http_err http_server_start(const http_config *cfg, app *a,
 	if (!s)
 		return HTTP_ERR_NOMEM;
 	s->a = a;
+	s->quiesced_fd = MHD_INVALID_SOCKET;
 	s->d = MHD_start_daemon(
 		flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -669,10 +671,10 @@ unsigned http_server_port(http_server *s)
 
 void http_server_quiesce(http_server *s)
 {
-	MHD_socket fd = MHD_quiesce_daemon(s->d);
-
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	/* The worker threads drop the listening socket from their epoll sets
+	 * on their own time; closing it now would race them (and make
+	 * libmicrohttpd abort), so it is closed after they have stopped. */
+	s->quiesced_fd = MHD_quiesce_daemon(s->d);
 }
 
 unsigned http_server_drain(http_server *s, unsigned timeout_ms)
@@ -690,5 +692,7 @@ void http_server_stop(http_server *s)
 	if (!s)
 		return;
 	MHD_stop_daemon(s->d);
+	if (s->quiesced_fd != MHD_INVALID_SOCKET)
+		close(s->quiesced_fd);
 	free(s);
 }

@@ -19,8 +19,9 @@
 /*
  * Per-connection memory for the request line, headers and read buffer.
  * libmicrohttpd zeroes this pool for every request on a connection, so its
- * size is paid per request: 8 KiB (nginx's usual header limit too) rather
- * than the library's 32 KiB default. Larger headers get a 431.
+ * size is paid per request: 16 KiB, enough for Braze's largest usual query
+ * (50 ids of each kind), rather than the library's 32 KiB default. A longer
+ * request line gets a 414, larger headers a 431.
  */
 #define HTTP_CONN_MEMORY (16 * 1024)
 
