@@ -627,7 +627,14 @@ http_err http_server_start(const http_config *cfg, app *a,
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	/*
+	 * poll(2), not epoll: with a thread pool, libmicrohttpd 0.9.75's
+	 * MHD_quiesce_daemon() edits each worker's epoll set from our thread
+	 * while the worker may be editing it too, and aborts the process when
+	 * it loses that race. poll also spares the two epoll_ctl calls that
+	 * suspending and resuming a connection cost.
+	 */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG;
 	http_server *s;
@@ -671,9 +678,8 @@ unsigned http_server_port(http_server *s)
 
 void http_server_quiesce(http_server *s)
 {
-	/* The worker threads drop the listening socket from their epoll sets
-	 * on their own time; closing it now would race them (and make
-	 * libmicrohttpd abort), so it is closed after they have stopped. */
+	/* The workers may still be polling the listening socket; it is
+	 * closed once they have stopped. */
 	s->quiesced_fd = MHD_quiesce_daemon(s->d);
 }
 

@@ -1,5 +1,5 @@
 /*
- * server: the HTTP server (libmicrohttpd, epoll thread pool, suspend and
+ * server: the HTTP server (libmicrohttpd, poll thread pool, suspend and
  * resume for requests waiting on the writer).
  *
  * Shutdown order matters: http_server_quiesce() stops accepting, the

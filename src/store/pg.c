@@ -608,58 +608,64 @@ static int user_params(pg_rows *b, const store_user *u, const char **v,
 	return USER_COLS_N;
 }
 
-/* Send the buffered rows (without waiting), profiles first since
- * subscriptions refer to them: a full buffer as one bulk statement,
- * fewer rows one statement each. */
-static store_err rows_send(pconn *c)
+/* Parameters of buffered row i of one kind, into v; returns how many. */
+typedef int (*row_params_fn)(pg_rows *b, int i, const char **v, int *k);
+
+static int user_row(pg_rows *b, int i, const char **v, int *k)
 {
-	pg_rows *b = c->rows;
+	return user_params(b, &b->user[i], v, k);
+}
+
+static int sub_row_params(pg_rows *b, int i, const char **v, int *k)
+{
+	return sub_params(b, &b->sub[i], v, k);
+}
+
+static int ledger_row(pg_rows *b, int i, const char **v, int *k)
+{
+	return ledger_params(b, &b->led[i], v, k);
+}
+
+/* A full buffer as one bulk statement, fewer rows one statement each. */
+static store_err send_kind(pconn *c, pg_rows *b, int count, row_params_fn fn,
+			   int q_bulk, int q_one)
+{
 	store_err err = STORE_OK;
 	int k = 0, n = 0;
 
+	if (count == PG_BULK_ROWS) {
+		for (int i = 0; i < count; i++)
+			n += fn(b, i, b->v + n, &k);
+		return send_v(c, q_bulk, n, b->v);
+	}
+	for (int i = 0; !err && i < count; i++) {
+		k = 0;
+		n = fn(b, i, b->v, &k);
+		err = send_v(c, q_one, n, b->v);
+	}
+	return err;
+}
+
+/* Send the buffered rows (without waiting), profiles first since
+ * subscriptions refer to them. */
+static store_err rows_send(pconn *c)
+{
+	pg_rows *b = c->rows;
+	store_err err;
+
 	if (!b || (!b->n_user && !b->n_sub && !b->n_led))
 		return STORE_OK;
-	if (b->n_user == PG_BULK_ROWS) {
-		for (int i = 0; i < b->n_user; i++)
-			n += user_params(b, &b->user[i], b->v + n, &k);
-		err = send_v(c, P_USER_BULK, n, b->v);
-	} else {
-		for (int i = 0; !err && i < b->n_user; i++) {
-			k = 0;
-			n = user_params(b, &b->user[i], b->v, &k);
-			err = send_v(c, P_USER_INSERT_ID, n, b->v);
-		}
-	}
+	err = send_kind(c, b, b->n_user, user_row, P_USER_BULK,
+			P_USER_INSERT_ID);
 	b->n_user = 0;
 	if (err)
 		return err;
-	k = n = 0;
-	if (b->n_sub == PG_BULK_ROWS) {
-		for (int i = 0; i < b->n_sub; i++)
-			n += sub_params(b, &b->sub[i], b->v + n, &k);
-		err = send_v(c, P_SUB_BULK, n, b->v);
-	} else {
-		for (int i = 0; !err && i < b->n_sub; i++) {
-			k = 0;
-			n = sub_params(b, &b->sub[i], b->v, &k);
-			err = send_v(c, P_SUB_PUT, n, b->v);
-		}
-	}
+	err = send_kind(c, b, b->n_sub, sub_row_params, P_SUB_BULK, P_SUB_PUT);
 	b->n_sub = 0;
 	if (err)
 		return err;
-	k = n = 0;
-	if (b->n_led == PG_BULK_ROWS) {
-		for (int i = 0; i < b->n_led; i++)
-			n += ledger_params(b, &b->led[i], b->v + n, &k);
-		err = send_v(c, P_LEDGER_BULK, n, b->v);
-	} else {
-		for (int i = 0; !err && i < b->n_led; i++) {
-			k = 0;
-			n = ledger_params(b, &b->led[i], b->v, &k);
-			err = send_v(c, P_LEDGER_APPEND, n, b->v);
-		}
-	}
+	err = send_kind(c, b, b->n_led, ledger_row, P_LEDGER_BULK,
+			P_LEDGER_APPEND);
 	b->n_led = 0;
 	return err;
 }
