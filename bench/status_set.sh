@@ -19,7 +19,7 @@ CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 tmp=$(mktemp -d /tmp/optd-bench.XXXXXX)
 admin=optd_bench_admin_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/lib.sh
 
 cleanup() {
 	[ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
@@ -63,27 +63,7 @@ for _ in $(seq 100); do
 	curl -sf "http://127.0.0.1:$oport/healthz" >/dev/null && break
 	sleep 0.1
 done
-api() { curl -sf -X "$1" "http://127.0.0.1:$oport$2" -H "Authorization: Bearer $admin" \
-	-H 'Content-Type: application/json' -d "$3"; }
-api POST /admin/subscription_groups '{"id":"bench-group","name":"Bench","channel":"sms"}' >/dev/null
-# The bench key's own limit is raised: Braze's default (5,000 a minute)
-# would turn most of the run into 429s.
-key=$(api POST /admin/api_keys '{"name":"bench","scopes":["subscription.status.set"],"rate_limit":100000000}' |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
-
-run_wrk() { # url label
-	OPTD_BENCH_KEY=$key OPTD_BENCH_GROUP=bench-group \
-		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency \
-		-s bench/status_set.lua "$1" >"$tmp/$2.wrk"
-	local rps p50 p99 bad
-	rps=$(awk '/^Requests\/sec/ {print $2}' "$tmp/$2.wrk")
-	p50=$(awk '$1=="50%" {print $2}' "$tmp/$2.wrk")
-	p99=$(awk '$1=="99%" {print $2}' "$tmp/$2.wrk")
-	bad=$(awk '/Non-2xx/ {print $5}' "$tmp/$2.wrk")
-	printf '%-8s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n' \
-		"$2" "$rps" "$p50" "$p99" "${bad:-0}"
-	eval "${2}_rps=$rps; ${2}_p99=$p99"
-}
+prepare "$oport"
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME")"
 echo "load: wrk -t$THREADS -c$CONNS -d$DURATION, POST /subscription/status/set, one new phone per request"

@@ -30,7 +30,7 @@ tmp=$(mktemp -d /tmp/optd-bench-pg.XXXXXX)
 chmod 755 "$tmp"
 admin=optd_bench_admin_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 pids=()
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/lib.sh
 
 stop_all() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
@@ -57,31 +57,6 @@ start_optd() { # db port log [flags...]
 	echo "optd on $db did not start:" >&2
 	cat "$log" >&2
 	exit 1
-}
-
-key=""
-prepare() { # port: the group and the bench key, through that node
-	api() { curl -sf -X "$1" "http://127.0.0.1:$port$2" -H "Authorization: Bearer $admin" \
-		-H 'Content-Type: application/json' -d "$3"; }
-	local port=$1
-	api POST /admin/subscription_groups '{"id":"bench-group","name":"Bench","channel":"sms"}' >/dev/null
-	# Braze's default (5,000 a minute) would turn the run into 429s.
-	key=$(api POST /admin/api_keys '{"name":"bench","scopes":["subscription.status.set"],"rate_limit":100000000}' |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
-}
-
-run_wrk() { # url label
-	OPTD_BENCH_KEY=$key OPTD_BENCH_GROUP=bench-group \
-		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency \
-		-s bench/status_set.lua "$1" >"$tmp/$2.wrk"
-	local rps p50 p99 bad
-	rps=$(awk '/^Requests\/sec/ {print $2}' "$tmp/$2.wrk")
-	p50=$(awk '$1=="50%" {print $2}' "$tmp/$2.wrk")
-	p99=$(awk '$1=="99%" {print $2}' "$tmp/$2.wrk")
-	bad=$(awk '/Non-2xx/ {print $5}' "$tmp/$2.wrk")
-	printf '%-10s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n' \
-		"$2" "$rps" "$p50" "$p99" "${bad:-0}"
-	eval "${2}_rps=$rps"
 }
 
 pgurl=$(scripts/pg-test-server.sh start "$tmp/pg")
