@@ -230,4 +230,124 @@ store_err store_ledger_find(store *st, store_by by, const char *value,
 			    int64_t after_id, size_t limit,
 			    store_ledger_cb cb, void *ctx);
 
+/* ---- SMS: group settings, inbound messages, the outbox ---- */
+
+#define STORE_SMS_CONFIG_MAX 65536 /* bytes of a group's SMS settings JSON */
+#define STORE_ADDR_MAX 32          /* an SMS address: E.164, short code */
+#define STORE_PROVIDER_MAX 15      /* "twilio", "kannel", "log", "generic" */
+#define STORE_MSGID_MAX 64         /* a provider's message id */
+#define STORE_SMS_BODY_MAX 6400    /* bytes: 1,600 characters of UTF-8 */
+#define STORE_CATEGORY_MAX 64      /* keyword category or custom name */
+#define STORE_KEYWORD_MAX 160      /* normalised keyword, bytes */
+#define STORE_LANG_MAX 15
+#define STORE_ACTION_MAX 31
+#define STORE_KIND_MAX 23
+#define STORE_DEDUPE_MAX 64
+#define STORE_ERRTEXT_MAX 255      /* a provider's error, as recorded */
+#define STORE_ENCODING_MAX 7       /* "GSM-7", "UCS-2" */
+
+/*
+ * A group's SMS settings (keywords, replies, languages, double opt-in,
+ * provider overrides) are one JSON document that core/smscfg.h validates;
+ * the store keeps it as text. *json is malloc'd ("" when never set) and
+ * the caller frees it; NOTFOUND when there is no such group.
+ */
+store_err store_group_sms_get(store *st, const char *group, char **json);
+store_err store_group_sms_set(store *st, const char *group, const char *json,
+			      int64_t now_ms);
+
+/* An inbound message as received, and what optd made of it. */
+typedef struct {
+	int64_t id;
+	int64_t time_ms;
+	char provider[STORE_PROVIDER_MAX + 1];
+	char provider_msg_id[STORE_MSGID_MAX + 1];
+	char from[STORE_ADDR_MAX + 1];
+	char to[STORE_ADDR_MAX + 1];
+	char group_id[IDENT_GROUP_ID_MAX + 1]; /* "" when no group owns `to` */
+	char category[STORE_CATEGORY_MAX + 1]; /* opt_out, ..., other */
+	char lang[STORE_LANG_MAX + 1];
+	char keyword[STORE_KEYWORD_MAX + 1];
+	char action[STORE_ACTION_MAX + 1];     /* subscribed, none, ... */
+	char body[STORE_SMS_BODY_MAX + 1];
+} store_inbound;
+
+typedef int (*store_inbound_cb)(void *ctx, const store_inbound *m);
+
+/* Sets m->id. CONFLICT when (provider, provider_msg_id) is known: the
+ * webhook is a retry and must apply nothing. */
+store_err store_inbound_insert(store *st, store_inbound *m);
+/* Oldest first; at most `limit` with id > after_id. */
+store_err store_inbound_list(store *st, int64_t after_id, size_t limit,
+			     store_inbound_cb cb, void *ctx);
+
+typedef enum {
+	STORE_OUT_QUEUED = 0,
+	STORE_OUT_SENDING,   /* claimed by a sender until next_ms */
+	STORE_OUT_SENT,      /* the provider accepted it */
+	STORE_OUT_DELIVERED, /* the provider reported delivery */
+	STORE_OUT_FAILED,    /* gave up; error says why */
+	STORE_OUT_REJECTED,  /* never sent: the sending rule; error = reason */
+	STORE_OUT__COUNT,
+} store_out_state;
+
+const char *store_out_state_name(store_out_state s); /* "queued", ... */
+int store_out_state_parse(const char *s, store_out_state *out);
+
+typedef struct {
+	int64_t id;
+	char dedupe[STORE_DEDUPE_MAX + 1]; /* unique; also sent to providers */
+	char group_id[IDENT_GROUP_ID_MAX + 1];
+	char to[STORE_ADDR_MAX + 1];
+	char from[STORE_ADDR_MAX + 1];
+	char kind[STORE_KIND_MAX + 1];   /* reply kinds, or "message" */
+	int64_t inbound_id;              /* the message it answers, or 0 */
+	store_out_state state;
+	char provider[STORE_PROVIDER_MAX + 1];
+	char provider_id[STORE_MSGID_MAX + 1];
+	int attempts;
+	int64_t next_ms; /* queued: due time; sending: lease end */
+	char error[STORE_ERRTEXT_MAX + 1];
+	char encoding[STORE_ENCODING_MAX + 1];
+	int segments;
+	int64_t created_ms;
+	int64_t updated_ms;
+	char body[STORE_SMS_BODY_MAX + 1];
+} store_outbox;
+
+typedef int (*store_outbox_cb)(void *ctx, const store_outbox *m);
+
+/* Sets m->id. CONFLICT when the dedupe key is taken. */
+store_err store_outbox_insert(store *st, store_outbox *m);
+/*
+ * Claim up to `limit` due messages, oldest first: queued ones with
+ * next_ms <= now_ms, and sending ones whose lease (next_ms) has run out
+ * (their sender died). Each becomes `sending` with next_ms = now_ms +
+ * lease_ms before cb sees it. Call inside a transaction; on PostgreSQL two
+ * processes never claim the same message (SKIP LOCKED).
+ */
+store_err store_outbox_claim(store *st, int64_t now_ms, int64_t lease_ms,
+			     size_t limit, store_outbox_cb cb, void *ctx);
+/* Writes state, provider, provider_id, attempts, next_ms, error and
+ * updated_ms of message m->id. NOTFOUND when there is none. */
+store_err store_outbox_update(store *st, const store_outbox *m);
+store_err store_outbox_get(store *st, int64_t id, store_outbox *out);
+store_err store_outbox_by_provider_id(store *st, const char *provider,
+				      const char *provider_id,
+				      store_outbox *out);
+/* Oldest first; at most `limit` with id > after_id; `state` < 0 means
+ * any state, `to` NULL or "" any recipient. */
+store_err store_outbox_list(store *st, int64_t after_id, size_t limit,
+			    int state, const char *to, store_outbox_cb cb,
+			    void *ctx);
+/* The earliest next_ms among queued messages; NOTFOUND when none. */
+store_err store_outbox_next_due(store *st, int64_t *next_ms);
+
+/* Pending double opt-in prompts, one per (phone, group). */
+store_err store_doi_get(store *st, const char *phone, const char *group,
+			int64_t *since_ms);
+store_err store_doi_put(store *st, const char *phone, const char *group,
+			int64_t since_ms);
+store_err store_doi_delete(store *st, const char *phone, const char *group);
+
 #endif
