@@ -360,18 +360,20 @@ static int parse_doi(smscfg *c, json_t *obj, char err[SMSCFG_ERR_MAX])
 static int parse_provider(smscfg *c, json_t *obj, char err[SMSCFG_ERR_MAX])
 {
 	smscfg_provider *pv = &c->provider;
+	/* Caps match the provider settings they override (sms/provider.h). */
 	struct {
 		const char *name;
 		char *dst;
+		size_t cap;
 	} f[] = {
-		{"kind", pv->kind},
-		{"twilio_account_sid", pv->twilio_account_sid},
-		{"twilio_auth_token", pv->twilio_auth_token},
+		{"kind", pv->kind, sizeof pv->kind},
+		{"twilio_account_sid", pv->twilio_account_sid, 64},
+		{"twilio_auth_token", pv->twilio_auth_token, 128},
 		{"twilio_messaging_service_sid",
-		 pv->twilio_messaging_service_sid},
-		{"kannel_sendsms_url", pv->kannel_sendsms_url},
-		{"kannel_username", pv->kannel_username},
-		{"kannel_password", pv->kannel_password},
+		 pv->twilio_messaging_service_sid, 64},
+		{"kannel_sendsms_url", pv->kannel_sendsms_url, 512},
+		{"kannel_username", pv->kannel_username, 128},
+		{"kannel_password", pv->kannel_password, 128},
 	};
 	const size_t nf = sizeof f / sizeof f[0];
 	const char *k;
@@ -386,7 +388,7 @@ static int parse_provider(smscfg *c, json_t *obj, char err[SMSCFG_ERR_MAX])
 		if (i == nf)
 			return fail(err, "provider.%.40s: unknown setting", k);
 		const char *s = json_string_value(v);
-		size_t cap = i == 0 ? sizeof pv->kind : SMSCFG_FIELD_MAX;
+		size_t cap = f[i].cap;
 		if (!s || !*s || strlen(s) >= cap)
 			return fail(err, "provider.%s must be a string of 1 to "
 				    "%zu bytes", k, cap - 1);

@@ -46,6 +46,7 @@ struct http_req {
 	char method[16];
 	char path[HTTP_PATH_MAX];
 	char uri[HTTP_URI_MAX];
+	char seg[HTTP_PATH_MAX]; /* the path's segment when a suffix follows */
 	http_form *form;
 	char client[HTTP_CLIENT_MAX];
 	char reqid[17];
@@ -563,7 +564,7 @@ static void first_call(http_req *r)
 	int path_ok;
 	const char *cl;
 
-	r->rt = route_find(r->method, r->path, &path_ok, &r->rest);
+	r->rt = route_find(r->method, r->path, &path_ok, &r->rest, r->seg);
 	if (!r->rt && !path_ok) {
 		http_reply_error(r, 404, NULL, "no such endpoint: %s",
 				 r->path);
