@@ -121,7 +121,7 @@ static void test_bad_header(void **state)
 static void test_too_many_params(void **state)
 {
 	static twsig_param p[TWSIG_PARAMS_MAX + 1];
-	static char names[TWSIG_PARAMS_MAX + 1][8];
+	static char names[TWSIG_PARAMS_MAX + 1][16];
 	char sig[TWSIG_LEN + 1];
 
 	(void)state;
