@@ -381,6 +381,19 @@ void api_sms_status_twilio(http_req *r)
 			sizeof c->provider_id, c->provider_id, 1) ||
 	    field(r, "MessageStatus", state, 64, c->error, 1))
 		return;
+	/* The callback URL names the outbox row (sms/twilio.c), which finds
+	 * it even before the row has Twilio's id. */
+	const char *id = http_query(r, "id");
+	char *end;
+	if (id && field(r, "dk", http_query(r, "dk"), sizeof c->dedupe,
+			c->dedupe, 1))
+		return;
+	c->id = id ? strtoll(id, &end, 10) : 0;
+	if (id && (*end || c->id <= 0)) {
+		http_reply_error(r, 400, NULL, "id must be an outbox message "
+				 "id");
+		return;
+	}
 	c->status = sms_twilio_status(state);
 	c->opted_out = code && strcmp(code, "21610") == 0 &&
 		       c->status == SMS_STATUS_FAILED;
