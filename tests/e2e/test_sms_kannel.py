@@ -1,0 +1,117 @@
+"""optd behind a real Kannel (kannel.py): a phone (fakesmsc) texts the
+group's number, Kannel's sms-service calls optd's get-url, optd answers
+through Kannel's sendsms, the reply reaches the phone, and Kannel's
+delivery reports come back to /sms/status/kannel (docs/sms.md)."""
+import re
+import time
+
+import kannel
+from harness import expect, free_port, query
+from smsutil import (NUMBER, NUMBER2, keyword_entries, message, messages,
+                     phone, sms_group, sms_optd, state, wait_for,
+                     wait_state)
+
+SECRET = "kannel-get-url-secret"
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                  r"[0-9a-f]{12}$")
+
+
+def kannel_and_optd():
+    if not kannel.available():
+        raise AssertionError("Kannel is not installed: scripts/deps.sh test")
+    port = free_port()
+    k = kannel.Kannel("http://127.0.0.1:%d/sms/inbound/kannel?from=%%p&"
+                      "to=%%P&text=%%a&id=%%I&secret=%s" % (port, SECRET))
+    o = sms_optd(*k.optd_flags(), "--kannel-secret", SECRET, port=port)
+    return k, o
+
+
+def text(k, o, frm, to, body, n=1):
+    """fakesmsc texts body; the n messages it gets back, once the outbox
+    shows that many new ones for frm."""
+    before = len(messages(o, to=frm))
+    with k.phone(frm, to, body) as ph:
+        got = ph.wait_replies(n)
+        # a second copy (or, for n = 0, any answer) would show up by now
+        time.sleep(0.3 if n else 1.0)
+        expect(len(ph.replies()) == n, "%r: exactly %d message(s) back" %
+               (body, n), ph.replies())
+    ms = messages(o, to=frm)
+    expect(len(ms) == before + n, "%r: %d new in the outbox" % (body, n), ms)
+    return got, ms[before:]
+
+
+def test_keywords_through_kannel():
+    k, o = kannel_and_optd()
+    with k, o:
+        sms_group(o)
+        sms_group(o, gid="doi", number=NUMBER2, double_opt_in=True)
+        p = phone(60)
+        got, ms = text(k, o, p, NUMBER, "START")
+        expect(got == [ms[0]["body"]] and ms[0]["kind"] == "opt_in",
+               "the confirmation reached the phone", (got, ms))
+        expect(state(o, "promo", p) == "Subscribed", "subscribed")
+        ev = keyword_entries(o, p)[0]["evidence"]
+        expect(ev.get("provider") == "kannel" and
+               UUID.match(ev.get("provider_message_id", "")),
+               "evidence: Kannel's message id", ev)
+        m = wait_state(o, ms[0]["id"], "delivered")
+        expect(m["provider"] == "kannel", "sent by Kannel", m)
+        got, ms = text(k, o, p, NUMBER, "HELP")
+        expect(ms[0]["kind"] == "help" and got == [ms[0]["body"]], "HELP",
+               ms)
+        text(k, o, p, NUMBER, "stop please", n=0)
+        expect(state(o, "promo", p) == "Subscribed", "not a keyword")
+        got, ms = text(k, o, p, NUMBER, "Stop")
+        expect(ms[0]["kind"] == "opt_out" and got == [ms[0]["body"]],
+               "STOP", ms)
+        expect(state(o, "promo", p) == "Unsubscribed", "unsubscribed")
+        # double opt-in, on the other group's number
+        got, ms = text(k, o, p, NUMBER2, "START")
+        expect(ms[0]["kind"] == "doi_prompt" and
+               ms[0]["from"] == NUMBER2, "prompt", ms)
+        expect(state(o, "doi", p) != "Subscribed", "not yet")
+        got, ms = text(k, o, p, NUMBER2, "Y")
+        expect(ms[0]["kind"] == "doi_confirm", "confirmed", ms)
+        expect(state(o, "doi", p) == "Subscribed", "subscribed by Y")
+        for m in messages(o):
+            wait_state(o, m["id"], "delivered")
+        # the DLR endpoint wants the secret too, and a retried get-url
+        # (same Kannel id) applies nothing
+        mid = messages(o)[0]["id"]
+        for q in ({"type": "2"}, {"type": "2", "secret": "wrong"}):
+            r = o.get("/sms/status/kannel?" + query(**q), key=None)
+            expect(400 <= r.status < 500, "DLR %r: 4xx" % q, r)
+        expect(message(o, mid)["state"] == "delivered", "unchanged")
+        kid = ev["provider_message_id"]
+        n = len(messages(o))
+        r = o.get("/sms/inbound/kannel?" + query(
+            **{"from": p, "to": NUMBER, "text": "START", "id": kid,
+               "secret": SECRET}), key=None)
+        expect(r.status == 200 and len(messages(o)) == n,
+               "a retried get-url queues nothing", r)
+
+
+def test_reply_while_the_phone_side_is_offline_arrives_once():
+    """Kannel answers "3: Queued for later delivery" while no SMSC link
+    is up: it has the message and delivers it when the link returns, so
+    the phone must get it once, not once per attempt."""
+    k, o = kannel_and_optd()
+    with k, o:
+        sms_group(o)
+        p = phone(61)
+        r = o.get("/sms/inbound/kannel?" + query(
+            **{"from": p, "to": NUMBER, "text": "HELP",
+               "id": "6d3b1a52-0000-4000-8000-000000000001",
+               "secret": SECRET}), key=None)
+        expect(r.status == 200, "get-url as Kannel calls it", r)
+        wait_for(lambda: any(m["attempts"] >= 1 for m in messages(o)), 10,
+                 "an attempt at Kannel")
+        time.sleep(3.5)  # optd may try again meanwhile
+        with k.phone(p, NUMBER, "x", count=0) as ph:
+            ph.wait_replies(1)
+            time.sleep(1.5)
+            expect(len(ph.replies()) == 1, "the reply arrives once",
+                   ph.replies())
+        m = messages(o, to=p)
+        expect(len(m) == 1, "one reply", m)
