@@ -8,11 +8,10 @@ outbox (GET /admin/messages) and waiting for a message's state.
 """
 import json
 import os
-import subprocess
 import time
 
-from harness import (ADMIN_KEY, BIN, Optd, TestFailure, expect,
-                     expect_status, free_port, query)
+from harness import (ADMIN_KEY, Optd, TestFailure, expect, expect_status,
+                     free_port, query)
 
 NUMBER = "+16505550100"     # the number the tests' group owns
 NUMBER2 = "+16505550101"    # a second group's number
@@ -23,19 +22,6 @@ RATES = "Msg & data rates may apply"
 def phone(i, area=212):
     """A possible US number in E.164, distinct for each i < 10000."""
     return "+1%d555%04d" % (area, i)
-
-
-_usage = None
-
-
-def optd_has_flag(flag):
-    """Whether `optd serve` knows flag (it is in the usage text)."""
-    global _usage
-    if _usage is None:
-        p = subprocess.run([BIN, "--help"], capture_output=True, text=True,
-                           timeout=20)
-        _usage = p.stdout + p.stderr
-    return flag in _usage
 
 
 def sms_optd(*args, tmp=None, port=None, public_url=True, **kw):

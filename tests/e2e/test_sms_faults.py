@@ -9,11 +9,12 @@ import time
 
 import fake_twilio as ft
 from harness import expect, scratch_dir
-from smsutil import (DONE, inbound_ok, messages, optd_has_flag, phone,
-                     sms_group, sms_optd, wait_for)
+from smsutil import (DONE, inbound_ok, messages, phone, sms_group,
+                     sms_optd, wait_for)
 
 MAX_ATTEMPTS = 3
-STALL = 2.0  # seconds the fake sits on the request optd is killed during
+TIMEOUT_MS = 1000   # --sms-timeout-ms: one attempt
+SLOW = 1.5          # seconds a stalling Twilio sits on a request
 
 # What Twilio does to each attempt for one phone, in order; after the plan
 # runs out it accepts. At most MAX_ATTEMPTS - 1 faults before success, so
@@ -29,6 +30,8 @@ PLANS = [
     ([ft.ACCEPT_DROP, ft.fail(500)], "sent"),
     ([ft.throttle(1), ft.ACCEPT_DROP], "sent"),
     ([ft.DROP, ft.throttle(1)], "sent"),
+    ([ft.slow(SLOW)], "sent"),                # accepted after optd gave up
+    ([ft.slow(SLOW, ft.fail(500))], "sent"),  # refused after optd gave up
     ([ft.bad_request(21211)], "failed"),
     ([ft.fail(500)] * MAX_ATTEMPTS, "failed"),
 ]
@@ -54,12 +57,20 @@ class Planner:
         return faults[i] if i < len(faults) else ft.OK
 
 
+def trail(fake, p, t0):
+    """What Twilio saw of phone p, for a failure report."""
+    return "%s: %s" % (p, ", ".join(
+        "%+.2fs %s %r->%s" % (a["time"] - t0, (a["key"] or "-")[-12:],
+                              a["fault"], a.get("outcome", "?"))
+        for a in fake.attempts if a["form"].get("To") == p))
+
+
 def flags(fake):
-    f = fake.optd_flags() + ["--sms-max-attempts", str(MAX_ATTEMPTS)]
-    # Shorter waits where optd allows them; the run stays correct without.
-    if optd_has_flag("--sms-retry-base-ms"):
-        f += ["--sms-retry-base-ms", "200"]
-    return f
+    return fake.optd_flags() + [
+        "--sms-max-attempts", str(MAX_ATTEMPTS),
+        "--sms-timeout-ms", str(TIMEOUT_MS),
+        "--sms-lease-ms", str(2 * TIMEOUT_MS),
+        "--sms-retry-base-ms", "200"]
 
 
 def test_faults_and_sigkill_lose_nothing_and_send_once():
@@ -71,7 +82,7 @@ def test_faults_and_sigkill_lose_nothing_and_send_once():
             p = phone(300 + r * len(PLANS) + i)
             planner.add(p, faults)
             expected[p] = outcome
-    planner.add(STALLED, [ft.slow(STALL)])
+    planner.add(STALLED, [ft.slow(SLOW)])
     expected[STALLED] = "sent"
     with ft.FakeTwilio() as fake:
         fake.faults_by = planner
@@ -127,15 +138,20 @@ def test_faults_and_sigkill_lose_nothing_and_send_once():
                 p, len(at_twilio), m.get("error")))
         if len(keys) != 1 or None in keys:
             bad.append("%s: attempts carried keys %r" % (p, keys))
-    expect(not bad, "outcomes:\n  " + "\n  ".join(bad))
+    expect(not bad, "outcomes:\n  " + "\n  ".join(bad) + "\nattempts:\n  " +
+           "\n  ".join(trail(fake, p, t_kill) for p in sorted(expected)
+                       if any(p in b for b in bad)))
     expect(fake.duplicates() == ([], []), "nothing twice at Twilio",
            fake.duplicates())
     fake.check_clean()
     for p, faults in planner.plan.items():
         if len(faults) == MAX_ATTEMPTS:
-            # one more when the kill cut an attempt short
+            # An attempt counts when claimed: the kill may cut one short
+            # before or after it reached Twilio.
             n = planner.seen.get(p, 0)
-            expect(MAX_ATTEMPTS <= n <= MAX_ATTEMPTS + 1,
-                   "%s: --sms-max-attempts attempts, then failed" % p, n)
-    expect(took < 60, "all done within a minute of the kill", took)
+            expect(by_to[p][0]["attempts"] == MAX_ATTEMPTS and
+                   MAX_ATTEMPTS - 1 <= n <= MAX_ATTEMPTS + 1,
+                   "%s: --sms-max-attempts attempts, then failed" % p,
+                   (by_to[p][0], n))
+    expect(took < 30, "all done soon after the kill", took)
     shutil.rmtree(tmp, ignore_errors=True)

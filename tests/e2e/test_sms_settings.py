@@ -62,7 +62,7 @@ def test_settings_put_get_and_french_keywords():
                j)
         j = inbound_ok(o, p, "deals")
         expect(j["category"] == "deals" and j["replies"][0]["body"] == DEALS
-               and j["replies"][0]["kind"] == "deals", "a custom category",
+               and j["replies"][0]["kind"] == "custom", "a custom category",
                j)
         expect(state(o, "promo", p) == "Unsubscribed",
                "a custom keyword changes no consent")
