@@ -22,7 +22,8 @@ def kannel_and_optd():
     port = free_port()
     k = kannel.Kannel("http://127.0.0.1:%d/sms/inbound/kannel?from=%%p&"
                       "to=%%P&text=%%a&id=%%I&secret=%s" % (port, SECRET))
-    o = sms_optd(*k.optd_flags(), "--kannel-secret", SECRET, port=port)
+    o = sms_optd(*k.optd_flags(), "--kannel-secret", SECRET,
+                 "--sms-retry-base-ms", "200", port=port)
     return k, o
 
 
@@ -107,10 +108,10 @@ def test_reply_while_the_phone_side_is_offline_arrives_once():
         expect(r.status == 200, "get-url as Kannel calls it", r)
         wait_for(lambda: any(m["attempts"] >= 1 for m in messages(o)), 10,
                  "an attempt at Kannel")
-        time.sleep(3.5)  # optd may try again meanwhile
+        time.sleep(1.5)  # time for two retries, were optd to retry
         with k.phone(p, NUMBER, "x", count=0) as ph:
             ph.wait_replies(1)
-            time.sleep(1.5)
+            time.sleep(0.5)
             expect(len(ph.replies()) == 1, "the reply arrives once",
                    ph.replies())
         m = messages(o, to=p)
