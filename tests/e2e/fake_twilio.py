@@ -6,7 +6,8 @@ process. optd is pointed at it with --twilio-api-base fake.base_url.
 
     POST /2010-04-01/Accounts/{sid}/Messages.json
 
-checks Basic auth (sid:token), the form fields (To; From or
+checks Basic auth (sid:token of the fake's account, or of one added with
+add_account() for a group that has its own), the form fields (To; From or
 MessagingServiceSid; Body; StatusCallback) and answers 201 with JSON shaped
 like Twilio's (sid "SM" + 32 hex, status "queued", num_segments, ...).
 Every accepted message is recorded once: a request whose Idempotency-Key
@@ -226,18 +227,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         fake = self.server.fake
         parts = self.path.split("?")[0].split("/")
         # /2010-04-01/Accounts/{sid}/Messages/{SM...}.json
-        if len(parts) == 6 and parts[3] == fake.account_sid and \
-                parts[4] == "Messages" and self._authorized():
+        if len(parts) == 6 and parts[4] == "Messages" and \
+                self._authorized(parts[3]):
             m = fake.find(sid=parts[5][:-len(".json")])
-            if m:
+            if m and m["account_sid"] == parts[3]:
                 return self._send(200, m["answer"])
         self._send(404, error_body(404, 20404))
 
-    def _authorized(self):
-        fake = self.server.fake
-        want = base64.b64encode(("%s:%s" % (
-            fake.account_sid, fake.auth_token)).encode()).decode()
-        return self.headers.get("Authorization", "") == "Basic " + want
+    def _authorized(self, account):
+        token = self.server.fake.accounts.get(account)
+        want = base64.b64encode(("%s:%s" % (account, token)).encode())
+        return token is not None and \
+            self.headers.get("Authorization", "") == "Basic " + want.decode()
 
     def do_POST(self):
         fake = self.server.fake
@@ -249,15 +250,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         form = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
         key = self.headers.get("Idempotency-Key")
         path = self.path.split("?")[0]
-        want_path = "/%s/Accounts/%s/Messages.json" % (API, fake.account_sid)
+        parts = path.split("/")
+        account = parts[3] if len(parts) == 5 else ""
+        want_path = "/%s/Accounts/%s/Messages.json" % (API, account)
         fault = fake._next_fault(form)
         attempt = {"time": time.time(), "path": path, "form": form,
                    "key": key, "fault": fault}
         fake._log_attempt(attempt)
-        if path != want_path:
-            fake._problem("POST to %s, not %s" % (path, want_path))
+        if path != want_path or account not in fake.accounts:
+            fake._problem("POST to %s, no account's Messages.json" % path)
             return self._send(404, error_body(404, 20404))
-        if not self._authorized():
+        if not self._authorized(account):
             fake._problem("bad or missing Basic auth: %r" %
                           self.headers.get("Authorization"))
             return self._send(401, error_body(401, 20003))
@@ -278,7 +281,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if missing:
             attempt["outcome"] = 400
             return self._send(400, error_body(400, missing))
-        answer = fake._accept(form, key)
+        answer = fake._accept(form, key, account)
         if fault.kind == "accept_drop":
             attempt["outcome"] = "accepted, dropped"
             return self._drop()
@@ -290,6 +293,7 @@ class FakeTwilio:
     def __init__(self, account_sid=None, auth_token=None):
         self.account_sid = account_sid or new_sid("AC")
         self.auth_token = auth_token or secrets.token_hex(16)
+        self.accounts = {self.account_sid: self.auth_token}
         self.lock = threading.Lock()
         self.messages = []     # accepted, once each: dicts, see _accept
         self.attempts = []     # every POST, with its fault and outcome
@@ -336,6 +340,13 @@ class FakeTwilio:
     @property
     def base_url(self):
         return "http://127.0.0.1:%d" % self.port
+
+    def add_account(self):
+        """Another account (sid, token), as a group's own settings name."""
+        sid, token = new_sid("AC"), secrets.token_hex(16)
+        with self.lock:
+            self.accounts[sid] = token
+        return sid, token
 
     def optd_flags(self, messaging_service_sid=None):
         """The optd serve flags that send through this fake."""
@@ -397,16 +408,16 @@ class FakeTwilio:
             self._problem("unexpected fields %s" % sorted(unknown))
         return 0
 
-    def _accept(self, form, key):
+    def _accept(self, form, key, account):
         """The 201 answer; records the message unless key was seen."""
         with self.lock:
-            if key and key in self._by_key:
-                return self._by_key[key]["answer"]
+            if key and (account, key) in self._by_key:
+                return self._by_key[(account, key)]["answer"]
             sid = new_sid("SM")
             now = email.utils.formatdate(usegmt=True)
             msid = form.get("MessagingServiceSid")
             answer = {
-                "account_sid": self.account_sid, "api_version": API,
+                "account_sid": account, "api_version": API,
                 "body": form["Body"], "date_created": now,
                 "date_sent": None, "date_updated": now,
                 "direction": "outbound-api", "error_code": None,
@@ -417,18 +428,19 @@ class FakeTwilio:
                 "status": "accepted" if msid and not form.get("From")
                 else "queued",
                 "subresource_uris": {"media": "/%s/Accounts/%s/Messages/%s/"
-                                     "Media.json" % (API, self.account_sid,
+                                     "Media.json" % (API, account,
                                                      sid)},
                 "to": form["To"],
                 "uri": "/%s/Accounts/%s/Messages/%s.json" % (
-                    API, self.account_sid, sid)}
+                    API, account, sid)}
             m = {"sid": sid, "to": form["To"], "from": form.get("From"),
                  "messaging_service_sid": msid, "body": form["Body"],
                  "status_callback": form.get("StatusCallback"),
-                 "key": key, "time": time.time(), "answer": answer}
+                 "key": key, "time": time.time(), "answer": answer,
+                 "account_sid": account}
             self.messages.append(m)
             if key:
-                self._by_key[key] = m
+                self._by_key[(account, key)] = m
             self._cond.notify_all()
             return answer
 
@@ -491,7 +503,7 @@ class FakeTwilio:
         to its StatusCallback (or url), signed unless signature is given;
         returns (status, headers, body) of optd's answer."""
         m = message if isinstance(message, dict) else self.find(sid=message)
-        params = {"AccountSid": self.account_sid, "ApiVersion": API,
+        params = {"AccountSid": m["account_sid"], "ApiVersion": API,
                   "MessageSid": m["sid"], "SmsSid": m["sid"],
                   "MessageStatus": status, "SmsStatus": status,
                   "To": m["to"]}
@@ -503,8 +515,8 @@ class FakeTwilio:
             params["ErrorCode"] = str(error_code)
         target = url or m["status_callback"]
         if signature is None:
-            signature = twilio_signature(token or self.auth_token, target,
-                                         params)
+            signature = twilio_signature(
+                token or self.accounts[m["account_sid"]], target, params)
         r = post_form(target, params, signature)
         with self.lock:
             self.callbacks.append((m["sid"], status, r[0]))

@@ -17,18 +17,19 @@ import kannel
 from harness import expect, sqlite_only
 
 
-def twilio_post(fake, form, key=None, auth=None, timeout=5):
+def twilio_post(fake, form, key=None, auth=None, timeout=5, account=None):
     conn = http.client.HTTPConnection("127.0.0.1", fake.port,
                                       timeout=timeout)
+    account = account or fake.account_sid
     h = {"Content-Type": "application/x-www-form-urlencoded",
          "Authorization": "Basic " + base64.b64encode(
-             (auth or "%s:%s" % (fake.account_sid, fake.auth_token))
+             (auth or "%s:%s" % (account, fake.accounts[account]))
              .encode()).decode()}
     if key:
         h["Idempotency-Key"] = key
     try:
         conn.request("POST", "/2010-04-01/Accounts/%s/Messages.json" %
-                     fake.account_sid, urllib.parse.urlencode(form), h)
+                     account, urllib.parse.urlencode(form), h)
         r = conn.getresponse()
         body = r.read().decode()
         return r.status, dict(r.getheaders()), json.loads(body)
@@ -91,6 +92,13 @@ def test_fake_twilio_answers_and_dedupes():
                                key="k6")
         expect(st == 201 and j["status"] == "accepted", "msid: accepted", j)
         expect(len(fake.messages) == 3, "refusals are not recorded")
+        sid, token = fake.add_account()
+        st, _, j = twilio_post(fake, FORM, key="k1", account=sid)
+        expect(st == 201 and j["account_sid"] == sid and
+               len(fake.messages) == 4, "another account, its own keys", j)
+        st, _, e = twilio_post(fake, FORM, key="k7", account=sid,
+                               auth="%s:%s" % (sid, fake.auth_token))
+        expect(st == 401, "each account its own token", e)
         twilio_post(fake, FORM)
         expect(fake.problems and "Idempotency-Key" in fake.problems[-2] +
                fake.problems[-1], "a missing key is a problem",

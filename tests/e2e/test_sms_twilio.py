@@ -3,8 +3,9 @@ signed inbound webhooks, replies through the API, status callbacks, and
 error 21610 (docs/sms.md)."""
 import fake_twilio as ft
 from harness import expect, expect_status
-from smsutil import (NUMBER, inbound_ok, keyword_entries, message, messages,
-                     phone, sms_group, sms_optd, state, wait_for, wait_state)
+from smsutil import (NUMBER, NUMBER2, inbound_ok, keyword_entries, message,
+                     messages, phone, set_sms, sms_group, sms_log, sms_optd,
+                     state, wait_for, wait_state)
 
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
@@ -210,3 +211,39 @@ def test_sending_rule_is_applied_again_at_each_attempt():
         expect([x["body"] for x in fake.sent_to(p)] ==
                [j["replies"][0]["body"]], "only the confirmation at Twilio",
                fake.summary())
+
+
+def test_group_with_its_own_twilio_account():
+    """A group's settings may name its own Twilio account: its replies go
+    out under that account, and webhooks to its number are signed with
+    that account's token; the other groups keep the global provider."""
+    with ft.FakeTwilio() as fake, \
+            sms_optd("--twilio-api-base", fake.base_url) as o:
+        sid, token = fake.add_account()
+        sms_group(o)
+        sms_group(o, gid="own", number=NUMBER2)
+        set_sms(o, "own", {"provider": {"kind": "twilio",
+                                        "twilio_account_sid": sid,
+                                        "twilio_auth_token": token}})
+        p = phone(58)
+        expect_twiml(twilio_in(o, fake, p, "START", to=NUMBER2,
+                               token=token), "signed with the group's token")
+        got = fake.wait_count(1, to=p)[0]
+        expect(got["account_sid"] == sid and got["from"] == NUMBER2,
+               "sent under the group's account", got)
+        m = wait_state(o, messages(o, to=p)[0]["id"], "sent")
+        for to, tok in ((NUMBER2, fake.auth_token), (NUMBER, token)):
+            res = twilio_in(o, fake, phone(59), "START", to=to, token=tok)
+            expect(res[0] == 403, "%s with another account's token" % to,
+                   res[:3])
+        j = inbound_ok(o, p, "HELP")  # the other group: the log provider
+        wait_state(o, j["replies"][0]["id"], "sent")
+        expect(len(fake.messages) == 1 and
+               [x["to"] for x in sms_log(o)] == [p], "log provider",
+               (fake.summary(), sms_log(o)))
+        fake.check_clean()
+        # Twilio signs the status callback with the sending account's token
+        st, _, body = fake.send_status(got, "delivered")
+        expect(st == 200, "a callback signed with the group's token",
+               (st, body))
+        wait_state(o, m["id"], "delivered")
