@@ -19,6 +19,10 @@ back through sendsms (the `sendsms-user`). The fake SMSC acknowledges
 every message it is given, so a sendsms with a dlr-url and dlr-mask gets
 DLR type 8 (SMSC accepted) and then 1 (delivered) at that URL.
 
+FakeSendsms stands in for smsbox's sendsms alone (no Kannel): it records
+each request and answers as scripted, for the cases a real Kannel will
+not produce on cue (refusals, server errors).
+
 Every process runs in its own process group and is SIGKILLed with it when
 the test ends (Kannel keeps no state here that needs a clean stop), so no
 Kannel outlives a test. A PANIC in Kannel's logs fails the stop.
@@ -27,6 +31,8 @@ import os
 import re
 import shutil
 import signal
+import collections
+import http.server
 import socket
 import subprocess
 import tempfile
@@ -353,6 +359,86 @@ class Phone:
             self.reader.join(5)
         if self in self.kannel.phones:
             self.kannel.phones.remove(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class _SendsmsHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):
+        fake = self.server.fake
+        u = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
+        with fake.cond:
+            mine = fake.script.get(q.get("to"))
+            status, body = mine.popleft() if mine else fake.default
+            fake.requests.append((u.path, q, status))
+            fake.cond.notify_all()
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class FakeSendsms:
+    """smsbox's /cgi-bin/sendsms, scripted: each request to a phone takes
+    the next (status, body) given for it by answer(), else answers 202
+    "0: Accepted for delivery". requests holds (path, query dict, status)
+    of each."""
+
+    ACCEPTED = (202, "0: Accepted for delivery")
+    QUEUED = (202, "3: Queued for later delivery")
+    DENIED = (403, "Authorization failed for sendsms")
+
+    def __init__(self):
+        self.script = collections.defaultdict(collections.deque)
+        self.default = self.ACCEPTED
+        self.requests = []
+        self.cond = threading.Condition()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      _SendsmsHandler)
+        self.server.daemon_threads = True
+        self.server.fake = self
+        threading.Thread(target=self.server.serve_forever,
+                         kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d/cgi-bin/sendsms" % \
+            self.server.server_address[1]
+
+    def answer(self, to, *answers):
+        with self.cond:
+            self.script[to].extend(answers)
+
+    def wait(self, n, timeout=10.0, to=None):
+        """The first n requests (to phone `to`, if given)."""
+        deadline = time.time() + timeout
+        with self.cond:
+            while True:
+                got = [q for p, q, s in self.requests
+                       if to is None or q.get("to") == to]
+                if len(got) >= n:
+                    return got[:n]
+                left = deadline - time.time()
+                if left <= 0:
+                    raise KannelError("sendsms: %d of %d request(s)%s" % (
+                        len(got), n, " to " + to if to else ""))
+                self.cond.wait(min(left, 0.1))
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
     def __enter__(self):
         return self
