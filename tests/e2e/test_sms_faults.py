@@ -8,7 +8,7 @@ import shutil
 import time
 
 import fake_twilio as ft
-from harness import expect, scratch_dir
+from harness import expect, new_db, postgres_only, scratch_dir
 from smsutil import (DONE, inbound_ok, messages, phone, sms_group,
                      sms_optd, wait_for)
 
@@ -154,4 +154,47 @@ def test_faults_and_sigkill_lose_nothing_and_send_once():
                    "%s: --sms-max-attempts attempts, then failed" % p,
                    (by_to[p][0], n))
     expect(took < 30, "all done soon after the kill", took)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_pg_two_nodes_share_the_outbox():
+    """Two optd on one PostgreSQL database, both sending: every reply
+    goes to Twilio once, also when one node is SIGKILLed mid-run."""
+    postgres_only()
+    tmp = scratch_dir()
+    db = new_db(tmp)
+    planner = Planner()
+    phones = [phone(500 + i) for i in range(40)]
+    for i, p in enumerate(phones):
+        planner.add(p, [[], [ft.DROP], [ft.fail(500)],
+                        [ft.ACCEPT_DROP]][i % 4])
+    with ft.FakeTwilio() as fake:
+        fake.faults_by = planner
+        args = fake.optd_flags() + ["--nodes", "2", "--sms-timeout-ms",
+                                    "1000", "--sms-lease-ms", "2000",
+                                    "--sms-retry-base-ms", "200"]
+        nodes = [sms_optd(*args, db=db).start() for _ in range(2)]
+        try:
+            sms_group(nodes[0])
+            for i, p in enumerate(phones):
+                inbound_ok(nodes[i % 2], p, "HELP")
+                if i == 25:
+                    port = nodes[1].port
+                    nodes[1].kill9()
+                    nodes[1].start(port=port)
+            ms = wait_for(lambda: (lambda ms: ms if len(ms) == len(phones)
+                                   and all(m["state"] == "sent"
+                                           for m in ms) else None)(
+                                       messages(nodes[0])), 30,
+                          "every reply sent")
+        finally:
+            for o in nodes:
+                o.stop()
+    expect(sorted(m["to"] for m in ms) == sorted(phones), "one each", ms)
+    expect(fake.duplicates() == ([], []) and
+           sorted(x["to"] for x in fake.messages) == sorted(phones),
+           "each at Twilio once", fake.summary())
+    senders = {x["status_callback"].split("/sms/")[0] for x in fake.messages}
+    expect(len(senders) == 2, "both nodes sent", senders)
+    fake.check_clean()
     shutil.rmtree(tmp, ignore_errors=True)
