@@ -5,6 +5,7 @@ Every reply must end `sent` (or `delivered`) having reached Twilio exactly
 once, or `failed` with a reason; none may be lost (docs/sms.md, "Outbox
 and providers")."""
 import shutil
+import threading
 import time
 
 import fake_twilio as ft
@@ -45,14 +46,16 @@ class Planner:
     def __init__(self):
         self.plan = {}
         self.seen = {}
+        self.lock = threading.Lock()  # the fake answers on many threads
 
     def add(self, to, faults):
         self.plan[to] = list(faults)
 
     def __call__(self, form):
         to = form.get("To")
-        i = self.seen.get(to, 0)
-        self.seen[to] = i + 1
+        with self.lock:
+            i = self.seen.get(to, 0)
+            self.seen[to] = i + 1
         faults = self.plan.get(to, [])
         return faults[i] if i < len(faults) else ft.OK
 
