@@ -82,6 +82,8 @@
 		 "next_ms, created_ms, updated_ms, entry_props, event_props"
 #define STEP_COLS "run_id, step, attempt, time_ms, outcome, http_status, " \
 		  "detail"
+#define FORM_COLS "id, title, coalesce(redirect_url,''), created_ms, " \
+		  "updated_ms"
 /* The columns of a new run after the flow and the user, as parameters
  * typed for an INSERT ... SELECT; "" props are none. */
 #define RUN_VALUES "$4::text, $5::integer, $6::integer, $7::bigint, " \
@@ -310,6 +312,32 @@ static const char *const sql_text[P__COUNT] = {
 			   "VALUES ($1,$2,$3,$4,$5,$6,$7)",
 	[P_STEP_LOGS] = "SELECT " STEP_COLS " FROM step_logs "
 			"WHERE run_id = $1 ORDER BY id",
+	[P_TEXT_PUT] = "INSERT INTO consent_texts (sha256, text, created_ms) "
+		       "VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
+	[P_TEXT_GET] = "SELECT text FROM consent_texts WHERE sha256 = $1",
+	/* The form and its groups in one statement, so neither is ever
+	 * there without the other; group ids and hashes never hold ','
+	 * (pg_form.c checks). No form row: the id was taken. */
+	[P_FORM_INSERT] = "WITH f AS (INSERT INTO forms (id, title, "
+			  "redirect_url, created_ms, updated_ms) VALUES ($1, "
+			  "$2, nullif($3,''), $4, $5) ON CONFLICT (id) DO "
+			  "NOTHING RETURNING id), g AS (INSERT INTO "
+			  "form_groups (form_id, pos, group_id, "
+			  "consent_sha256) SELECT f.id, x.pos - 1, x.gid, "
+			  "x.sha FROM f, unnest(string_to_array($6, ','), "
+			  "string_to_array($7, ',')) WITH ORDINALITY "
+			  "AS x(gid, sha, pos) RETURNING 1) "
+			  "SELECT (SELECT count(*) FROM f), "
+			  "(SELECT count(*) FROM g)",
+	[P_FORM_GET] = "SELECT " FORM_COLS " FROM forms WHERE id = $1",
+	[P_FORM_GROUPS] = "SELECT group_id, consent_sha256 FROM form_groups "
+			  "WHERE form_id = $1 ORDER BY pos",
+	[P_FORM_LIST] = "SELECT " FORM_COLS " FROM forms "
+			"ORDER BY id COLLATE \"C\"",
+	[P_SECRET_PUT] = "INSERT INTO secrets (name, value, created_ms) "
+			 "VALUES ($1, $2, (extract(epoch FROM now()) * 1000)"
+			 "::bigint) ON CONFLICT (name) DO NOTHING",
+	[P_SECRET_GET] = "SELECT value FROM secrets WHERE name = $1",
 	[P_BEGIN] = "BEGIN",
 	[P_COMMIT] = "COMMIT",
 	[P_ROLLBACK] = "ROLLBACK",
@@ -444,6 +472,8 @@ static const unsigned char is_read[P__COUNT] = {
 	[P_IDEM_GET] = 1, [P_FLOW_GET] = 1, [P_FLOW_DEF] = 1, [P_FLOW_LIST] = 1,
 	[P_FLOWS_FOR_EVENT] = 1, [P_FLOWS_FOR_GROUP] = 1, [P_RUN_GET] = 1,
 	[P_RUNS_BY_FLOW] = 1, [P_RUN_NEXT_DUE] = 1, [P_STEP_LOGS] = 1,
+	[P_TEXT_GET] = 1, [P_FORM_GET] = 1, [P_FORM_GROUPS] = 1,
+	[P_FORM_LIST] = 1, [P_SECRET_GET] = 1,
 };
 
 typedef struct pconn {
