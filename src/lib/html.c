@@ -136,3 +136,13 @@ void html_text(html *h, const char *text)
 const char *html_str(const html *h) { return h->failed ? "" : h->buf; }
 size_t html_len(const html *h) { return h->failed ? 0 : h->len; }
 int html_failed(const html *h) { return h->failed; }
+
+char *html_take(html *h)
+{
+	char *page = h && !h->failed ? h->buf : NULL;
+
+	if (h && page)
+		h->buf = NULL;
+	html_free(h);
+	return page;
+}

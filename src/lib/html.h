@@ -27,6 +27,9 @@ void html_text(html *h, const char *text);
 const char *html_str(const html *h);
 size_t html_len(const html *h);
 int html_failed(const html *h); /* 1 after overflow or out of memory */
+/* The page, malloc'd for the caller, and h freed; NULL (h freed too)
+ * when it failed. */
+char *html_take(html *h);
 
 /*
  * Escape `in` into out (cap bytes, always NUL-terminated); returns the
