@@ -11,7 +11,9 @@
 #include "core/ratelimit.h"
 #include "http/server.h"
 #include "lib/log.h"
+#include "sms/provider.h"
 #include "store/store.h"
+#include "work/sender.h"
 
 #define CONFIG_ERR_MAX 256
 
@@ -27,6 +29,10 @@ typedef struct {
 	/* optd processes sharing the database: each enforces 1/nodes of
 	 * every rate limit (core/ratelimit.h). */
 	unsigned nodes;
+	/* SMS (docs/sms.md, Settings): the global provider and the sender;
+	 * sender.provider.public_url is "" until config_finish() fills the
+	 * default from the port. */
+	sender_conf sender;
 } config;
 
 /* Defaults, then the environment. 0 or -1 with err filled. */
@@ -34,5 +40,9 @@ int config_from_env(config *c, char err[CONFIG_ERR_MAX]);
 /* One flag (without its leading dashes) and its value. 1 if unknown. */
 int config_set(config *c, const char *name, const char *value,
 	       char err[CONFIG_ERR_MAX]);
+/* Defaults that depend on other settings; checks that need them all. */
+int config_finish(config *c, char err[CONFIG_ERR_MAX]);
+/* The i-th flag name (without dashes), NULL past the last. */
+const char *config_flag_at(size_t i);
 
 #endif

@@ -18,6 +18,7 @@
 #include "core/scope.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "sms/sim.h"
 #include "work/manage.h"
 
 #include <errno.h>
@@ -28,19 +29,10 @@
 
 #define OPTD_VERSION "0.1.0"
 #define CLI_LIST_MAX 100 /* repeated --scope / --number flags */
+#define CLI_OPTS_MAX 64  /* settings and command flags together */
+#define CLI_FILE_MAX (STORE_SMS_CONFIG_MAX + 1) /* bytes of --file */
 
-static const struct option common_opts[] = {
-	{"listen", required_argument, 0, 0},
-	{"port", required_argument, 0, 0},
-	{"db", required_argument, 0, 0},
-	{"durability", required_argument, 0, 0},
-	{"log-format", required_argument, 0, 0},
-	{"default-region", required_argument, 0, 0},
-	{"threads", required_argument, 0, 0},
-	{"db-pool", required_argument, 0, 0},
-	{"nodes", required_argument, 0, 0},
-};
-#define NCOMMON (sizeof common_opts / sizeof common_opts[0])
+
 
 static int usage(void)
 {
@@ -60,16 +52,21 @@ static int usage(void)
 		"       optd groups list | optd groups show ID\n"
 		"       optd groups update ID [--name NAME] [--number N...] "
 		"[--double-opt-in true|false]\n"
+		"       optd groups sms ID [--file SETTINGS.json]\n"
 		"       optd consent show --phone P | --email E | "
 		"--external-id X\n"
+		"       optd sim sms --from P --to N [--url URL] [--key K] TEXT\n"
+		"       optd messages [--state S] [--to P] [--limit N]\n"
 		"       optd migrate | optd version\n"
-		"every command also takes --db PATH and --default-region CC\n");
+		"every command also takes --db PATH and --default-region CC;\n"
+		"SMS settings: docs/sms.md\n");
 	return 2;
 }
 
 /* Command-specific flags, collected as JSON for manage.c. */
 typedef struct {
 	const char *name, *channel, *id, *rate, *doi, *phone, *email, *ext;
+	const char *from, *to, *url, *key, *file, *state, *limit;
 	const char *scopes[CLI_LIST_MAX], *numbers[CLI_LIST_MAX];
 	size_t nscopes, nnumbers;
 	int doi_flag;
@@ -100,17 +97,20 @@ static int flag_value_bad(const char *nm, const char *v)
 
 static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
 {
-	static struct option opts[NCOMMON + 12];
+	static struct option opts[CLI_OPTS_MAX + 1];
 	static const char *extra[] = {"name", "channel", "id", "rate-limit",
 				      "scope", "number", "phone", "email",
-				      "external-id", "double-opt-in", NULL};
+				      "external-id", "double-opt-in", "from",
+				      "to", "url", "key", "file", "state",
+				      "limit", NULL};
 	char err[CONFIG_ERR_MAX];
+	const char *f;
 	int idx, c;
 	size_t n = 0;
 
-	memcpy(opts, common_opts, sizeof common_opts);
-	n = NCOMMON;
-	for (size_t i = 0; extra[i]; i++)
+	for (size_t i = 0; (f = config_flag_at(i)) && n < CLI_OPTS_MAX; i++)
+		opts[n++] = (struct option){f, required_argument, 0, 0};
+	for (size_t i = 0; extra[i] && n < CLI_OPTS_MAX; i++)
 		opts[n++] = (struct option){extra[i],
 			strcmp(extra[i], "double-opt-in") ? required_argument
 							  : optional_argument,
@@ -134,6 +134,13 @@ static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
 		else if (!strcmp(nm, "phone")) a->phone = v;
 		else if (!strcmp(nm, "email")) a->email = v;
 		else if (!strcmp(nm, "external-id")) a->ext = v;
+		else if (!strcmp(nm, "from")) a->from = v;
+		else if (!strcmp(nm, "to")) a->to = v;
+		else if (!strcmp(nm, "url")) a->url = v;
+		else if (!strcmp(nm, "key")) a->key = v;
+		else if (!strcmp(nm, "file")) a->file = v;
+		else if (!strcmp(nm, "state")) a->state = v;
+		else if (!strcmp(nm, "limit")) a->limit = v;
 		else if (!strcmp(nm, "double-opt-in"))
 			a->doi_flag = 1, a->doi = v ? v : "true";
 		else if (!strcmp(nm, "scope") && a->nscopes < CLI_LIST_MAX)
@@ -282,6 +289,67 @@ static manage_err op_consent(store *st, void *arg, json_t **out, char *err)
 			      err);
 }
 
+static manage_err op_group_sms(store *st, void *arg, json_t **out, char *err)
+{
+	cli_ctx *c = arg;
+
+	if (!c->spec)
+		return manage_group_sms_get(st, c->target, out, err);
+	return manage_group_sms_set(st, c->target, c->spec, clock_now_ms(),
+				    out, err);
+}
+
+static manage_err op_messages(store *st, void *arg, json_t **out, char *err)
+{
+	cli_ctx *c = arg;
+	const cli_args *a = c->a;
+	char *end = NULL;
+	long limit = a->limit ? strtol(a->limit, &end, 10) : 100;
+
+	if (end && (*end || !*a->limit || limit < 1 ||
+		    limit > MANAGE_MESSAGES_PAGE_MAX)) {
+		snprintf(err, MANAGE_ERR_MAX, "--limit takes 1 to %d",
+			 MANAGE_MESSAGES_PAGE_MAX);
+		return MANAGE_INVALID;
+	}
+	return manage_messages(st, a->state, a->to, c->cfg->default_region, 0,
+			       (size_t)limit, out, err);
+}
+
+/* The JSON document in --file, or NULL with a message printed. */
+static json_t *read_json_file(const char *path)
+{
+	json_error_t je;
+	json_t *v;
+	FILE *f = fopen(path, "rb");
+	char *buf = malloc(CLI_FILE_MAX);
+	size_t n = 0;
+
+	if (!f || !buf) {
+		fprintf(stderr, "optd: cannot read %s: %s\n", path,
+			strerror(errno));
+		goto fail;
+	}
+	n = fread(buf, 1, CLI_FILE_MAX, f);
+	if (n == CLI_FILE_MAX) {
+		fprintf(stderr, "optd: %s is larger than %d bytes\n", path,
+			CLI_FILE_MAX - 1);
+		goto fail;
+	}
+	v = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &je);
+	if (!v)
+		fprintf(stderr, "optd: %s: line %d: %s\n", path, je.line,
+			je.text);
+	fclose(f);
+	free(buf);
+	return v;
+fail:
+	if (f)
+		fclose(f);
+	free(buf);
+	return NULL;
+}
+
 static json_t *strings(const char *const *v, size_t n)
 {
 	json_t *arr = json_array();
@@ -318,6 +386,16 @@ static json_t *spec_of(const cli_args *a, int group)
 	return o;
 }
 
+/* Where `optd sim` finds optd: this command line's --listen and --port. */
+static const char *default_url(const config *cfg, char out[STORE_URL_MAX])
+{
+	int v6 = strchr(cfg->http.addr, ':') != NULL;
+
+	snprintf(out, STORE_URL_MAX, "http://%s%s%s:%u", v6 ? "[" : "",
+		 cfg->http.addr, v6 ? "]" : "", cfg->http.port);
+	return out;
+}
+
 static int cli_dispatch(const char *cmd, const char *verb, const config *cfg,
 			const cli_args *a, char **rest, int nrest)
 {
@@ -348,6 +426,17 @@ static int cli_dispatch(const char *cmd, const char *verb, const config *cfg,
 		rc = with_store(cfg, op_group_list, &c, 0);
 	} else if (!strcmp(cmd, "groups") && !strcmp(verb, "show") && c.target) {
 		rc = with_store(cfg, op_group_show, &c, 0);
+	} else if (!strcmp(cmd, "groups") && !strcmp(verb, "sms") && c.target) {
+		if (a->file && !(c.spec = read_json_file(a->file)))
+			return 1;
+		rc = with_store(cfg, op_group_sms, &c, c.spec != NULL);
+	} else if (!strcmp(cmd, "messages")) {
+		rc = with_store(cfg, op_messages, &c, 0);
+	} else if (!strcmp(cmd, "sim") && !strcmp(verb, "sms") && nrest == 1 &&
+		   a->from && a->to) {
+		rc = sim_sms(a->url ? a->url : default_url(cfg, shown),
+			     a->key ? a->key : getenv("OPTD_ADMIN_KEY"),
+			     a->from, a->to, rest[0]);
 	} else if (!strcmp(cmd, "consent") && !strcmp(verb, "show") &&
 		   (a->phone || a->email || a->ext)) {
 		rc = with_store(cfg, op_consent, &c, 0);
@@ -378,7 +467,8 @@ int main(int argc, char **argv)
 	}
 	/* getopt permutes its array: keep the command (and verb) out of it by
 	 * letting it stand where getopt expects the program name. */
-	if (strcmp(cmd, "serve") && strcmp(cmd, "migrate")) {
+	if (strcmp(cmd, "serve") && strcmp(cmd, "migrate") &&
+	    strcmp(cmd, "messages")) {
 		if (argc < 3)
 			return usage();
 		verb = argv[2];
@@ -390,6 +480,10 @@ int main(int argc, char **argv)
 	rc = parse_args(n, base, &cfg, &a);
 	if (rc)
 		return rc;
+	if (!strcmp(cmd, "serve") && config_finish(&cfg, err)) {
+		fprintf(stderr, "optd: %s\n", err);
+		return 2;
+	}
 	log_setup(cfg.log_format, LOG_INFO);
 	return cli_dispatch(cmd, verb, &cfg, &a, base + optind, n - optind);
 }

@@ -2,10 +2,11 @@
  * serve: start-up and shutdown of `optd serve`.
  *
  * Start: open (and migrate) the database, make sure an admin key exists,
- * start the writer, then the HTTP server. Signals are blocked before any
+ * start the writer, the outbox senders, then the HTTP server. Signals are blocked before any
  * thread starts so only the main thread, in sigwait(), sees SIGTERM.
  * Stop: stop accepting, let in-flight requests finish (their writer jobs
- * commit and they get answers), stop the writer, then the HTTP server.
+ * commit and they get answers), stop the senders (each finishes the
+ * message in hand), the writer, then the HTTP server.
  */
 #include "serve.h"
 #include "api/app.h"
@@ -99,7 +100,15 @@ int serve_run(const config *cfg)
 	memcpy(a.default_region, cfg->default_region, sizeof a.default_region);
 	store_opts so = {.dur = cfg->durability,
 			 .pool = cfg->db_pool ? cfg->db_pool
-					      : cfg->http.threads + 2};
+					      : cfg->http.threads + 2 +
+						cfg->sender.threads};
+	const sms_provider_conf *pc = &cfg->sender.provider;
+	char serr[SMS_ERR_MAX];
+
+	snprintf(a.public_url, sizeof a.public_url, "%s", pc->public_url);
+	snprintf(a.twilio_token, sizeof a.twilio_token, "%s", pc->twilio_token);
+	snprintf(a.kannel_secret, sizeof a.kannel_secret, "%s",
+		 pc->kannel_secret);
 	e = store_open_with(cfg->db, &so, &a.st);
 	if (e) {
 		log_error("cannot open database %s: %s",
@@ -117,6 +126,12 @@ int serve_run(const config *cfg)
 	a.wr = a.limits ? writer_start(a.st) : NULL;
 	if (!a.wr) {
 		log_error("cannot start the writer");
+		goto out;
+	}
+	a.snd = sender_start(a.st, a.wr, &cfg->sender, serr);
+	if (!a.snd) {
+		log_error("cannot start the SMS sender (--sms-provider %s): %s",
+			  sms_provider_name(pc->kind), serr);
 		goto out;
 	}
 	he = http_server_start(&cfg->http, &a, &srv);
@@ -143,6 +158,7 @@ out:
 		log_info("writer: %llu jobs in %llu batches",
 			 (unsigned long long)jobs, (unsigned long long)batches);
 	}
+	sender_stop(a.snd);
 	writer_stop(a.wr); /* commits and answers whatever is queued */
 	http_server_stop(srv);
 	rl_free(a.limits);

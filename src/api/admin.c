@@ -10,11 +10,12 @@
 #include "lib/clock.h"
 #include "work/manage.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef enum { OP_KEY_CREATE, OP_KEY_REVOKE, OP_GROUP_CREATE,
-	       OP_GROUP_UPDATE } admin_op;
+	       OP_GROUP_UPDATE, OP_GROUP_SMS_SET, OP_MESSAGE_SEND } admin_op;
 
 typedef struct {
 	admin_op op;
@@ -75,11 +76,26 @@ static int admin_apply(store *st, void *arg)
 		c->m = manage_group_update(st, c->target, c->spec, c->region,
 					   c->now_ms, &c->out, c->err);
 		break;
+	case OP_GROUP_SMS_SET:
+		c->m = manage_group_sms_set(st, c->target, c->spec, c->now_ms,
+					    &c->out, c->err);
+		break;
+	case OP_MESSAGE_SEND:
+		c->m = manage_message_send(st, c->spec, c->region, c->now_ms,
+					   &c->out, c->err);
+		break;
 	}
 	return c->m != MANAGE_OK;
 }
 
-static void admin_done(writer_job *job) { http_wake(job->done_arg); }
+static void admin_done(writer_job *job)
+{
+	admin_ctx *c = job->arg;
+
+	if (c->op == OP_MESSAGE_SEND && !job->commit && !job->rc)
+		sender_wake(http_app(job->done_arg)->snd);
+	http_wake(job->done_arg);
+}
 
 static void admin_finish(http_req *r)
 {
@@ -96,8 +112,8 @@ static void admin_finish(http_req *r)
 		return;
 	}
 	reply_manage(r, c->m, c->err,
-		     c->op == OP_KEY_CREATE || c->op == OP_GROUP_CREATE ? 201
-									: 200,
+		     c->op == OP_KEY_CREATE || c->op == OP_GROUP_CREATE ||
+				     c->op == OP_MESSAGE_SEND ? 201 : 200,
 		     out);
 }
 
@@ -129,6 +145,79 @@ void api_admin_keys_create(http_req *r) { submit(r, OP_KEY_CREATE, 1); }
 void api_admin_keys_revoke(http_req *r) { submit(r, OP_KEY_REVOKE, 0); }
 void api_admin_groups_create(http_req *r) { submit(r, OP_GROUP_CREATE, 1); }
 void api_admin_groups_update(http_req *r) { submit(r, OP_GROUP_UPDATE, 1); }
+void api_admin_group_sms_put(http_req *r) { submit(r, OP_GROUP_SMS_SET, 1); }
+void api_admin_messages_send(http_req *r) { submit(r, OP_MESSAGE_SEND, 1); }
+
+void api_admin_group_sms_get(http_req *r)
+{
+	char err[MANAGE_ERR_MAX];
+	json_t *out;
+	manage_err m = manage_group_sms_get(http_app(r)->st,
+					    http_path_rest(r), &out, err);
+
+	reply_manage(r, m, err, 200, out);
+}
+
+/* A query parameter that must be a whole number in [min, max]. */
+static int query_int(http_req *r, const char *name, long long min,
+		     long long max, long long *out)
+{
+	const char *v = http_query(r, name);
+	char *end;
+
+	if (!v)
+		return 0;
+	*out = strtoll(v, &end, 10);
+	if (!*v || *end || *out < min || *out > max) {
+		http_reply_error(r, 400, NULL, "%s must be a whole number from "
+				 "%lld to %lld", name, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+void api_admin_messages_list(http_req *r)
+{
+	static const char *const known[] = {"state", "to", "after", "limit",
+					    NULL};
+	char err[MANAGE_ERR_MAX];
+	long long after = 0, limit = 100;
+	const char *bad = http_query_unknown(r, known);
+	json_t *out = NULL;
+	manage_err m;
+
+	if (bad) {
+		http_reply_error(r, 400, NULL, "unknown query parameter "
+				 "\"%.64s\" (expected state, to, after, "
+				 "limit)", bad);
+		return;
+	}
+	if (query_int(r, "after", 0, INT64_MAX, &after) ||
+	    query_int(r, "limit", 1, MANAGE_MESSAGES_PAGE_MAX, &limit))
+		return;
+	m = manage_messages(http_app(r)->st, http_query(r, "state"),
+			    http_query(r, "to"), http_app(r)->default_region,
+			    after, (size_t)limit, &out, err);
+	reply_manage(r, m, err, 200, out);
+}
+
+void api_admin_messages_get(http_req *r)
+{
+	char err[MANAGE_ERR_MAX];
+	const char *id = http_path_rest(r);
+	char *end;
+	long long n = strtoll(id, &end, 10);
+	json_t *out = NULL;
+	manage_err m;
+
+	if (!*id || *end || n <= 0) {
+		http_reply_error(r, 400, NULL, "\"%.64s\" is not a message "
+				 "id", id);
+		return;
+	}
+	m = manage_message_get(http_app(r)->st, n, &out, err);
+	reply_manage(r, m, err, 200, out);
+}
 
 void api_admin_keys_list(http_req *r)
 {

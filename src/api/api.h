@@ -25,5 +25,19 @@ void api_admin_groups_create(http_req *r);
 void api_admin_groups_get(http_req *r);
 void api_admin_groups_update(http_req *r);
 void api_admin_consent(http_req *r);
+void api_admin_group_sms_get(http_req *r);
+void api_admin_group_sms_put(http_req *r);
+
+/* the outbox, under /admin/messages (admin.c) */
+void api_admin_messages_list(http_req *r);
+void api_admin_messages_get(http_req *r);
+void api_admin_messages_send(http_req *r);
+
+/* sms.c: gateways' webhooks */
+void api_sms_inbound_twilio(http_req *r);
+void api_sms_inbound_kannel(http_req *r);
+void api_sms_inbound(http_req *r);
+void api_sms_status_twilio(http_req *r);
+void api_sms_status_kannel(http_req *r);
 
 #endif

@@ -9,6 +9,8 @@
 #include "core/phone.h"
 #include "core/ratelimit.h"
 #include "store/store.h"
+#include "sms/provider.h"
+#include "work/sender.h"
 #include "work/writer.h"
 
 struct app {
@@ -16,6 +18,11 @@ struct app {
 	writer *wr;
 	rl *limits;
 	char default_region[PHONE_REGION_MAX + 1];
+	sender *snd; /* woken when a commit queued messages; may be NULL */
+	/* What gateways' webhooks are checked against. */
+	char public_url[SMS_URL_MAX];      /* no trailing '/' */
+	char twilio_token[SMS_SECRET_MAX]; /* "" : Twilio webhooks refused */
+	char kannel_secret[SMS_SECRET_MAX]; /* "": Kannel webhooks refused */
 };
 
 #endif

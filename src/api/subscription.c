@@ -16,6 +16,7 @@
 #include "api/common.h"
 #include "api/subreq.h"
 #include "lib/clock.h"
+#include "work/inbound.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,9 @@ typedef struct {
 	char client[STORE_CLIENT_MAX + 1];
 	char evidence[256];
 	int64_t now_ms;
+	/* item i asks for double opt-in in a group that has it on */
+	unsigned char doi[SUBREQ_GROUPS_MAX];
+	unsigned prompts; /* double opt-in prompts queued */
 } set_ctx;
 
 static void set_ctx_free(void *p)
@@ -43,11 +47,38 @@ static void set_ctx_free(void *p)
 	free(c);
 }
 
+/* Prompt every phone the item names (or its profiles hold). */
+static store_err doi_prompts(store *st, set_ctx *c, const subreq_item *it)
+{
+	store_user u;
+	store_err e = STORE_OK;
+	int queued;
+
+	for (size_t k = 0; k < it->n_phone && !e; k++) {
+		e = inb_doi_prompt(st, it->group_id, it->phone[k].e164,
+				   c->now_ms, &queued);
+		c->prompts += queued;
+	}
+	for (size_t k = 0; k < it->n_ext && !e && !it->paired; k++) {
+		e = store_user_by_external_id(st, it->ext[k], &u);
+		if (e == STORE_NOTFOUND || (!e && !u.phone[0])) {
+			e = STORE_OK;
+			continue;
+		}
+		if (!e)
+			e = inb_doi_prompt(st, it->group_id, u.phone,
+					   c->now_ms, &queued);
+		c->prompts += queued;
+	}
+	return e;
+}
+
 /* Writer thread: every item of the request, or nothing. */
 static int set_apply(store *st, void *arg)
 {
 	set_ctx *c = arg;
 
+	c->prompts = 0;
 	for (size_t i = 0; i < c->req.n; i++) {
 		subreq_item *it = &c->req.items[i];
 		subs_change ch = {
@@ -70,14 +101,27 @@ static int set_apply(store *st, void *arg)
 		};
 		subs_result res;
 
+		if (c->doi[i]) {
+			ch.state = CONSENT_UNSUBSCRIBED;
+			ch.keep_subscribed = 1;
+		}
 		c->err = subs_apply(st, &ch, &res);
+		if (!c->err && c->doi[i])
+			c->err = doi_prompts(st, c, it);
 		if (c->err)
 			return 1;
 	}
 	return 0;
 }
 
-static void set_done(writer_job *job) { http_wake(job->done_arg); }
+static void set_done(writer_job *job)
+{
+	set_ctx *c = job->arg;
+
+	if (c->prompts && !job->commit && !job->rc)
+		sender_wake(http_app(job->done_arg)->snd);
+	http_wake(job->done_arg);
+}
 
 static void set_finish(http_req *r)
 {
@@ -129,8 +173,10 @@ static store_err group_lookup(store *st, const char *id, store_group *out)
 	return e;
 }
 
-/* Group checks that need the database, on this thread's read connection. */
-static int check_groups(http_req *r, store *st, subreq *q)
+/* Group checks that need the database, on this thread's read connection;
+ * notes which items take the double opt-in path. */
+static int check_groups(http_req *r, store *st, subreq *q,
+			unsigned char doi[SUBREQ_GROUPS_MAX])
 {
 	char err[SUBREQ_ERR_MAX];
 	store_group g;
@@ -151,6 +197,9 @@ static int check_groups(http_req *r, store *st, subreq *q)
 			http_reply_error(r, 400, NULL, "%s", err);
 			return -1;
 		}
+		doi[i] = q->items[i].double_opt_in && g.double_opt_in &&
+			 g.channel == CHANNEL_SMS &&
+			 q->items[i].state == CONSENT_SUBSCRIBED;
 	}
 	return 0;
 }
@@ -181,7 +230,7 @@ static void status_set(http_req *r, int v2)
 				 : err);
 		return;
 	}
-	if (check_groups(r, a->st, &c->req))
+	if (check_groups(r, a->st, &c->req, c->doi))
 		return;
 	snprintf(c->key_name, sizeof c->key_name, "%s", http_key_of(r)->name);
 	snprintf(c->request_id, sizeof c->request_id, "%s",

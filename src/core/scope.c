@@ -12,6 +12,7 @@ static const struct {
 	{"subscription.status.get", SCOPE_STATUS_GET},
 	{"subscription.groups.get", SCOPE_GROUPS_GET},
 	{"users.track", SCOPE_USERS_TRACK},
+	{"sms.inbound", SCOPE_SMS_INBOUND},
 	{"admin", SCOPE_ADMIN},
 };
 

@@ -13,8 +13,9 @@
 #define SCOPE_STATUS_GET 0x02u  /* subscription.status.get */
 #define SCOPE_GROUPS_GET 0x04u  /* subscription.groups.get */
 #define SCOPE_USERS_TRACK 0x08u /* users.track */
+#define SCOPE_SMS_INBOUND 0x10u /* sms.inbound: optd's generic SMS webhook */
 #define SCOPE_ADMIN 0x80u       /* admin */
-#define SCOPE_ALL 0x8fu
+#define SCOPE_ALL 0x9fu
 
 #define SCOPE_LIST_MAX 128 /* "a,b,c" rendering of every scope */
 

@@ -23,6 +23,9 @@
 #define HTTP_JSON_DEPTH_MAX 32
 #define HTTP_QUERY_VALUES_MAX 64 /* values of one repeated query name */
 #define HTTP_CLIENT_MAX 64
+#define HTTP_URI_MAX 4096        /* bytes of path and query as received */
+#define HTTP_FORM_FIELDS_MAX 256 /* fields of a form-encoded body */
+#define HTTP_FORM_VALUE_MAX 16384 /* bytes of one form value */
 
 typedef struct http_req http_req;
 typedef struct app app;
@@ -51,6 +54,21 @@ size_t http_query_all(http_req *r, const char *name, const char **out,
 /* 1 when the query has a parameter not in the NULL-terminated list. */
 const char *http_query_unknown(http_req *r, const char *const *known);
 const char *http_body(const http_req *r, size_t *len);
+/* The request target exactly as received: path and query string. */
+const char *http_uri(const http_req *r);
+
+/*
+ * The body as application/x-www-form-urlencoded fields, decoded, in the
+ * order received. On a bad or oversized form replies 400/415 naming the
+ * problem and returns NULL. The form lives until the request ends.
+ */
+typedef struct http_form http_form;
+http_form *http_form_parse(http_req *r);
+size_t http_form_count(const http_form *f);
+const char *http_form_name(const http_form *f, size_t i);
+const char *http_form_value(const http_form *f, size_t i);
+/* First value of `name`, or NULL. */
+const char *http_form_get(const http_form *f, const char *name);
 const char *http_client(const http_req *r);
 const char *http_request_id(const http_req *r);
 const http_key *http_key_of(const http_req *r); /* NULL if public route */
@@ -61,6 +79,9 @@ void *http_ctx(http_req *r);
 
 /* Reply with `body` (stolen; NULL for no body). */
 void http_reply(http_req *r, unsigned status, json_t *body);
+/* Reply with text of any type (copied); content_type must be static. */
+void http_reply_text(http_req *r, unsigned status, const char *content_type,
+		     const char *text);
 /* Reply with a constant JSON text (static storage; nothing is copied). */
 void http_reply_static(http_req *r, unsigned status, const char *json);
 /* Reply {"message": fmt..., "errors": errors} (errors stolen, may be NULL). */

@@ -1,8 +1,9 @@
 /*
  * route: the routing table, as data. Internal to src/http/.
  * A route matches a method and either an exact path or a prefix ending in
- * '/', whose remainder (one segment, no '/') the handler reads with
- * http_path_rest().
+ * '/' followed by one segment (no '/') and then the route's suffix, if it
+ * has one ("/admin/subscription_groups/" "{id}" "/sms"); the handler
+ * reads the segment with http_path_rest().
  */
 #ifndef OPTD_ROUTE_H
 #define OPTD_ROUTE_H
@@ -26,11 +27,13 @@ typedef struct {
 	uint32_t scope; /* 0: public */
 	route_bucket bucket;
 	int json_body; /* requires Content-Type: application/json */
+	const char *suffix; /* after the prefix's segment, or NULL */
 } http_route;
 
 /* Route for method and path; *path_ok tells 405 from 404 on NULL. */
 const http_route *route_find(const char *method, const char *path,
-			     int *path_ok, const char **rest);
+			     int *path_ok, const char **rest,
+			     char seg[HTTP_PATH_MAX]);
 /* Limit and window of a bucket (key override applied). */
 void route_bucket_limit(route_bucket b, uint32_t key_override,
 			uint32_t *limit, uint32_t *window_s);

@@ -45,6 +45,9 @@ struct http_req {
 	const char *rest;
 	char method[16];
 	char path[HTTP_PATH_MAX];
+	char uri[HTTP_URI_MAX];
+	char seg[HTTP_PATH_MAX]; /* the path's segment when a suffix follows */
+	http_form *form;
 	char client[HTTP_CLIENT_MAX];
 	char reqid[17];
 	char *body;
@@ -179,7 +182,161 @@ const char *http_query_unknown(http_req *r, const char *const *known)
 	return it.bad;
 }
 
+const char *http_uri(const http_req *r) { return r->uri; }
+
+/* ---- form-encoded bodies ---- */
+
+struct http_form {
+	size_t n;
+	char *name[HTTP_FORM_FIELDS_MAX];
+	char *value[HTTP_FORM_FIELDS_MAX];
+	size_t vlen[HTTP_FORM_FIELDS_MAX];
+	const char *why; /* set when the form is refused */
+	char bad[64];
+};
+
+static void form_free(http_form *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->name[i]);
+		free(f->value[i]);
+	}
+	free(f);
+}
+
+static int form_refuse(http_form *f, const char *key, const char *why)
+{
+	f->why = why;
+	snprintf(f->bad, sizeof f->bad, "%s", key ? key : "");
+	return MHD_NO;
+}
+
+/* libmicrohttpd hands a value in pieces (off > 0 continues the last). */
+static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind,
+				  const char *key, const char *filename,
+				  const char *ctype, const char *enc,
+				  const char *data, uint64_t off, size_t size)
+{
+	http_form *f = cls;
+	size_t i;
+	char *grown;
+
+	(void)kind, (void)filename, (void)ctype, (void)enc;
+	if (!key || (size && memchr(data, 0, size)))
+		return form_refuse(f, key, "contains a NUL byte");
+	if (off == 0) {
+		if (f->n >= HTTP_FORM_FIELDS_MAX)
+			return form_refuse(f, key, "is one field too many");
+		i = f->n++;
+		f->name[i] = strdup(key);
+		f->value[i] = calloc(1, 1);
+		if (!f->name[i] || !f->value[i])
+			return form_refuse(f, key, "does not fit in memory");
+	}
+	i = f->n - 1;
+	if (f->vlen[i] + size > HTTP_FORM_VALUE_MAX)
+		return form_refuse(f, key, "is too long");
+	grown = realloc(f->value[i], f->vlen[i] + size + 1);
+	if (!grown)
+		return form_refuse(f, key, "does not fit in memory");
+	memcpy(grown + f->vlen[i], data, size);
+	f->vlen[i] += size;
+	grown[f->vlen[i]] = '\0';
+	f->value[i] = grown;
+	return MHD_YES;
+}
+
+static int form_check_utf8(http_form *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (!utf8_valid(f->name[i], strlen(f->name[i])) ||
+		    !utf8_valid(f->value[i], f->vlen[i]))
+			return form_refuse(f, f->name[i], "is not UTF-8"), -1;
+	return 0;
+}
+
+static int content_type_form(struct MHD_Connection *c)
+{
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     "Content-Type");
+	const char *want = "application/x-www-form-urlencoded";
+	size_t n = strlen(want);
+
+	return ct && strncasecmp(ct, want, n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+http_form *http_form_parse(http_req *r)
+{
+	struct MHD_PostProcessor *pp;
+	http_form *f;
+
+	if (r->form)
+		return r->form;
+	if (!content_type_form(r->conn)) {
+		http_reply_error(r, 415, NULL, "Content-Type must be "
+				 "application/x-www-form-urlencoded");
+		return NULL;
+	}
+	f = calloc(1, sizeof *f);
+	pp = f ? MHD_create_post_processor(r->conn, 4096, form_field, f)
+	       : NULL;
+	if (!pp) {
+		form_free(f);
+		http_reply_error(r, 503, NULL, "out of memory; retry");
+		return NULL;
+	}
+	if (r->body_len &&
+	    MHD_post_process(pp, r->body, r->body_len) != MHD_YES && !f->why)
+		f->why = "is malformed";
+	MHD_destroy_post_processor(pp);
+	if (!f->why)
+		form_check_utf8(f);
+	if (f->why) {
+		http_reply_error(r, 400, NULL, "form field \"%.64s\" %s",
+				 f->bad, f->why);
+		form_free(f);
+		return NULL;
+	}
+	r->form = f;
+	return f;
+}
+
+size_t http_form_count(const http_form *f) { return f ? f->n : 0; }
+const char *http_form_name(const http_form *f, size_t i)
+{
+	return f && i < f->n ? f->name[i] : NULL;
+}
+const char *http_form_value(const http_form *f, size_t i)
+{
+	return f && i < f->n ? f->value[i] : NULL;
+}
+const char *http_form_get(const http_form *f, const char *name)
+{
+	for (size_t i = 0; f && i < f->n; i++)
+		if (strcmp(f->name[i], name) == 0)
+			return f->value[i];
+	return NULL;
+}
+
 /* ---- replies ---- */
+
+void http_reply_text(http_req *r, unsigned status, const char *content_type,
+		     const char *text)
+{
+	size_t len = strlen(text);
+
+	if (r->resp)
+		return;
+	r->resp = MHD_create_response_from_buffer(len, (void *)text,
+						  MHD_RESPMEM_MUST_COPY);
+	if (!r->resp)
+		return;
+	MHD_add_response_header(r->resp, "Content-Type", content_type);
+	r->status = status;
+}
 
 void http_reply_header(http_req *r, const char *name, const char *value)
 {
@@ -407,7 +564,7 @@ static void first_call(http_req *r)
 	int path_ok;
 	const char *cl;
 
-	r->rt = route_find(r->method, r->path, &path_ok, &r->rest);
+	r->rt = route_find(r->method, r->path, &path_ok, &r->rest, r->seg);
 	if (!r->rt && !path_ok) {
 		http_reply_error(r, 404, NULL, "no such endpoint: %s",
 				 r->path);
@@ -519,6 +676,18 @@ static int admit(http_req *r)
 	return 0;
 }
 
+/* Runs first for every request: the one place the raw query string is
+ * seen (Twilio signs the URL exactly as it called it). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	http_req *r = calloc(1, sizeof *r);
+
+	(void)cls, (void)conn;
+	if (r)
+		snprintf(r->uri, sizeof r->uri, "%s", uri ? uri : "");
+	return r;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -528,10 +697,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	http_req *r = *con_cls;
 
 	(void)version;
-	if (!r) {
-		r = calloc(1, sizeof *r);
-		if (!r)
-			return MHD_NO;
+	if (!r)
+		return MHD_NO; /* on_uri ran out of memory */
+	if (!r->conn) {
 		r->conn = conn;
 		r->srv = srv;
 		r->t0_us = clock_mono_us();
@@ -577,6 +745,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	(void)conn, (void)toe;
 	if (!r)
 		return;
+	if (!r->conn) { /* never reached on_request: nothing was counted */
+		free(r);
+		*con_cls = NULL;
+		return;
+	}
 	log_request(r->method, r->path, r->status,
 		    (double)(clock_mono_us() - r->t0_us) / 1000.0,
 		    r->have_key ? r->key.name : "", r->reqid);
@@ -584,6 +757,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 		r->ctx_free(r->ctx);
 	if (r->resp)
 		MHD_destroy_response(r->resp);
+	form_free(r->form);
 	free(r->body);
 	free(r);
 	*con_cls = NULL;
@@ -659,6 +833,7 @@ http_err http_server_start(const http_config *cfg, app *a,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 		MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONN_TIMEOUT_S,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 		MHD_OPTION_END);
 	if (!s->d) {
 		free(s);

@@ -3,14 +3,19 @@
 
 #include <string.h>
 
-/* Length of the well-formed sequence at p (at most n bytes), 0 if none. */
-static size_t seq_len(const unsigned char *p, size_t n)
+/*
+ * Length of the well-formed sequence at p (at most n bytes), 0 if none;
+ * its code point in *cp.
+ */
+static size_t seq_decode(const unsigned char *p, size_t n, uint32_t *cp)
 {
-	unsigned c = p[0], min;
+	uint32_t c = p[0], min;
 	size_t len;
 
-	if (c < 0x80)
+	if (c < 0x80) {
+		*cp = c;
 		return 1;
+	}
 	if ((c & 0xe0) == 0xc0)
 		len = 2, min = 0x80, c &= 0x1f;
 	else if ((c & 0xf0) == 0xe0)
@@ -28,7 +33,20 @@ static size_t seq_len(const unsigned char *p, size_t n)
 	}
 	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
 		return 0;
+	*cp = c;
 	return len;
+}
+
+static size_t seq_len(const unsigned char *p, size_t n)
+{
+	uint32_t cp;
+
+	return seq_decode(p, n, &cp);
+}
+
+size_t utf8_decode(const char *s, size_t n, uint32_t *cp)
+{
+	return n ? seq_decode((const unsigned char *)s, n, cp) : 0;
 }
 
 int utf8_valid(const char *s, size_t len)

@@ -9,9 +9,15 @@
 #define OPTD_UTF8_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* 1 when s[0..len) is well-formed UTF-8 (NUL bytes allowed). */
 int utf8_valid(const char *s, size_t len);
+/*
+ * The well-formed sequence at s[0..n): its length (1 to 4) with its code
+ * point in *cp, or 0 when the bytes there are not one (or n is 0).
+ */
+size_t utf8_decode(const char *s, size_t n, uint32_t *cp);
 /* Replace every byte that is not part of a well-formed sequence by '?'. */
 void utf8_clean(char *s);
 

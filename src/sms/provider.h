@@ -9,9 +9,11 @@
  * configured timeout, and classifies every outcome so the sender can
  * decide between done, retry later and give up:
  *   SMS_OK          the gateway accepted the message (provider_id set
- *                   where the gateway gives one);
+ *                   where the gateway gives one), Kannel's "3: Queued
+ *                   for later delivery" included: Kannel stored it and
+ *                   sends it when its SMSC link is back;
  *   SMS_RETRY       worth trying again: connection refused or dropped,
- *                   timeout, HTTP 429 or 5xx, Kannel's "3: Queued";
+ *                   timeout, HTTP 429 or 5xx;
  *   SMS_FAIL        never worth retrying: any other 4xx, a refusal;
  *   SMS_OPTED_OUT   the gateway says the recipient opted out (Twilio
  *                   21610): a failure that also changes consent.

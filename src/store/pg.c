@@ -64,6 +64,16 @@
 		    "old_state, new_state, source, coalesce(key_name,''), " \
 		    "coalesce(request_id,''), coalesce(client_addr,''), " \
 		    "coalesce(evidence,'')"
+#define INBOUND_COLS "id, time_ms, provider, coalesce(provider_msg_id,''), " \
+		     "from_addr, to_addr, coalesce(group_id,''), category, " \
+		     "lang, keyword, action, body"
+/* Named, so that the claim's outer SELECT can take them by name. */
+#define OUTBOX_COLS "id, dedupe, coalesce(group_id,'') AS group_id, " \
+		    "to_addr, from_addr, kind, " \
+		    "coalesce(inbound_id,0) AS inbound_id, state, provider, " \
+		    "coalesce(provider_id,'') AS provider_id, attempts, " \
+		    "next_ms, error, encoding, segments, created_ms, " \
+		    "updated_ms, body"
 
 /* Text is ordered byte by byte, as SQLite does, whatever the database's
  * collation. */
@@ -140,6 +150,60 @@ static const char *const sql_text[P__COUNT] = {
 	[P_LEDGER_BY_EXT] = "SELECT " LEDGER_COLS " FROM consent_ledger "
 			    "WHERE external_id = $1 AND id > $2 ORDER BY id "
 			    "LIMIT $3",
+	[P_GROUP_SMS_GET] = "SELECT sms_config FROM subscription_groups "
+			    "WHERE id = $1",
+	[P_GROUP_SMS_SET] = "UPDATE subscription_groups SET sms_config = $1, "
+			    "updated_ms = $2 WHERE id = $3",
+	/* A duplicate answers no row instead of failing: a failed statement
+	 * would abort the writer's whole transaction. */
+	[P_INBOUND_INSERT] = "INSERT INTO inbound (time_ms, provider, "
+			     "provider_msg_id, from_addr, to_addr, group_id, "
+			     "category, lang, keyword, action, body) VALUES "
+			     "($1, $2, nullif($3,''), $4, $5, nullif($6,''), "
+			     "$7, $8, $9, $10, $11) ON CONFLICT (provider, "
+			     "provider_msg_id) DO NOTHING RETURNING id",
+	[P_INBOUND_LIST] = "SELECT " INBOUND_COLS " FROM inbound "
+			   "WHERE id > $1 ORDER BY id LIMIT $2",
+	[P_OUTBOX_INSERT] = "INSERT INTO outbox (dedupe, group_id, to_addr, "
+			    "from_addr, kind, inbound_id, state, provider, "
+			    "provider_id, attempts, next_ms, error, encoding, "
+			    "segments, created_ms, updated_ms, body) VALUES "
+			    "($1, nullif($2,''), $3, $4, $5, "
+			    "nullif($6::bigint,0), $7, $8, nullif($9,''), $10, "
+			    "$11, $12, $13, $14, $15, $16, $17) "
+			    "ON CONFLICT (dedupe) DO NOTHING RETURNING id",
+	/* SKIP LOCKED: a message another sender is claiming right now is
+	 * passed over, not waited for; one whose claim has committed no
+	 * longer matches. RETURNING has no order of its own. */
+	[P_OUTBOX_CLAIM] = "WITH c AS (UPDATE outbox SET state = 'sending', "
+			   "next_ms = $2, updated_ms = $1 WHERE id IN "
+			   "(SELECT id FROM outbox WHERE state IN "
+			   "('queued','sending') AND next_ms <= $1 "
+			   "ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) "
+			   "RETURNING " OUTBOX_COLS ") "
+			   "SELECT * FROM c ORDER BY id",
+	[P_OUTBOX_UPDATE] = "UPDATE outbox SET state = $1, provider = $2, "
+			    "provider_id = nullif($3,''), attempts = $4, "
+			    "next_ms = $5, error = $6, updated_ms = $7 "
+			    "WHERE id = $8",
+	[P_OUTBOX_GET] = "SELECT " OUTBOX_COLS " FROM outbox WHERE id = $1",
+	[P_OUTBOX_BY_PROVIDER_ID] = "SELECT " OUTBOX_COLS " FROM outbox "
+				    "WHERE provider = $1 AND provider_id = $2"
+				    " ORDER BY id LIMIT 1",
+	[P_OUTBOX_LIST] = "SELECT " OUTBOX_COLS " FROM outbox WHERE id > $1 "
+			  "AND ($2 = '' OR state = $2) ORDER BY id LIMIT $3",
+	[P_OUTBOX_LIST_TO] = "SELECT " OUTBOX_COLS " FROM outbox "
+			     "WHERE to_addr = $4 AND id > $1 "
+			     "AND ($2 = '' OR state = $2) ORDER BY id LIMIT $3",
+	[P_OUTBOX_NEXT_DUE] = "SELECT min(next_ms) FROM outbox "
+			      "WHERE state = 'queued'",
+	[P_DOI_GET] = "SELECT since_ms FROM doi_pending "
+		      "WHERE phone = $1 AND group_id = $2",
+	[P_DOI_PUT] = "INSERT INTO doi_pending (phone, group_id, since_ms) "
+		      "VALUES ($1,$2,$3) ON CONFLICT (phone, group_id) "
+		      "DO UPDATE SET since_ms = excluded.since_ms",
+	[P_DOI_DELETE] = "DELETE FROM doi_pending "
+			 "WHERE phone = $1 AND group_id = $2",
 	[P_BEGIN] = "BEGIN",
 	[P_COMMIT] = "COMMIT",
 	[P_ROLLBACK] = "ROLLBACK",
@@ -263,7 +327,9 @@ static const unsigned char is_read[P__COUNT] = {
 	[P_USER_BY_EXT] = 1, [P_USERS_BY_PHONE] = 1, [P_USERS_BY_EMAIL] = 1,
 	[P_SUB_GET] = 1, [P_USER_SUBS] = 1, [P_LEDGER_BY_PHONE] = 1,
 	[P_LEDGER_BY_EMAIL] = 1, [P_LEDGER_BY_EXT] = 1, [P_PING] = 1,
-	[P_USER_IDS] = 1,
+	[P_USER_IDS] = 1, [P_GROUP_SMS_GET] = 1, [P_INBOUND_LIST] = 1,
+	[P_OUTBOX_GET] = 1, [P_OUTBOX_BY_PROVIDER_ID] = 1, [P_OUTBOX_LIST] = 1,
+	[P_OUTBOX_LIST_TO] = 1, [P_OUTBOX_NEXT_DUE] = 1, [P_DOI_GET] = 1,
 };
 
 typedef struct pconn {

@@ -37,6 +37,13 @@
 		    "old_state, new_state, source, coalesce(key_name,''), " \
 		    "coalesce(request_id,''), coalesce(client_addr,''), " \
 		    "coalesce(evidence,'')"
+#define INBOUND_COLS "id, time_ms, provider, coalesce(provider_msg_id,''), " \
+		     "from_addr, to_addr, coalesce(group_id,''), category, " \
+		     "lang, keyword, action, body"
+#define OUTBOX_COLS "id, dedupe, coalesce(group_id,''), to_addr, " \
+		    "from_addr, kind, coalesce(inbound_id,0), state, " \
+		    "provider, coalesce(provider_id,''), attempts, next_ms, " \
+		    "error, encoding, segments, created_ms, updated_ms, body"
 
 static const char *const sql_text[Q__COUNT] = {
 	[Q_KEY_INSERT] = "INSERT INTO api_keys (name, key_hash, scopes, "
@@ -107,6 +114,51 @@ static const char *const sql_text[Q__COUNT] = {
 	[Q_LEDGER_BY_EXT] = "SELECT " LEDGER_COLS " FROM consent_ledger "
 			    "WHERE external_id = ? AND id > ? ORDER BY id "
 			    "LIMIT ?",
+	[Q_GROUP_SMS_GET] = "SELECT sms_config FROM subscription_groups "
+			    "WHERE id = ?",
+	[Q_GROUP_SMS_SET] = "UPDATE subscription_groups SET sms_config = ?, "
+			    "updated_ms = ? WHERE id = ?",
+	[Q_INBOUND_INSERT] = "INSERT INTO inbound (time_ms, provider, "
+			     "provider_msg_id, from_addr, to_addr, group_id, "
+			     "category, lang, keyword, action, body) VALUES "
+			     "(?, ?, nullif(?,''), ?, ?, nullif(?,''), ?, ?, "
+			     "?, ?, ?)",
+	[Q_INBOUND_LIST] = "SELECT " INBOUND_COLS " FROM inbound "
+			   "WHERE id > ? ORDER BY id LIMIT ?",
+	[Q_OUTBOX_INSERT] = "INSERT INTO outbox (dedupe, group_id, to_addr, "
+			    "from_addr, kind, inbound_id, state, provider, "
+			    "provider_id, attempts, next_ms, error, encoding, "
+			    "segments, created_ms, updated_ms, body) VALUES "
+			    "(?, nullif(?,''), ?, ?, ?, nullif(?,0), ?, ?, "
+			    "nullif(?,''), ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* RETURNING hands the rows back in no particular order: the ids
+	 * are sorted and the rows read after. */
+	[Q_OUTBOX_CLAIM] = "UPDATE outbox SET state = 'sending', next_ms = ?2, "
+			   "updated_ms = ?1 WHERE id IN (SELECT id FROM outbox "
+			   "WHERE state IN ('queued','sending') AND "
+			   "next_ms <= ?1 ORDER BY id LIMIT ?3) RETURNING id",
+	[Q_OUTBOX_UPDATE] = "UPDATE outbox SET state = ?, provider = ?, "
+			    "provider_id = nullif(?,''), attempts = ?, "
+			    "next_ms = ?, error = ?, updated_ms = ? "
+			    "WHERE id = ?",
+	[Q_OUTBOX_GET] = "SELECT " OUTBOX_COLS " FROM outbox WHERE id = ?",
+	[Q_OUTBOX_BY_PROVIDER_ID] = "SELECT " OUTBOX_COLS " FROM outbox "
+				    "WHERE provider = ? AND provider_id = ? "
+				    "ORDER BY id LIMIT 1",
+	[Q_OUTBOX_LIST] = "SELECT " OUTBOX_COLS " FROM outbox WHERE id > ?1 "
+			  "AND (?2 = '' OR state = ?2) ORDER BY id LIMIT ?3",
+	[Q_OUTBOX_LIST_TO] = "SELECT " OUTBOX_COLS " FROM outbox "
+			     "WHERE to_addr = ?4 AND id > ?1 "
+			     "AND (?2 = '' OR state = ?2) ORDER BY id LIMIT ?3",
+	[Q_OUTBOX_NEXT_DUE] = "SELECT min(next_ms) FROM outbox "
+			      "WHERE state = 'queued'",
+	[Q_DOI_GET] = "SELECT since_ms FROM doi_pending "
+		      "WHERE phone = ? AND group_id = ?",
+	[Q_DOI_PUT] = "INSERT INTO doi_pending (phone, group_id, since_ms) "
+		      "VALUES (?,?,?) ON CONFLICT (phone, group_id) "
+		      "DO UPDATE SET since_ms = excluded.since_ms",
+	[Q_DOI_DELETE] = "DELETE FROM doi_pending "
+			 "WHERE phone = ? AND group_id = ?",
 	/* IMMEDIATE: take the write lock now rather than fail mid-batch. */
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",

@@ -20,6 +20,10 @@ enum {
 	Q_USER_INSERT, Q_USER_UPDATE_CONTACT,
 	Q_SUB_GET, Q_SUB_PUT, Q_USER_SUBS,
 	Q_LEDGER_APPEND, Q_LEDGER_BY_PHONE, Q_LEDGER_BY_EMAIL, Q_LEDGER_BY_EXT,
+	Q_GROUP_SMS_GET, Q_GROUP_SMS_SET, Q_INBOUND_INSERT, Q_INBOUND_LIST,
+	Q_OUTBOX_INSERT, Q_OUTBOX_CLAIM, Q_OUTBOX_UPDATE, Q_OUTBOX_GET,
+	Q_OUTBOX_BY_PROVIDER_ID, Q_OUTBOX_LIST, Q_OUTBOX_LIST_TO,
+	Q_OUTBOX_NEXT_DUE, Q_DOI_GET, Q_DOI_PUT, Q_DOI_DELETE,
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
 	Q_PING,
 	Q__COUNT
@@ -27,6 +31,12 @@ enum {
 
 /* A reset prepared statement for query q on the calling thread's conn. */
 sqlite3_stmt *sqlt__stmt(store *st, int q, store_err *err);
+/* Declare s as query q's statement, or return the error. */
+#define Q_OR_FAIL(s, st, q)                  \
+	store_err err_;                      \
+	sqlite3_stmt *s = sqlt__stmt(st, q, &err_); \
+	if (!s)                              \
+		return err_
 /* Reset s and map the step result rc to a store_err. */
 store_err sqlt__finish(sqlite3_stmt *s, int rc);
 store_err sqlt__step_done(sqlite3_stmt *s);

@@ -10,12 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define Q_OR_FAIL(s, st, q)                  \
-	store_err err_;                      \
-	sqlite3_stmt *s = sqlt__stmt(st, q, &err_); \
-	if (!s)                              \
-		return err_
-
 /* ---- keys ---- */
 
 static void read_key(sqlite3_stmt *s, store_key *k)

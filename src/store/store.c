@@ -36,6 +36,26 @@ int store_durability_parse(const char *s, store_durability *out)
 	return 0;
 }
 
+static const char *const out_state_names[STORE_OUT__COUNT] = {
+	"queued", "sending", "sent", "delivered", "failed", "rejected",
+};
+
+const char *store_out_state_name(store_out_state s)
+{
+	return (unsigned)s < STORE_OUT__COUNT ? out_state_names[s] : "unknown";
+}
+
+int store_out_state_parse(const char *s, store_out_state *out)
+{
+	for (int i = 0; i < STORE_OUT__COUNT; i++) {
+		if (strcmp(s, out_state_names[i]) == 0) {
+			*out = (store_out_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static int is_pg_url(const char *url)
 {
 	return strncmp(url, "postgres://", 11) == 0 ||

@@ -275,7 +275,8 @@ typedef struct {
 typedef int (*store_inbound_cb)(void *ctx, const store_inbound *m);
 
 /* Sets m->id. CONFLICT when (provider, provider_msg_id) is known: the
- * webhook is a retry and must apply nothing. */
+ * webhook is a retry and must apply nothing. A message without an id
+ * ("") is never taken for a retry. */
 store_err store_inbound_insert(store *st, store_inbound *m);
 /* Oldest first; at most `limit` with id > after_id. */
 store_err store_inbound_list(store *st, int64_t after_id, size_t limit,
@@ -324,7 +325,9 @@ store_err store_outbox_insert(store *st, store_outbox *m);
  * next_ms <= now_ms, and sending ones whose lease (next_ms) has run out
  * (their sender died). Each becomes `sending` with next_ms = now_ms +
  * lease_ms before cb sees it. Call inside a transaction; on PostgreSQL two
- * processes never claim the same message (SKIP LOCKED).
+ * processes never claim the same message (SKIP LOCKED). When cb returns
+ * nonzero it is called no more; the messages it was not shown stay claimed
+ * until their lease runs out.
  */
 store_err store_outbox_claim(store *st, int64_t now_ms, int64_t lease_ms,
 			     size_t limit, store_outbox_cb cb, void *ctx);
@@ -343,7 +346,9 @@ store_err store_outbox_list(store *st, int64_t after_id, size_t limit,
 /* The earliest next_ms among queued messages; NOTFOUND when none. */
 store_err store_outbox_next_due(store *st, int64_t *next_ms);
 
-/* Pending double opt-in prompts, one per (phone, group). */
+/* Pending double opt-in prompts, one per (phone, group): get answers
+ * NOTFOUND when none is pending, put replaces an earlier prompt, and
+ * deleting one that is not there is no error. */
 store_err store_doi_get(store *st, const char *phone, const char *group,
 			int64_t *since_ms);
 store_err store_doi_put(store *st, const char *phone, const char *group,

@@ -56,7 +56,33 @@
 	X(ledger_append, (store * st, const store_ledger *e), (st, e))      \
 	X(ledger_find, (store * st, store_by by, const char *v,             \
 			int64_t after, size_t limit, store_ledger_cb cb,    \
-			void *ctx), (st, by, v, after, limit, cb, ctx))
+			void *ctx), (st, by, v, after, limit, cb, ctx))     \
+	X(group_sms_get, (store * st, const char *g, char **json),          \
+	  (st, g, json))                                                    \
+	X(group_sms_set, (store * st, const char *g, const char *json,      \
+			  int64_t now), (st, g, json, now))                 \
+	X(inbound_insert, (store * st, store_inbound * m), (st, m))         \
+	X(inbound_list, (store * st, int64_t after, size_t limit,           \
+			 store_inbound_cb cb, void *ctx),                   \
+	  (st, after, limit, cb, ctx))                                      \
+	X(outbox_insert, (store * st, store_outbox * m), (st, m))           \
+	X(outbox_claim, (store * st, int64_t now, int64_t lease,            \
+			 size_t limit, store_outbox_cb cb, void *ctx),      \
+	  (st, now, lease, limit, cb, ctx))                                 \
+	X(outbox_update, (store * st, const store_outbox *m), (st, m))      \
+	X(outbox_get, (store * st, int64_t id, store_outbox *o), (st, id, o)) \
+	X(outbox_by_provider_id, (store * st, const char *p,                \
+				  const char *pid, store_outbox *o),        \
+	  (st, p, pid, o))                                                  \
+	X(outbox_list, (store * st, int64_t after, size_t limit, int state, \
+			const char *to, store_outbox_cb cb, void *ctx),     \
+	  (st, after, limit, state, to, cb, ctx))                           \
+	X(outbox_next_due, (store * st, int64_t *next), (st, next))         \
+	X(doi_get, (store * st, const char *p, const char *g,               \
+		    int64_t *since), (st, p, g, since))                     \
+	X(doi_put, (store * st, const char *p, const char *g,               \
+		    int64_t since), (st, p, g, since))                      \
+	X(doi_delete, (store * st, const char *p, const char *g), (st, p, g))
 
 #define STORE_VT_FIELD(name, params, args) store_err(*name) params;
 
@@ -72,6 +98,22 @@ typedef struct store_vt {
 struct store {
 	const store_vt *vt;
 };
+
+/* now_ms + lease_ms, the end of a sender's claim, without overflow. */
+static inline int64_t store__lease_end(int64_t now_ms, int64_t lease_ms)
+{
+	if (lease_ms <= 0)
+		return now_ms;
+	return now_ms > INT64_MAX - lease_ms ? INT64_MAX : now_ms + lease_ms;
+}
+
+/* A row count for SQL's LIMIT: a size_t past INT64_MAX would wrap to a
+ * negative number, which SQLite reads as "no limit" and PostgreSQL
+ * refuses. */
+static inline int64_t store__limit(size_t limit)
+{
+	return limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
+}
 
 /* Each backend's opener; the url has already lost its scheme prefix where
  * the backend wants that ("sqlite:"), not where it does not (postgres). */

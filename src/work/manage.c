@@ -3,8 +3,10 @@
 #include "core/ident.h"
 #include "core/phone.h"
 #include "core/scope.h"
+#include "core/smscfg.h"
 #include "lib/clock.h"
 #include "lib/secret.h"
+#include "work/outbox.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -585,5 +587,187 @@ manage_err manage_consent(store *st, const char *by, const char *value,
 		return store_fail(err, e);
 	}
 	*out = json_pack("{s:o}", "consent", list);
+	return MANAGE_OK;
+}
+
+/* ---- SMS settings and the outbox ---- */
+
+manage_err manage_group_sms_set(store *st, const char *id, json_t *spec,
+				int64_t now_ms, json_t **out,
+				char err[MANAGE_ERR_MAX])
+{
+	char cerr[SMSCFG_ERR_MAX];
+	smscfg *cfg = NULL;
+	store_group g;
+	store_err e;
+	char *text;
+
+	*out = NULL;
+	e = store_group_get(st, id, &g);
+	if (e == STORE_NOTFOUND)
+		return fail(err, MANAGE_NOTFOUND, "no subscription group "
+			    "\"%.64s\"", id);
+	if (e)
+		return store_fail(err, e);
+	text = json_dumps(spec, JSON_COMPACT);
+	if (!text)
+		return fail(err, MANAGE_STORE, "out of memory");
+	if (strlen(text) > STORE_SMS_CONFIG_MAX) {
+		free(text);
+		return fail(err, MANAGE_INVALID, "SMS settings are larger than "
+			    "%d bytes", STORE_SMS_CONFIG_MAX);
+	}
+	if (smscfg_parse(text, strlen(text), g.name, &cfg, cerr)) {
+		free(text);
+		return fail(err, MANAGE_INVALID, "%s", cerr);
+	}
+	smscfg_free(cfg);
+	e = store_group_sms_set(st, id, text, now_ms);
+	free(text);
+	if (e)
+		return store_fail(err, e);
+	*out = json_incref(spec);
+	return MANAGE_OK;
+}
+
+manage_err manage_group_sms_get(store *st, const char *id, json_t **out,
+				char err[MANAGE_ERR_MAX])
+{
+	char *text = NULL;
+	store_err e = store_group_sms_get(st, id, &text);
+
+	*out = NULL;
+	if (e == STORE_NOTFOUND)
+		return fail(err, MANAGE_NOTFOUND, "no subscription group "
+			    "\"%.64s\"", id);
+	if (e)
+		return store_fail(err, e);
+	*out = text[0] ? json_loads(text, 0, NULL) : json_object();
+	free(text);
+	return *out ? MANAGE_OK
+		    : fail(err, MANAGE_STORE, "stored SMS settings unreadable");
+}
+
+static json_t *message_json(const store_outbox *m)
+{
+	json_t *o = json_pack(
+		"{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:o,s:o}",
+		"id", (json_int_t)m->id, "group_id", m->group_id, "to", m->to,
+		"from", m->from, "kind", m->kind, "state",
+		store_out_state_name(m->state), "body", m->body, "provider",
+		m->provider, "provider_id", m->provider_id, "attempts",
+		m->attempts, "error", m->error, "encoding", m->encoding,
+		"segments", m->segments, "created_at", iso(m->created_ms),
+		"updated_at", iso(m->updated_ms));
+
+	if (o && m->inbound_id)
+		json_object_set_new(o, "in_reply_to",
+				    json_integer(m->inbound_id));
+	if (o && m->state == STORE_OUT_QUEUED)
+		json_object_set_new(o, "next_attempt_at", iso(m->next_ms));
+	return o;
+}
+
+static int message_add(void *ctx, const store_outbox *m)
+{
+	return json_array_append_new(ctx, message_json(m)) != 0;
+}
+
+manage_err manage_messages(store *st, const char *state, const char *to,
+			   const char *region, int64_t after_id, size_t limit,
+			   json_t **out, char err[MANAGE_ERR_MAX])
+{
+	char num[PHONE_E164_MAX + 1] = "";
+	store_out_state s = 0;
+	json_t *list;
+	store_err e;
+
+	*out = NULL;
+	if (state && store_out_state_parse(state, &s))
+		return fail(err, MANAGE_INVALID, "state must be queued, "
+			    "sending, sent, delivered, failed or rejected");
+	if (to && *to && parse_number(to, region, num, err))
+		return MANAGE_INVALID;
+	if (limit == 0 || limit > MANAGE_MESSAGES_PAGE_MAX)
+		limit = MANAGE_MESSAGES_PAGE_MAX;
+	list = json_array();
+	e = store_outbox_list(st, after_id, limit, state ? (int)s : -1, num,
+			      message_add, list);
+	if (e) {
+		json_decref(list);
+		return store_fail(err, e);
+	}
+	*out = json_pack("{s:o}", "messages", list);
+	return MANAGE_OK;
+}
+
+manage_err manage_message_get(store *st, int64_t id, json_t **out,
+			      char err[MANAGE_ERR_MAX])
+{
+	store_outbox m;
+	store_err e = store_outbox_get(st, id, &m);
+
+	*out = NULL;
+	if (e == STORE_NOTFOUND)
+		return fail(err, MANAGE_NOTFOUND, "no message %lld",
+			    (long long)id);
+	if (e)
+		return store_fail(err, e);
+	*out = message_json(&m);
+	return MANAGE_OK;
+}
+
+static int first_number(void *ctx, const char *number)
+{
+	snprintf(ctx, STORE_ADDR_MAX + 1, "%s", number);
+	return 1;
+}
+
+manage_err manage_message_send(store *st, json_t *spec, const char *region,
+			       int64_t now_ms, json_t **out,
+			       char err[MANAGE_ERR_MAX])
+{
+	static const char *const known[] = {"group_id", "to", "body", NULL};
+	const char *group, *to, *body;
+	char from[STORE_ADDR_MAX + 1] = "";
+	store_outbox o;
+	store_group g;
+	phone_info p;
+	store_err e;
+
+	*out = NULL;
+	if (only_fields(spec, known, err))
+		return MANAGE_INVALID;
+	group = json_string_value(json_object_get(spec, "group_id"));
+	to = json_string_value(json_object_get(spec, "to"));
+	body = json_string_value(json_object_get(spec, "body"));
+	if (!group || !to || !body)
+		return fail(err, MANAGE_INVALID, "group_id, to and body are "
+			    "required strings");
+	if (!*body || strlen(body) > STORE_SMS_BODY_MAX)
+		return fail(err, MANAGE_INVALID, "body must hold 1 to %d bytes",
+			    STORE_SMS_BODY_MAX);
+	if (phone_normalize(to, strlen(to), region, &p))
+		return fail(err, MANAGE_INVALID, "to: \"%.64s\" is not a "
+			    "phone number", to);
+	e = store_group_get(st, group, &g);
+	if (!e)
+		e = store_group_numbers(st, group, first_number, from);
+	if (e == STORE_NOTFOUND)
+		return fail(err, MANAGE_INVALID, "group_id: no subscription "
+			    "group \"%.64s\"", group);
+	outbox_msg om = {
+		.group_id = group,
+		.to = p.e164,
+		.from = from,
+		.kind = OUTBOX_KIND_MESSAGE,
+		.body = body,
+		.now_ms = now_ms,
+	};
+	if (!e)
+		e = outbox_queue(st, &om, &o);
+	if (e)
+		return store_fail(err, e);
+	*out = message_json(&o);
 	return MANAGE_OK;
 }

@@ -53,6 +53,28 @@ manage_err manage_group_get(store *st, const char *id, json_t **out,
 manage_err manage_group_list(store *st, json_t **out,
 			     char err[MANAGE_ERR_MAX]);
 
+/* A group's SMS settings (docs/sms.md): checked by core/smscfg.h in
+ * full before anything is stored; out is the stored document. */
+manage_err manage_group_sms_set(store *st, const char *id, json_t *spec,
+				int64_t now_ms, json_t **out,
+				char err[MANAGE_ERR_MAX]);
+manage_err manage_group_sms_get(store *st, const char *id, json_t **out,
+				char err[MANAGE_ERR_MAX]);
+
+#define MANAGE_MESSAGES_PAGE_MAX 1000 /* outbox rows per listing */
+
+/* The outbox, oldest first: state (NULL: any), to (NULL: anyone). */
+manage_err manage_messages(store *st, const char *state, const char *to,
+			   const char *region, int64_t after_id, size_t limit,
+			   json_t **out, char err[MANAGE_ERR_MAX]);
+manage_err manage_message_get(store *st, int64_t id, json_t **out,
+			      char err[MANAGE_ERR_MAX]);
+/* {"group_id", "to", "body"}: a message from the brand, under the
+ * sending rule (work/outbox.h): stored queued, or rejected. */
+manage_err manage_message_send(store *st, json_t *spec, const char *region,
+			       int64_t now_ms, json_t **out,
+			       char err[MANAGE_ERR_MAX]);
+
 /* by is "phone", "email" or "external_id"; oldest first. */
 manage_err manage_consent(store *st, const char *by, const char *value,
 			  const char *region, int64_t after_id, size_t limit,

@@ -15,7 +15,8 @@ static store_err set_state(store *st, const subs_change *c,
 	res->profiles++;
 	if (!fresh)
 		err = store_sub_get(st, u->id, c->group_id, &old, NULL);
-	if (err || !consent_is_change(old, c->state))
+	if (err || !consent_is_change(old, c->state) ||
+	    (c->keep_subscribed && old == CONSENT_SUBSCRIBED))
 		return err;
 	err = store_sub_put(st, u->id, c->group_id, c->state, c->source,
 			    c->double_opt_in, c->now_ms);

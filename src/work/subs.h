@@ -37,6 +37,9 @@ typedef struct {
 	size_t n_email;
 	const char *const *emails;
 	int paired; /* ext[i] goes with phones[i] or emails[i] */
+	/* Leave subscribed profiles as they are (a double opt-in request
+	 * only turns "never set" into unsubscribed until confirmed). */
+	int keep_subscribed;
 
 	const char *key_name;
 	const char *request_id;

@@ -1,16 +1,19 @@
 /*
- * test_store: unit tests for the SQLite store (store/sqlite.c and
- * store/sqlite_records.c) through store.h, on a file in a temporary
- * directory.
+ * test_store: unit tests for the SQLite store (store/sqlite.c,
+ * store/sqlite_records.c and store/sqlite_sms.c) through store.h, on a
+ * file in a temporary directory.
  *
  * The store holds consent, which optd must be able to prove later, so the
  * tests pin what the rest of optd relies on: migrations run once however
  * often the file is opened; a revoked key can no longer authenticate while
  * its name becomes free again; uniqueness rules come back as
  * STORE_CONFLICT (not as an I/O error, which would be a 503); lookups are
- * ordered and bounded as documented; and the consent ledger cannot be
- * edited. That last check opens the file with sqlite3 directly, since no
- * store.h function even tries to update the ledger.
+ * ordered and bounded as documented; the consent ledger cannot be edited
+ * (checked on the file through sqlite3 directly, since no store.h
+ * function even tries to update it); a retried SMS webhook or a second
+ * copy of an outgoing message is a CONFLICT, inside a transaction too;
+ * and an outgoing message is claimed by one sender at a time, until its
+ * lease runs out. A database left at an older version is migrated.
  *
  * With OPTD_TEST_PG_URL set (the admin URL of a throwaway server, as
  * scripts/test.sh provides) the same tests run on the PostgreSQL backend,
@@ -32,6 +35,8 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "store/pg_schema.h"
+#include "store/sqlite_schema.h"
 #include "store/store.h"
 
 typedef struct {
@@ -145,15 +150,17 @@ static long long sql_int(const char *path, const char *sql)
 
 /* ---- open and migrations ---- */
 
+#define N_MIGRATIONS 2 /* what a fresh database records */
+
 static void test_migrations_once(void **state)
 {
 	fixture *f = *state;
 	store *again = NULL;
 
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM "
-				 "schema_migrations"), 1);
+				 "schema_migrations"), N_MIGRATIONS);
 	assert_int_equal(sql_int(f->path, "SELECT max(version) FROM "
-				 "schema_migrations"), 1);
+				 "schema_migrations"), N_MIGRATIONS);
 	/* A second open of the same file, while the first is open... */
 	assert_int_equal(store_open(f->path, STORE_DURABLE_FULL, &again),
 			 STORE_OK);
@@ -166,7 +173,7 @@ static void test_migrations_once(void **state)
 	assert_int_equal(store_open(f->path, STORE_DURABLE_NORMAL, &f->st),
 			 STORE_OK);
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM "
-				 "schema_migrations"), 1);
+				 "schema_migrations"), N_MIGRATIONS);
 	assert_int_equal(store_ping(f->st), STORE_OK);
 }
 
@@ -1227,6 +1234,923 @@ static void test_threads_share_data(void **state)
 	assert_int_equal(store_ping(f->st), STORE_OK);
 }
 
+/* ---- SMS: group settings, inbound messages, the outbox ---- */
+
+/* A database at version 1, made by hand as an older optd left it, with
+ * one group in it; its URL or path in `out`. */
+static void make_v1_db(fixture *f, char *out, size_t cap)
+{
+	static const char *const head =
+		"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+		" name TEXT NOT NULL, applied_ms BIGINT NOT NULL);"
+		"INSERT INTO schema_migrations VALUES (1, 'core', 1);";
+	static const char *const tail =
+		"INSERT INTO subscription_groups (id, name, channel,"
+		" created_ms, updated_ms) VALUES ('old', 'Old', 'sms', 5, 5);";
+	char *sql;
+	size_t n;
+
+	if (pg_admin) {
+		fixture other;
+
+		assert_int_equal(pg_new_db(&other), 0);
+		snprintf(out, cap, "%s", other.path);
+		n = strlen(head) + strlen(pg_migrations[0].sql) + strlen(tail);
+	} else {
+		snprintf(out, cap, "%s/v1.db", f->dir);
+		n = strlen(head) + strlen(sqlite_migrations[0].sql) +
+		    strlen(tail);
+	}
+	sql = malloc(n + 1);
+	assert_non_null(sql);
+	snprintf(sql, n + 1, "%s%s%s", head,
+		 pg_admin ? pg_migrations[0].sql : sqlite_migrations[0].sql,
+		 tail);
+	if (pg_admin) {
+		PGresult *r = pg_exec(out, sql);
+		assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+	} else {
+		sqlite3 *db = NULL;
+		assert_int_equal(sqlite3_open(out, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(db);
+	}
+	free(sql);
+}
+
+static store_outbox *outbox_of(const char *dedupe, const char *to,
+			       store_out_state s, int64_t next_ms)
+{
+	store_outbox *m = calloc(1, sizeof *m);
+
+	assert_non_null(m);
+	snprintf(m->dedupe, sizeof m->dedupe, "%s", dedupe);
+	snprintf(m->group_id, sizeof m->group_id, "g");
+	snprintf(m->to, sizeof m->to, "%s", to);
+	snprintf(m->from, sizeof m->from, "+15550001111");
+	snprintf(m->kind, sizeof m->kind, "opt_in");
+	snprintf(m->encoding, sizeof m->encoding, "GSM-7");
+	snprintf(m->body, sizeof m->body, "body of %s", dedupe);
+	m->state = s;
+	m->segments = 1;
+	m->next_ms = next_ms;
+	m->created_ms = m->updated_ms = 10;
+	return m;
+}
+
+/* Insert a message; its id. */
+static int64_t queue(store *st, const char *dedupe, const char *to,
+		     store_out_state s, int64_t next_ms)
+{
+	store_outbox *m = outbox_of(dedupe, to, s, next_ms);
+	int64_t id;
+
+	assert_int_equal(store_outbox_insert(st, m), STORE_OK);
+	id = m->id;
+	free(m);
+	return id;
+}
+
+/* Queue n messages, keys PREFIX0..; their ids into ids (may be NULL). */
+static void queue_n(store *st, const char *prefix, int n, int64_t *ids)
+{
+	char d[STORE_DEDUPE_MAX + 1];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(d, sizeof d, "%s%d", prefix, i);
+		int64_t id = queue(st, d, "+1", STORE_OUT_QUEUED, 0);
+		if (ids)
+			ids[i] = id;
+	}
+}
+
+static store_inbound *inbound_of(const char *provider, const char *msg_id,
+				 const char *body)
+{
+	store_inbound *m = calloc(1, sizeof *m);
+
+	assert_non_null(m);
+	m->time_ms = 77;
+	snprintf(m->provider, sizeof m->provider, "%s", provider);
+	snprintf(m->provider_msg_id, sizeof m->provider_msg_id, "%s", msg_id);
+	snprintf(m->from, sizeof m->from, "+15551234567");
+	snprintf(m->to, sizeof m->to, "+15550001111");
+	snprintf(m->category, sizeof m->category, "opt_in");
+	snprintf(m->lang, sizeof m->lang, "en");
+	snprintf(m->keyword, sizeof m->keyword, "START");
+	snprintf(m->action, sizeof m->action, "subscribed");
+	snprintf(m->body, sizeof m->body, "%s", body);
+	return m;
+}
+
+/* What a claim or a list handed its callback, in order. */
+typedef struct {
+	size_t n, stop_at; /* stop_at: answer "stop" at that many; 0 never */
+	int64_t id[64], next_ms[64], updated_ms[64];
+	store_out_state state[64];
+	char body[64][32];
+} seen_out;
+
+static int seen_out_cb(void *ctx, const store_outbox *m)
+{
+	seen_out *s = ctx;
+
+	assert_true(s->n < 64);
+	s->id[s->n] = m->id;
+	s->next_ms[s->n] = m->next_ms;
+	s->updated_ms[s->n] = m->updated_ms;
+	s->state[s->n] = m->state;
+	snprintf(s->body[s->n], sizeof s->body[0], "%.31s", m->body);
+	s->n++;
+	return s->stop_at && s->n >= s->stop_at;
+}
+
+static seen_out *claim(store *st, int64_t now, int64_t lease, size_t limit)
+{
+	seen_out *s = calloc(1, sizeof *s);
+
+	assert_non_null(s);
+	assert_int_equal(store_outbox_claim(st, now, lease, limit, seen_out_cb,
+					    s), STORE_OK);
+	return s;
+}
+
+/* Claim and expect `want` messages; the first one's id. */
+static int64_t claim_n(store *st, int64_t now, int64_t lease, size_t limit,
+		       size_t want)
+{
+	seen_out *s = claim(st, now, lease, limit);
+	int64_t first = s->n ? s->id[0] : 0;
+
+	assert_int_equal(s->n, want);
+	free(s);
+	return first;
+}
+
+static void test_migrate_from_v1(void **state)
+{
+	fixture *f = *state;
+	char url[sizeof f->path];
+	store *st = NULL;
+	store_group g;
+	char *json = NULL;
+	int64_t id;
+
+	make_v1_db(f, url, sizeof url);
+	assert_int_equal(store_open(url, STORE_DURABLE_NORMAL, &st), STORE_OK);
+	assert_int_equal(sql_int(url, "SELECT count(*) FROM "
+				 "schema_migrations"), N_MIGRATIONS);
+	assert_int_equal(sql_int(url, "SELECT count(*) FROM schema_migrations"
+				 " WHERE version = 2 AND name = 'sms'"), 1);
+	/* The old group is intact and has empty settings. */
+	assert_int_equal(store_group_get(st, "old", &g), STORE_OK);
+	assert_string_equal(g.name, "Old");
+	assert_int_equal(store_group_sms_get(st, "old", &json), STORE_OK);
+	assert_string_equal(json, "");
+	free(json);
+	assert_int_equal(store_group_sms_set(st, "old", "{\"brand\":\"B\"}",
+					     9), STORE_OK);
+	id = queue(st, "m1", "+15551234567", STORE_OUT_QUEUED, 0);
+	assert_true(id > 0);
+	assert_int_equal(store_doi_put(st, "+15551234567", "old", 3), STORE_OK);
+	store_close(st);
+	st = NULL;
+	/* Opening again applies nothing more. */
+	assert_int_equal(store_open(url, STORE_DURABLE_NORMAL, &st), STORE_OK);
+	assert_int_equal(sql_int(url, "SELECT count(*) FROM "
+				 "schema_migrations"), N_MIGRATIONS);
+	assert_int_equal(store_group_sms_get(st, "old", &json), STORE_OK);
+	assert_string_equal(json, "{\"brand\":\"B\"}");
+	free(json);
+	store_close(st);
+	if (!pg_admin)
+		remove_db(url);
+}
+
+static void test_group_sms(void **state)
+{
+	fixture *f = *state;
+	store_group g = group_of("g", CHANNEL_SMS, 5);
+	size_t big_n = STORE_SMS_CONFIG_MAX;
+	char *json = (char *)&json, *big = malloc(big_n + 2);
+
+	assert_non_null(big);
+	assert_int_equal(store_group_sms_get(f->st, "g", &json),
+			 STORE_NOTFOUND);
+	assert_null(json);
+	assert_int_equal(store_group_sms_set(f->st, "g", "{}", 6),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_group_insert(f->st, &g), STORE_OK);
+	/* Never set: "". */
+	assert_int_equal(store_group_sms_get(f->st, "g", &json), STORE_OK);
+	assert_string_equal(json, "");
+	free(json);
+	assert_int_equal(store_group_sms_set(f->st, "g", "{\"brand\":"
+					     "\"Caf\xc3\xa9\"}", 50),
+			 STORE_OK);
+	assert_int_equal(store_group_sms_get(f->st, "g", &json), STORE_OK);
+	assert_string_equal(json, "{\"brand\":\"Caf\xc3\xa9\"}");
+	free(json);
+	assert_int_equal(store_group_get(f->st, "g", &g), STORE_OK);
+	assert_int_equal(g.updated_ms, 50);
+	assert_int_equal(g.created_ms, 5);
+	/* The largest document fits whole; one byte more is refused. */
+	memset(big, 'x', big_n);
+	big[0] = '"';
+	big[big_n - 1] = '"';
+	big[big_n] = '\0';
+	assert_int_equal(store_group_sms_set(f->st, "g", big, 60), STORE_OK);
+	assert_int_equal(store_group_sms_get(f->st, "g", &json), STORE_OK);
+	assert_int_equal(strlen(json), big_n);
+	assert_string_equal(json, big);
+	free(json);
+	big[big_n] = '"';
+	big[big_n + 1] = '\0';
+	assert_int_equal(store_group_sms_set(f->st, "g", big, 70),
+			 STORE_INVALID);
+	free(big);
+	/* Other groups are untouched. */
+	g = group_of("h", CHANNEL_SMS, 5);
+	assert_int_equal(store_group_insert(f->st, &g), STORE_OK);
+	assert_int_equal(store_group_sms_get(f->st, "h", &json), STORE_OK);
+	assert_string_equal(json, "");
+	free(json);
+}
+
+typedef struct {
+	size_t n;
+	int64_t id[16];
+	char msg_id[16][STORE_MSGID_MAX + 1];
+} seen_in;
+
+static int seen_in_cb(void *ctx, const store_inbound *m)
+{
+	seen_in *s = ctx;
+
+	assert_true(s->n < 16);
+	s->id[s->n] = m->id;
+	snprintf(s->msg_id[s->n], sizeof s->msg_id[0], "%s",
+		 m->provider_msg_id);
+	s->n++;
+	return 0;
+}
+
+static void test_inbound(void **state)
+{
+	fixture *f = *state;
+	store_inbound *a = inbound_of("twilio", "SM1", "START");
+	store_inbound *b = inbound_of("twilio", "SM2", "stop");
+	store_inbound *got = calloc(1, sizeof *got);
+	seen_in seen;
+	size_t i;
+
+	assert_non_null(got);
+	assert_int_equal(store_inbound_insert(f->st, a), STORE_OK);
+	snprintf(b->group_id, sizeof b->group_id, "g");
+	assert_int_equal(store_inbound_insert(f->st, b), STORE_OK);
+	assert_true(a->id > 0 && b->id > a->id);
+	/* A retried webhook: the same provider and id. */
+	got->id = -1;
+	*got = *a;
+	assert_int_equal(store_inbound_insert(f->st, got), STORE_CONFLICT);
+	/* The same id from another provider is another message; no id at
+	 * all is never a retry. */
+	snprintf(got->provider, sizeof got->provider, "kannel");
+	assert_int_equal(store_inbound_insert(f->st, got), STORE_OK);
+	snprintf(got->provider_msg_id, sizeof got->provider_msg_id, "%s", "");
+	assert_int_equal(store_inbound_insert(f->st, got), STORE_OK);
+	assert_int_equal(store_inbound_insert(f->st, got), STORE_OK);
+
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_inbound_list(f->st, 0, 100, seen_in_cb, &seen),
+			 STORE_OK);
+	assert_int_equal(seen.n, 5);
+	for (i = 1; i < seen.n; i++)
+		assert_true(seen.id[i] > seen.id[i - 1]);
+	assert_string_equal(seen.msg_id[0], "SM1");
+	assert_string_equal(seen.msg_id[4], "");
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_inbound_list(f->st, a->id, 2, seen_in_cb,
+					    &seen), STORE_OK);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.id[0], b->id);
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(store_inbound_list(f->st, 0, 0, seen_in_cb, &seen),
+			 STORE_OK);
+	assert_int_equal(seen.n, 0);
+	assert_int_equal(store_inbound_list(f->st, 0, SIZE_MAX, seen_in_cb,
+					    &seen), STORE_OK);
+	assert_int_equal(seen.n, 5);
+	free(a);
+	free(b);
+	free(got);
+}
+
+/* Every field comes back as written, the largest body included. */
+static int inbound_check_cb(void *ctx, const store_inbound *m)
+{
+	const store_inbound *want = ctx;
+
+	assert_int_equal(m->id, want->id);
+	assert_int_equal(m->time_ms, want->time_ms);
+	assert_string_equal(m->provider, want->provider);
+	assert_string_equal(m->provider_msg_id, want->provider_msg_id);
+	assert_string_equal(m->from, want->from);
+	assert_string_equal(m->to, want->to);
+	assert_string_equal(m->group_id, want->group_id);
+	assert_string_equal(m->category, want->category);
+	assert_string_equal(m->lang, want->lang);
+	assert_string_equal(m->keyword, want->keyword);
+	assert_string_equal(m->action, want->action);
+	assert_string_equal(m->body, want->body);
+	return 1;
+}
+
+/* A body of STORE_SMS_BODY_MAX bytes: 1,600 four-byte characters. */
+static void fill_body(char *body)
+{
+	for (int i = 0; i < STORE_SMS_BODY_MAX; i += 4)
+		memcpy(body + i, "\xf0\x9f\x98\x80", 4);
+	body[STORE_SMS_BODY_MAX] = '\0';
+}
+
+static void test_sms_fields(void **state)
+{
+	fixture *f = *state;
+	store_inbound *in = inbound_of("generic", "gw-1", "");
+	store_outbox *out = outbox_of("d-big", "+15551234567",
+				      STORE_OUT_QUEUED, 5);
+	store_outbox *got = calloc(1, sizeof *got);
+
+	assert_non_null(got);
+	fill_body(in->body);
+	memset(in->keyword, 'K', STORE_KEYWORD_MAX);
+	snprintf(in->group_id, sizeof in->group_id, "g");
+	assert_int_equal(store_inbound_insert(f->st, in), STORE_OK);
+	assert_int_equal(store_inbound_list(f->st, 0, 1, inbound_check_cb,
+					    in), STORE_OK);
+
+	fill_body(out->body);
+	memset(out->dedupe, 'd', STORE_DEDUPE_MAX);
+	memset(out->error, 'e', STORE_ERRTEXT_MAX);
+	snprintf(out->provider, sizeof out->provider, "twilio");
+	snprintf(out->provider_id, sizeof out->provider_id, "SMx");
+	snprintf(out->encoding, sizeof out->encoding, "UCS-2");
+	out->inbound_id = in->id;
+	out->attempts = 3;
+	out->segments = 25;
+	out->created_ms = 1700000000000LL;
+	out->updated_ms = 1700000000001LL;
+	assert_int_equal(store_outbox_insert(f->st, out), STORE_OK);
+	assert_int_equal(store_outbox_get(f->st, out->id, got), STORE_OK);
+	assert_int_equal(memcmp(got, out, sizeof *got), 0);
+	/* No group and no inbound message read back as "" and 0. */
+	memset(out->dedupe, 0, sizeof out->dedupe);
+	snprintf(out->dedupe, sizeof out->dedupe, "d-bare");
+	out->group_id[0] = '\0';
+	out->inbound_id = 0;
+	assert_int_equal(store_outbox_insert(f->st, out), STORE_OK);
+	assert_int_equal(store_outbox_get(f->st, out->id, got), STORE_OK);
+	assert_string_equal(got->group_id, "");
+	assert_int_equal(got->inbound_id, 0);
+	free(in);
+	free(out);
+	free(got);
+}
+
+static void test_outbox_insert(void **state)
+{
+	fixture *f = *state;
+	store_outbox *m = outbox_of("d1", "+15551234567", STORE_OUT_QUEUED, 5);
+	store_outbox *got = calloc(1, sizeof *got);
+	int64_t first;
+
+	assert_non_null(got);
+	assert_int_equal(store_outbox_insert(f->st, m), STORE_OK);
+	first = m->id;
+	assert_true(first > 0);
+	/* The dedupe key is taken, whatever else differs. */
+	snprintf(m->to, sizeof m->to, "+15559999999");
+	m->id = 0;
+	assert_int_equal(store_outbox_insert(f->st, m), STORE_CONFLICT);
+	assert_int_equal(store_outbox_get(f->st, first, got), STORE_OK);
+	assert_string_equal(got->to, "+15551234567");
+	/* A message needs a key, and a state store.h knows. */
+	snprintf(m->dedupe, sizeof m->dedupe, "%s", "");
+	assert_int_equal(store_outbox_insert(f->st, m), STORE_INVALID);
+	snprintf(m->dedupe, sizeof m->dedupe, "d2");
+	m->state = STORE_OUT__COUNT;
+	assert_int_equal(store_outbox_insert(f->st, m), STORE_INVALID);
+	assert_int_equal(store_outbox_get(f->st, first + 1000, got),
+			 STORE_NOTFOUND);
+	free(m);
+	free(got);
+}
+
+/* Inside a transaction (the writer's, pipelined on PostgreSQL) a
+ * duplicate is answered at once and the transaction goes on. */
+static void test_sms_conflicts_within_transaction(void **state)
+{
+	fixture *f = *state;
+	store_inbound *in = inbound_of("twilio", "SM1", "START");
+	store_outbox *m = outbox_of("d1", "+15551234567", STORE_OUT_QUEUED, 5);
+	store_user u = user_of("tx-user", "+15551234567", "", 1);
+	store_group g = group_of("g", CHANNEL_SMS, 1);
+	int64_t in_id, out_id;
+	seen_out *s;
+
+	assert_int_equal(store_group_insert(f->st, &g), STORE_OK);
+	assert_int_equal(store_inbound_insert(f->st, in), STORE_OK);
+	in_id = in->id;
+	assert_int_equal(store_outbox_insert(f->st, m), STORE_OK);
+	out_id = m->id;
+
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	assert_int_equal(store_user_insert(f->st, &u), STORE_OK);
+	assert_int_equal(store_sub_put(f->st, u.id, "g", CONSENT_SUBSCRIBED,
+				       CONSENT_SRC_KEYWORD, 0, 2), STORE_OK);
+	assert_int_equal(store_inbound_insert(f->st, in), STORE_CONFLICT);
+	assert_int_equal(store_outbox_insert(f->st, m), STORE_CONFLICT);
+	assert_int_equal(store_doi_put(f->st, "+15551234567", "g", 2),
+			 STORE_OK);
+	snprintf(in->provider_msg_id, sizeof in->provider_msg_id, "SM2");
+	assert_int_equal(store_inbound_insert(f->st, in), STORE_OK);
+	assert_true(in->id > in_id);
+	snprintf(m->dedupe, sizeof m->dedupe, "d2");
+	m->inbound_id = in->id;
+	assert_int_equal(store_outbox_insert(f->st, m), STORE_OK);
+	assert_true(m->id > out_id);
+	/* Reads in the transaction see its writes. */
+	s = claim(f->st, 10, 100, 10);
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->id[1], m->id);
+	free(s);
+	assert_int_equal(store_flush(f->st), STORE_OK);
+	assert_int_equal(store_commit(f->st), STORE_OK);
+
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM inbound"), 2);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM outbox WHERE "
+				 "state = 'sending'"), 2);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM doi_pending"),
+			 1);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM subscriptions"),
+			 1);
+	free(in);
+	free(m);
+}
+
+static void test_outbox_claim(void **state)
+{
+	fixture *f = *state;
+	int64_t id[6];
+	store_outbox *got = calloc(1, sizeof *got);
+	seen_out *s;
+
+	assert_non_null(got);
+	id[0] = queue(f->st, "q0", "+1", STORE_OUT_QUEUED, 100);
+	id[1] = queue(f->st, "q1", "+1", STORE_OUT_QUEUED, 500); /* later */
+	id[2] = queue(f->st, "q2", "+1", STORE_OUT_SENT, 0);
+	id[3] = queue(f->st, "q3", "+1", STORE_OUT_QUEUED, 0);
+	id[4] = queue(f->st, "q4", "+1", STORE_OUT_REJECTED, 0);
+	id[5] = queue(f->st, "q5", "+1", STORE_OUT_QUEUED, 200);
+
+	/* Due at 200: q0, q3, q5; oldest first, two at most. */
+	s = claim(f->st, 200, 1000, 2);
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->id[0], id[0]);
+	assert_int_equal(s->id[1], id[3]);
+	for (size_t i = 0; i < s->n; i++) {
+		assert_int_equal(s->state[i], STORE_OUT_SENDING);
+		assert_int_equal(s->next_ms[i], 1200);
+		assert_int_equal(s->updated_ms[i], 200);
+	}
+	assert_string_equal(s->body[1], "body of q3");
+	free(s);
+	assert_int_equal(store_outbox_get(f->st, id[0], got), STORE_OK);
+	assert_int_equal(got->state, STORE_OUT_SENDING);
+	assert_int_equal(got->next_ms, 1200);
+
+	/* What is claimed is not claimed again while its lease runs. */
+	assert_int_equal(claim_n(f->st, 300, 1000, 10, 1), id[5]);
+	claim_n(f->st, 400, 1000, 10, 0);
+	/* q1 falls due; the rest are still leased. */
+	assert_int_equal(claim_n(f->st, 1199, 1000, 10, 1), id[1]);
+	/* The sender of q0 and q3 died: at the lease's end they come back,
+	 * in order, with a new lease. */
+	s = claim(f->st, 1200, 50, 10);
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->id[0], id[0]);
+	assert_int_equal(s->id[1], id[3]);
+	assert_int_equal(s->next_ms[0], 1250);
+	free(s);
+	/* Sent and rejected messages are never claimed. */
+	s = claim(f->st, INT64_MAX, 1000, 100);
+	assert_int_equal(s->n, 4);
+	assert_int_equal(s->next_ms[0], INT64_MAX); /* no overflow */
+	for (size_t i = 0; i < s->n; i++)
+		assert_true(s->id[i] != id[2] && s->id[i] != id[4]);
+	free(s);
+	assert_int_equal(store_outbox_get(f->st, id[2], got), STORE_OK);
+	assert_int_equal(got->state, STORE_OUT_SENT);
+	/* A limit of 0 claims nothing. */
+	claim_n(f->st, INT64_MAX, 0, 0, 0);
+	free(got);
+}
+
+static void test_outbox_claim_stops(void **state)
+{
+	fixture *f = *state;
+	seen_out *s = calloc(1, sizeof *s);
+
+	assert_non_null(s);
+	queue_n(f->st, "s", 5, NULL);
+	/* The callback stops after two: all five are claimed all the same
+	 * (they come back when their lease runs out). */
+	s->stop_at = 2;
+	assert_int_equal(store_outbox_claim(f->st, 10, 100, 5, seen_out_cb, s),
+			 STORE_OK);
+	assert_int_equal(s->n, 2);
+	free(s);
+	claim_n(f->st, 50, 100, 10, 0);
+	claim_n(f->st, 110, 100, 10, 5);
+}
+
+static void test_outbox_update(void **state)
+{
+	fixture *f = *state;
+	int64_t id = queue(f->st, "u1", "+15551234567", STORE_OUT_QUEUED, 0);
+	store_outbox *m = calloc(1, sizeof *m), *got = calloc(1, sizeof *got);
+
+	assert_non_null(m);
+	assert_non_null(got);
+	assert_int_equal(store_outbox_get(f->st, id, m), STORE_OK);
+	m->state = STORE_OUT_SENT;
+	snprintf(m->provider, sizeof m->provider, "twilio");
+	snprintf(m->provider_id, sizeof m->provider_id, "SM0001");
+	m->attempts = 2;
+	m->next_ms = 0;
+	snprintf(m->error, sizeof m->error, "none");
+	m->updated_ms = 999;
+	/* Only the sender's fields are written. */
+	snprintf(m->body, sizeof m->body, "changed");
+	snprintf(m->to, sizeof m->to, "+10000000000");
+	m->segments = 9;
+	assert_int_equal(store_outbox_update(f->st, m), STORE_OK);
+	assert_int_equal(store_outbox_get(f->st, id, got), STORE_OK);
+	assert_int_equal(got->state, STORE_OUT_SENT);
+	assert_string_equal(got->provider, "twilio");
+	assert_string_equal(got->provider_id, "SM0001");
+	assert_int_equal(got->attempts, 2);
+	assert_string_equal(got->error, "none");
+	assert_int_equal(got->updated_ms, 999);
+	assert_int_equal(got->created_ms, 10);
+	assert_string_equal(got->body, "body of u1");
+	assert_string_equal(got->to, "+15551234567");
+	assert_int_equal(got->segments, 1);
+
+	/* A status callback finds it by the provider's id. */
+	memset(got, 0, sizeof *got);
+	assert_int_equal(store_outbox_by_provider_id(f->st, "twilio", "SM0001",
+						     got), STORE_OK);
+	assert_int_equal(got->id, id);
+	assert_int_equal(store_outbox_by_provider_id(f->st, "kannel", "SM0001",
+						     got), STORE_NOTFOUND);
+	assert_int_equal(store_outbox_by_provider_id(f->st, "twilio", "SM0002",
+						     got), STORE_NOTFOUND);
+	assert_int_equal(store_outbox_by_provider_id(f->st, "twilio",
+						     "\xff\xfe", got),
+			 STORE_NOTFOUND);
+	/* An unsent message has no provider id to be found by. */
+	queue(f->st, "u2", "+15551234567", STORE_OUT_QUEUED, 0);
+	assert_int_equal(store_outbox_by_provider_id(f->st, "", "", got),
+			 STORE_NOTFOUND);
+
+	m->id = id + 1000;
+	assert_int_equal(store_outbox_update(f->st, m), STORE_NOTFOUND);
+	m->id = id;
+	m->state = STORE_OUT__COUNT;
+	assert_int_equal(store_outbox_update(f->st, m), STORE_INVALID);
+	free(m);
+	free(got);
+}
+
+static seen_out *list(store *st, int64_t after, size_t limit, int state,
+		      const char *to)
+{
+	seen_out *s = calloc(1, sizeof *s);
+
+	assert_non_null(s);
+	assert_int_equal(store_outbox_list(st, after, limit, state, to,
+					   seen_out_cb, s), STORE_OK);
+	return s;
+}
+
+static void test_outbox_list(void **state)
+{
+	fixture *f = *state;
+	int64_t id[5];
+	seen_out *s;
+
+	id[0] = queue(f->st, "l0", "+1111", STORE_OUT_QUEUED, 0);
+	id[1] = queue(f->st, "l1", "+2222", STORE_OUT_SENT, 0);
+	id[2] = queue(f->st, "l2", "+1111", STORE_OUT_SENT, 0);
+	id[3] = queue(f->st, "l3", "+1111", STORE_OUT_REJECTED, 0);
+	id[4] = queue(f->st, "l4", "+2222", STORE_OUT_QUEUED, 0);
+
+	s = list(f->st, 0, 100, -1, NULL);
+	assert_int_equal(s->n, 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(s->id[i], id[i]);
+	free(s);
+	s = list(f->st, 0, 100, STORE_OUT_SENT, "");
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->id[0], id[1]);
+	assert_int_equal(s->id[1], id[2]);
+	free(s);
+	s = list(f->st, 0, 100, -1, "+1111");
+	assert_int_equal(s->n, 3);
+	assert_int_equal(s->id[2], id[3]);
+	free(s);
+	s = list(f->st, 0, 100, STORE_OUT_QUEUED, "+2222");
+	assert_int_equal(s->n, 1);
+	assert_int_equal(s->id[0], id[4]);
+	free(s);
+	s = list(f->st, id[0], 2, -1, "+1111");
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->id[0], id[2]);
+	assert_int_equal(s->id[1], id[3]);
+	free(s);
+	s = list(f->st, id[1], 2, -1, NULL);
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->id[0], id[2]);
+	free(s);
+	s = list(f->st, 0, 100, STORE_OUT_DELIVERED, NULL);
+	assert_int_equal(s->n, 0);
+	free(s);
+	s = list(f->st, 0, 100, -1, "+9999");
+	assert_int_equal(s->n, 0);
+	free(s);
+	s = list(f->st, 0, 100, -1, "\xff");
+	assert_int_equal(s->n, 0);
+	free(s);
+	/* The callback may stop the list. */
+	s = calloc(1, sizeof *s);
+	assert_non_null(s);
+	s->stop_at = 1;
+	assert_int_equal(store_outbox_list(f->st, 0, 100, -1, NULL,
+					   seen_out_cb, s), STORE_OK);
+	assert_int_equal(s->n, 1);
+	free(s);
+	assert_int_equal(store_outbox_list(f->st, 0, 100, STORE_OUT__COUNT,
+					   NULL, seen_out_cb, NULL),
+			 STORE_INVALID);
+}
+
+static void test_out_state_names(void **state)
+{
+	store_out_state s;
+
+	(void)state;
+	for (int i = 0; i < STORE_OUT__COUNT; i++) {
+		const char *name = store_out_state_name((store_out_state)i);
+
+		assert_int_equal(store_out_state_parse(name, &s), 0);
+		assert_int_equal(s, i);
+	}
+	assert_string_equal(store_out_state_name(STORE_OUT_REJECTED),
+			    "rejected");
+	assert_string_equal(store_out_state_name(STORE_OUT__COUNT), "unknown");
+	assert_int_equal(store_out_state_parse("QUEUED", &s), -1);
+	assert_int_equal(store_out_state_parse("", &s), -1);
+	assert_int_equal(store_out_state_parse("unknown", &s), -1);
+}
+
+static void test_outbox_next_due(void **state)
+{
+	fixture *f = *state;
+	int64_t next = -1;
+
+	assert_int_equal(store_outbox_next_due(f->st, &next), STORE_NOTFOUND);
+	queue(f->st, "n0", "+1", STORE_OUT_SENT, 5);
+	queue(f->st, "n1", "+1", STORE_OUT_REJECTED, 6);
+	assert_int_equal(store_outbox_next_due(f->st, &next), STORE_NOTFOUND);
+	queue(f->st, "n2", "+1", STORE_OUT_QUEUED, 300);
+	queue(f->st, "n3", "+1", STORE_OUT_QUEUED, 200);
+	queue(f->st, "n4", "+1", STORE_OUT_QUEUED, 400);
+	assert_int_equal(store_outbox_next_due(f->st, &next), STORE_OK);
+	assert_int_equal(next, 200);
+	/* Claimed messages no longer count. */
+	claim_n(f->st, 250, 10000, 10, 1);
+	assert_int_equal(store_outbox_next_due(f->st, &next), STORE_OK);
+	assert_int_equal(next, 300);
+}
+
+static void test_doi(void **state)
+{
+	fixture *f = *state;
+	store_group g = group_of("g", CHANNEL_SMS, 1);
+	store_group h = group_of("h", CHANNEL_SMS, 1);
+	int64_t since = -1;
+
+	assert_int_equal(store_group_insert(f->st, &g), STORE_OK);
+	assert_int_equal(store_group_insert(f->st, &h), STORE_OK);
+	assert_int_equal(store_doi_get(f->st, "+15551234567", "g", &since),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_doi_put(f->st, "+15551234567", "g", 100),
+			 STORE_OK);
+	assert_int_equal(store_doi_put(f->st, "+15551234567", "h", 150),
+			 STORE_OK);
+	assert_int_equal(store_doi_get(f->st, "+15551234567", "g", &since),
+			 STORE_OK);
+	assert_int_equal(since, 100);
+	/* A second prompt restarts the window. */
+	assert_int_equal(store_doi_put(f->st, "+15551234567", "g", 200),
+			 STORE_OK);
+	assert_int_equal(store_doi_get(f->st, "+15551234567", "g", &since),
+			 STORE_OK);
+	assert_int_equal(since, 200);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM doi_pending"),
+			 2);
+	assert_int_equal(store_doi_delete(f->st, "+15551234567", "g"),
+			 STORE_OK);
+	assert_int_equal(store_doi_get(f->st, "+15551234567", "g", &since),
+			 STORE_NOTFOUND);
+	/* Only that group's prompt went; deleting none is no error. */
+	assert_int_equal(store_doi_get(f->st, "+15551234567", "h", &since),
+			 STORE_OK);
+	assert_int_equal(since, 150);
+	assert_int_equal(store_doi_delete(f->st, "+15551234567", "g"),
+			 STORE_OK);
+	assert_int_equal(store_doi_get(f->st, "+15559999999", "h", &since),
+			 STORE_NOTFOUND);
+	/* Not for a group that does not exist. */
+	assert_int_equal(store_doi_put(f->st, "+15551234567", "ghost", 1),
+			 STORE_INVALID);
+}
+
+/* Senders claiming at once, one message at a time, each in a
+ * transaction of its own: every message is claimed exactly once. */
+#define CLAIMERS 4
+#define CLAIM_MSGS 60
+
+typedef struct {
+	fixture *f;
+	int64_t got[CLAIM_MSGS];
+	size_t n;
+	int failed;
+} claimer;
+
+static int claimer_cb(void *ctx, const store_outbox *m)
+{
+	claimer *c = ctx;
+
+	if (c->n < CLAIM_MSGS)
+		c->got[c->n++] = m->id;
+	return 0;
+}
+
+static void *claimer_main(void *arg)
+{
+	claimer *c = arg;
+	store *st = c->f->st;
+
+	for (;;) {
+		size_t before = c->n;
+
+		if (store_begin(st) != STORE_OK ||
+		    store_outbox_claim(st, 1000, 60000, 1, claimer_cb, c) !=
+			    STORE_OK ||
+		    store_commit(st) != STORE_OK) {
+			store_rollback(st);
+			c->failed++;
+			if (c->failed > 100)
+				break;
+			continue;
+		}
+		if (c->n == before)
+			break;
+	}
+	store_thread_done(st);
+	return NULL;
+}
+
+static void test_outbox_claim_threads(void **state)
+{
+	fixture *f = *state;
+	claimer *c = calloc(CLAIMERS, sizeof *c);
+	pthread_t t[CLAIMERS];
+	int seen[CLAIM_MSGS] = {0};
+	int64_t ids[CLAIM_MSGS], first;
+	size_t total = 0;
+
+	assert_non_null(c);
+	queue_n(f->st, "t", CLAIM_MSGS, ids);
+	first = ids[0];
+	for (int i = 0; i < CLAIM_MSGS; i++)
+		assert_int_equal(ids[i], first + i);
+	for (int i = 0; i < CLAIMERS; i++) {
+		c[i].f = f;
+		assert_int_equal(pthread_create(&t[i], NULL, claimer_main,
+						&c[i]), 0);
+	}
+	for (int i = 0; i < CLAIMERS; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	for (int i = 0; i < CLAIMERS; i++) {
+		assert_true(c[i].failed <= 100);
+		for (size_t k = 0; k < c[i].n; k++) {
+			int64_t at = c[i].got[k] - first;
+
+			assert_true(at >= 0 && at < CLAIM_MSGS);
+			seen[at]++;
+		}
+		total += c[i].n;
+	}
+	assert_int_equal(total, CLAIM_MSGS);
+	for (int i = 0; i < CLAIM_MSGS; i++)
+		assert_int_equal(seen[i], 1);
+	free(c);
+}
+
+/* PostgreSQL: a claim in an open transaction holds its messages; another
+ * sender's claim passes them over (SKIP LOCKED) instead of waiting. */
+typedef struct {
+	fixture *f;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int claimed, release;
+	seen_out seen;
+} holder;
+
+static void *holder_main(void *arg)
+{
+	holder *h = arg;
+	store *st = h->f->st;
+	int ok = store_begin(st) == STORE_OK &&
+		 store_outbox_claim(st, 1000, 60000, 3, seen_out_cb,
+				    &h->seen) == STORE_OK;
+
+	pthread_mutex_lock(&h->mu);
+	h->claimed = ok ? 1 : -1;
+	pthread_cond_broadcast(&h->cv);
+	while (!h->release)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+	if (ok && store_commit(st) != STORE_OK)
+		h->claimed = -1;
+	store_thread_done(st);
+	return NULL;
+}
+
+static void test_outbox_claim_skip_locked(void **state)
+{
+	fixture *f = *state;
+	holder *h = calloc(1, sizeof *h);
+	pthread_t t;
+	seen_out *s;
+	int64_t id[6];
+
+	if (!pg_admin) {
+		free(h);
+		skip();
+	}
+	assert_non_null(h);
+	queue_n(f->st, "k", 6, id);
+	h->f = f;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	assert_int_equal(pthread_create(&t, NULL, holder_main, h), 0);
+	pthread_mutex_lock(&h->mu);
+	while (!h->claimed)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+	assert_int_equal(h->claimed, 1);
+	assert_int_equal(h->seen.n, 3);
+	assert_int_equal(h->seen.id[0], id[0]);
+
+	/* The holder has not committed: its three are locked, not free. */
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	s = claim(f->st, 1000, 60000, 10);
+	assert_int_equal(store_commit(f->st), STORE_OK);
+	assert_int_equal(s->n, 3);
+	assert_int_equal(s->id[0], id[3]);
+	assert_int_equal(s->id[2], id[5]);
+	free(s);
+
+	pthread_mutex_lock(&h->mu);
+	h->release = 1;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(h->claimed, 1);
+	/* Committed claims hold until the lease ends. */
+	claim_n(f->st, 2000, 60000, 10, 0);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1253,6 +2177,21 @@ int main(void)
 		T(test_ledger_append_only),
 		T(test_transactions),
 		T(test_threads_share_data),
+		T(test_migrate_from_v1),
+		T(test_group_sms),
+		T(test_inbound),
+		T(test_sms_fields),
+		T(test_outbox_insert),
+		T(test_sms_conflicts_within_transaction),
+		T(test_outbox_claim),
+		T(test_outbox_claim_stops),
+		T(test_outbox_update),
+		T(test_outbox_list),
+		T(test_out_state_names),
+		T(test_outbox_next_due),
+		T(test_doi),
+		T(test_outbox_claim_threads),
+		T(test_outbox_claim_skip_locked),
 	};
 #undef T
 

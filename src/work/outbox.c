@@ -1,0 +1,123 @@
+/* outbox: see outbox.h. */
+#include "work/outbox.h"
+#include "core/smsenc.h"
+#include "lib/secret.h"
+#include "sms/provider.h"
+#include "work/subs.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int outbox_kind_is_reply(const char *kind)
+{
+	return strcmp(kind, OUTBOX_KIND_MESSAGE) != 0;
+}
+
+store_err outbox_phone_subscribed(store *st, const char *phone,
+				  const char *group, int *yes)
+{
+	int64_t ids[STORE_PHONE_SHARE_MAX];
+	consent_state s;
+	size_t n = 0;
+	store_err e;
+
+	*yes = 0;
+	e = store_users_by_phone(st, phone, ids, STORE_PHONE_SHARE_MAX, &n);
+	for (size_t i = 0; !e && i < n && !*yes; i++) {
+		e = store_sub_get(st, ids[i], group, &s, NULL);
+		*yes = !e && s == CONSENT_SUBSCRIBED;
+	}
+	return e;
+}
+
+store_err outbox_queue(store *st, const outbox_msg *m, store_outbox *o)
+{
+	smsenc_info enc;
+	store_err e;
+	int ok = 1;
+
+	memset(o, 0, sizeof *o);
+	if (m->inbound_id)
+		snprintf(o->dedupe, sizeof o->dedupe, "in%lld-%s",
+			 (long long)m->inbound_id, m->kind);
+	else if (secret_uuid(o->dedupe))
+		return STORE_IO;
+	snprintf(o->group_id, sizeof o->group_id, "%s", m->group_id);
+	snprintf(o->to, sizeof o->to, "%s", m->to);
+	snprintf(o->from, sizeof o->from, "%s", m->from ? m->from : "");
+	snprintf(o->kind, sizeof o->kind, "%s", m->kind);
+	snprintf(o->body, sizeof o->body, "%s", m->body);
+	o->inbound_id = m->inbound_id;
+	o->state = STORE_OUT_QUEUED;
+	o->next_ms = o->created_ms = o->updated_ms = m->now_ms;
+	smsenc_measure(o->body, strlen(o->body), &enc);
+	snprintf(o->encoding, sizeof o->encoding, "%s",
+		 smsenc_name(enc.encoding));
+	o->segments = enc.segments;
+	if (!outbox_kind_is_reply(m->kind)) {
+		e = outbox_phone_subscribed(st, m->to, m->group_id, &ok);
+		if (e)
+			return e;
+	}
+	if (!ok) {
+		o->state = STORE_OUT_REJECTED;
+		snprintf(o->error, sizeof o->error, "unsubscribed");
+	}
+	return store_outbox_insert(st, o);
+}
+
+store_err outbox_provider_opt_out(store *st, const store_outbox *m,
+				  int64_t now_ms)
+{
+	char ev[STORE_EVIDENCE_MAX + 1];
+	phone_info p;
+	subs_result res;
+
+	if (phone_normalize(m->to, strlen(m->to), NULL, &p) != PHONE_OK)
+		return STORE_OK;
+	snprintf(ev, sizeof ev, "{\"provider\":\"%s\",\"outbox_id\":%lld,"
+		 "\"provider_error\":21610}", m->provider, (long long)m->id);
+	subs_change ch = {
+		.group_id = m->group_id,
+		.state = CONSENT_UNSUBSCRIBED,
+		.source = CONSENT_SRC_PROVIDER,
+		.n_phone = 1,
+		.phones = &p,
+		.evidence = ev,
+		.now_ms = now_ms,
+	};
+	return subs_apply(st, &ch, &res);
+}
+
+/* How far along a state is; reports only ever move a message forward. */
+static int rank(store_out_state s)
+{
+	switch (s) {
+	case STORE_OUT_QUEUED: return 0;
+	case STORE_OUT_SENDING: return 1;
+	case STORE_OUT_SENT: return 2;
+	default: return 3; /* delivered, failed, rejected: final */
+	}
+}
+
+int outbox_apply_status(store_outbox *m, int status, const char *error,
+			int64_t now_ms)
+{
+	store_out_state to;
+
+	switch (status) {
+	case SMS_STATUS_SENT: to = STORE_OUT_SENT; break;
+	case SMS_STATUS_DELIVERED: to = STORE_OUT_DELIVERED; break;
+	case SMS_STATUS_FAILED: to = STORE_OUT_FAILED; break;
+	default: return 0;
+	}
+	if (rank(to) <= rank(m->state) && m->state != STORE_OUT_SENT)
+		return 0;
+	if (m->state == STORE_OUT_SENT && to == STORE_OUT_SENT)
+		return 0;
+	m->state = to;
+	m->updated_ms = now_ms;
+	if (to == STORE_OUT_FAILED)
+		snprintf(m->error, sizeof m->error, "%s", error ? error : "");
+	return 1;
+}
