@@ -15,6 +15,7 @@
 #
 #   bench/kannel_loop.sh
 #   N=20000 bench/kannel_loop.sh
+#   OPTD_FLAGS="--kannel-dlr-mask 0" bench/kannel_loop.sh   more optd flags
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -112,7 +113,8 @@ start_optd "$tmp/optd.db" "$oport" "$tmp/optd.log" \
 	--sms-provider kannel \
 	--kannel-sendsms-url "http://127.0.0.1:$sendsms_port/cgi-bin/sendsms" \
 	--kannel-username optd --kannel-password "$secret" \
-	--kannel-secret "$secret" --public-url "http://127.0.0.1:$oport"
+	--kannel-secret "$secret" --public-url "http://127.0.0.1:$oport" \
+	${OPTD_FLAGS:-}
 admin_api "$oport" POST /admin/subscription_groups \
 	"{\"id\":\"bench-group\",\"name\":\"Bench\",\"channel\":\"sms\",\"numbers\":[\"$NUMBER\"]}" >/dev/null
 kannel_conf optd \
@@ -122,11 +124,12 @@ start_kannel optd
 read -r optd_got optd_s optd_sent < <(loop)
 printf 'kannel+optd  %6d replies in %7.3f s (sent in %.3f s)  %8.0f msg/s\n' \
 	"$optd_got" "$optd_s" "$optd_sent" "$(echo "$optd_got $optd_s" | awk '{print $1 / $2}')"
+# A moment for the last delivery reports, so the states below are final.
 sleep 1
 stop_all
 
 sql() { sqlite3 "$tmp/optd.db" "$1"; }
-echo "optd stored $(sql "SELECT count(*) FROM sms_inbound") inbound messages, $(sql "SELECT count(*) FROM consent_ledger") consent changes, $(sql "SELECT count(*) FROM sms_outbox") replies ($(sql "SELECT group_concat(state || ' ' || n, ', ') FROM (SELECT state, count(*) n FROM sms_outbox GROUP BY state)"))"
+echo "optd stored $(sql "SELECT count(*) FROM inbound") inbound messages, $(sql "SELECT count(*) FROM consent_ledger") consent changes, $(sql "SELECT count(*) FROM outbox") replies ($(sql "SELECT group_concat(state || ' ' || n, ', ') FROM (SELECT state, count(*) n FROM outbox GROUP BY state)"))"
 python3 - "$alone_got" "$alone_s" "$optd_got" "$optd_s" "$N" <<'PY'
 import sys
 ag, a_s, og, o_s, n = map(float, sys.argv[1:])

@@ -6,7 +6,7 @@
 # What every benchmark does first: the packages, the binary, the load's
 # defaults, a scratch dir, an admin key, and a trap that on exit stops
 # everything started here, calls the script's on_exit if it has one, and
-# removes the scratch dir.
+# removes the scratch dir (unless KEEP is set, to look at the logs).
 bench_init() { # scratch-dir-prefix
 	scripts/deps.sh bench
 	make -s -j"$(nproc)" build/optd
@@ -32,7 +32,7 @@ bench_cleanup() {
 	stop_all
 	[ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
 	[ "$(type -t on_exit)" = function ] && on_exit
-	rm -rf "$tmp"
+	if [ -n "${KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 
 free_port() {

@@ -60,17 +60,17 @@ repeated=$(awk '/^repeated requests:/ {print $3}' "$tmp/optd.wrk")
 sql() { sqlite3 "$tmp/optd.db" "$1"; }
 t0=$(date +%s.%N)
 for _ in $(seq 300); do
-	queued=$(sql "SELECT count(*) FROM sms_outbox")
-	sent=$(wc -l <"$tmp/sms.log" 2>/dev/null || echo 0)
+	queued=$(sql "SELECT count(*) FROM outbox")
+	sent=$(grep -c '^{' "$tmp/sms.log" || true)
 	[ "$sent" -ge "$queued" ] && break
 	sleep 0.2
 done
 drain=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
 stop_all
 
-inbound=$(sql "SELECT count(*) FROM sms_inbound")
+inbound=$(sql "SELECT count(*) FROM inbound")
 ledger=$(sql "SELECT count(*) FROM consent_ledger")
-replies=$(sql "SELECT count(*) FROM sms_outbox")
+replies=$(sql "SELECT count(*) FROM outbox")
 echo "optd acknowledged $optd_ok webhooks ($repeated of the requests repeated a MessageSid)"
 echo "optd stored $inbound inbound messages, $ledger consent changes, $replies replies; $sent replies in the log ${drain}s after the load"
 python3 - "$optd_ok" "$repeated" "$inbound" "$ledger" "$replies" "$sent" "$CONNS" <<'PY'
