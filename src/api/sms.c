@@ -23,6 +23,7 @@
 #include "sms/twilio_sig.h"
 #include "work/inbound.h"
 #include "work/outbox.h"
+#include "work/smsconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,23 +172,48 @@ static void submit(http_req *r, answer_kind answer, const gateway *gw,
 
 /* ---- authentication ---- */
 
-/* Twilio signs public_url + the request target + the sorted form. */
+/* The auth token of the group owning `to`, when the group has its own. */
+static int group_token(http_req *r, const char *to,
+		       char out[SMSCFG_FIELD_MAX])
+{
+	char group[IDENT_GROUP_ID_MAX + 1];
+	const smscfg *cfg;
+	store_group g;
+	store *st = http_app(r)->st;
+
+	if (!to || strlen(to) > STORE_ADDR_MAX ||
+	    store_number_owner(st, to, group) != STORE_OK ||
+	    smsconf_get(st, group, &g, &cfg) != STORE_OK)
+		return 0;
+	snprintf(out, SMSCFG_FIELD_MAX, "%s",
+		 smscfg_provider_of(cfg)->twilio_auth_token);
+	return out[0] != '\0';
+}
+
+/*
+ * Twilio signs public_url + the request target + the sorted form, with
+ * the auth token of the account that owns the number: the global one, or
+ * the group's own when the group overrides it.
+ */
 static int twilio_signed(http_req *r, const http_form *f)
 {
 	app *a = http_app(r);
 	twsig_param p[TWSIG_PARAMS_MAX];
 	const char *sig = http_header(r, "X-Twilio-Signature");
-	char url[SMS_URL_MAX + HTTP_URI_MAX];
+	char url[SMS_URL_MAX + HTTP_URI_MAX], token[SMSCFG_FIELD_MAX];
 	size_t n = http_form_count(f);
 
-	if (!a->twilio_token[0] || !sig || n > TWSIG_PARAMS_MAX)
+	if (!sig || n > TWSIG_PARAMS_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		p[i].name = http_form_name(f, i);
 		p[i].value = http_form_value(f, i);
 	}
 	snprintf(url, sizeof url, "%s%s", a->public_url, http_uri(r));
-	return twsig_check(a->twilio_token, url, p, n, sig);
+	if (a->twilio_token[0] && twsig_check(a->twilio_token, url, p, n, sig))
+		return 1;
+	return group_token(r, http_form_get(f, "To"), token) &&
+	       twsig_check(token, url, p, n, sig);
 }
 
 static int kannel_secret_ok(http_req *r, const char *given)
@@ -381,6 +407,19 @@ void api_sms_status_twilio(http_req *r)
 			sizeof c->provider_id, c->provider_id, 1) ||
 	    field(r, "MessageStatus", state, 64, c->error, 1))
 		return;
+	/* The callback URL names the outbox row (sms/twilio.c), which finds
+	 * it even before the row has Twilio's id. */
+	const char *id = http_query(r, "id");
+	char *end;
+	if (id && field(r, "dk", http_query(r, "dk"), sizeof c->dedupe,
+			c->dedupe, 1))
+		return;
+	c->id = id ? strtoll(id, &end, 10) : 0;
+	if (id && (*end || c->id <= 0)) {
+		http_reply_error(r, 400, NULL, "id must be an outbox message "
+				 "id");
+		return;
+	}
 	c->status = sms_twilio_status(state);
 	c->opted_out = code && strcmp(code, "21610") == 0 &&
 		       c->status == SMS_STATUS_FAILED;

@@ -355,4 +355,162 @@ store_err store_doi_put(store *st, const char *phone, const char *group,
 			int64_t since_ms);
 store_err store_doi_delete(store *st, const char *phone, const char *group);
 
+/* ---- Profiles' attributes, aliases, events, idempotent answers ---- */
+
+#define STORE_ATTRS_MAX (100 * 1024) /* bytes of a user's attributes JSON */
+#define STORE_ALIAS_MAX 255          /* bytes of an alias name or label */
+#define STORE_EVENT_NAME_MAX 255
+#define STORE_PROPS_MAX (50 * 1024)  /* bytes of an event's properties */
+#define STORE_IDEM_KEY_MAX 255
+#define STORE_IDEM_BODY_MAX 65536
+
+/* A JSON object ("{}" when none); *json is malloc'd. NOTFOUND: no user. */
+store_err store_user_attrs_get(store *st, int64_t user, char **json);
+store_err store_user_attrs_set(store *st, int64_t user, const char *json,
+			       int64_t now_ms);
+/* NOTFOUND when no user has this alias. */
+store_err store_user_by_alias(store *st, const char *label, const char *name,
+			      store_user *out);
+/* CONFLICT when another user holds the alias. */
+store_err store_alias_add(store *st, int64_t user, const char *label,
+			  const char *name);
+
+typedef struct {
+	int64_t id;
+	int64_t user_id;
+	char name[STORE_EVENT_NAME_MAX + 1];
+	int64_t time_ms;    /* when it happened (never in the future) */
+	int64_t created_ms; /* when optd stored it */
+	const char *props;  /* JSON object text; insert: may be NULL */
+} store_event;
+
+typedef int (*store_event_cb)(void *ctx, const store_event *e);
+
+/* Sets e->id. */
+store_err store_event_insert(store *st, store_event *e);
+/* Newest first; at most `limit`. e->props is valid during the call. */
+store_err store_events_by_user(store *st, int64_t user, size_t limit,
+			       store_event_cb cb, void *ctx);
+
+typedef struct {
+	int64_t user_id;
+	char product_id[STORE_EVENT_NAME_MAX + 1];
+	char currency[4];
+	double price;
+	int64_t quantity;
+	int64_t time_ms;
+	const char *props; /* JSON object text or NULL */
+} store_purchase;
+
+store_err store_purchase_insert(store *st, const store_purchase *p);
+
+/*
+ * Idempotency keys: the first answer to (route, key) is kept with the
+ * change it made, in the same transaction. get: NOTFOUND when the key is
+ * new; *body is malloc'd.
+ */
+store_err store_idem_get(store *st, const char *route, const char *key,
+			 int *status, char **body);
+store_err store_idem_put(store *st, const char *route, const char *key,
+			 int status, const char *body, int64_t now_ms);
+
+/* ---- Flows and their runs ---- */
+
+#define STORE_FLOW_ID_MAX 64
+#define STORE_FLOW_DEF_MAX (256 * 1024) /* bytes of a flow definition */
+#define STORE_EXCERPT_MAX 1024          /* bytes of an answer kept */
+
+typedef struct {
+	char id[STORE_FLOW_ID_MAX + 1];
+	char name[IDENT_NAME_MAX + 1];
+	int version;            /* the latest */
+	int enabled;
+	/* what starts it, for the lookups at entry */
+	char entry_event[STORE_EVENT_NAME_MAX + 1]; /* "" unless an event */
+	char entry_group[IDENT_GROUP_ID_MAX + 1];   /* "" unless an SMS */
+	int64_t created_ms;
+	int64_t updated_ms;
+} store_flow;
+
+typedef int (*store_flow_cb)(void *ctx, const store_flow *f);
+
+/* A new flow at version 1. CONFLICT when the id is taken. */
+store_err store_flow_insert(store *st, const store_flow *f, const char *def);
+/* A new version (f->version is set to it); NOTFOUND when no such flow. */
+store_err store_flow_new_version(store *st, store_flow *f, const char *def);
+store_err store_flow_get(store *st, const char *id, store_flow *out);
+/* The definition of one version; *def is malloc'd. */
+store_err store_flow_def(store *st, const char *id, int version, char **def);
+store_err store_flow_set_enabled(store *st, const char *id, int enabled,
+				 int64_t now_ms);
+store_err store_flow_list(store *st, store_flow_cb cb, void *ctx);
+/* Enabled flows entered by this event name / by SMS to this group. */
+store_err store_flows_for_event(store *st, const char *event,
+				store_flow_cb cb, void *ctx);
+store_err store_flows_for_group(store *st, const char *group,
+				store_flow_cb cb, void *ctx);
+
+typedef enum {
+	STORE_RUN_ACTIVE = 0, /* a step is due at next_ms */
+	STORE_RUN_RUNNING,    /* claimed by a runner until next_ms */
+	STORE_RUN_DONE,
+	STORE_RUN_EXITED,     /* left early (the audience no longer matched) */
+	STORE_RUN_FAILED,
+	STORE_RUN__COUNT,
+} store_run_state;
+
+const char *store_run_state_name(store_run_state s);
+
+typedef struct {
+	int64_t id;
+	char flow_id[STORE_FLOW_ID_MAX + 1];
+	int version;
+	int64_t user_id;
+	store_run_state state;
+	int step;        /* index of the step to run next */
+	int attempts;    /* attempts of that step so far */
+	int64_t next_ms; /* due (active) or lease end (running) */
+	int64_t created_ms;
+	int64_t updated_ms;
+	char *entry_props; /* JSON object text; malloc'd on reads */
+	char *event_props; /* the entry event's properties, or NULL */
+} store_run;
+
+typedef int (*store_run_cb)(void *ctx, const store_run *r);
+
+/* Sets r->id. With once = 1, CONFLICT when this user already has a run of
+ * this flow (re-entry off); the props are copied. */
+store_err store_run_insert(store *st, store_run *r, int once);
+/* Like store_outbox_claim: due active runs and expired running ones
+ * become running until now + lease. cb sees each; strings are valid
+ * during the call. */
+store_err store_run_claim(store *st, int64_t now_ms, int64_t lease_ms,
+			  size_t limit, store_run_cb cb, void *ctx);
+/* Writes state, step, attempts, next_ms, updated_ms of run r->id. */
+store_err store_run_update(store *st, const store_run *r);
+store_err store_run_get(store *st, int64_t id, store_run *out);
+void store_run_free(store_run *r); /* frees the props of a read run */
+/* Newest first, at most `limit`, of one flow. */
+store_err store_runs_by_flow(store *st, const char *flow, size_t limit,
+			     store_run_cb cb, void *ctx);
+/* The earliest next_ms among active runs; NOTFOUND when none. */
+store_err store_run_next_due(store *st, int64_t *next_ms);
+
+typedef struct {
+	int64_t run_id;
+	int step;
+	int attempt;
+	int64_t time_ms;
+	char outcome[24]; /* "ok", "retry", "failed", "skipped", "sent" ... */
+	int http_status;  /* 0 when none */
+	char detail[STORE_EXCERPT_MAX + 1]; /* answer excerpt or error */
+} store_step_log;
+
+typedef int (*store_step_cb)(void *ctx, const store_step_log *l);
+
+store_err store_step_log_add(store *st, const store_step_log *l);
+/* Oldest first. */
+store_err store_step_logs(store *st, int64_t run, store_step_cb cb,
+			  void *ctx);
+
 #endif

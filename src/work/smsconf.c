@@ -2,6 +2,7 @@
 #include "work/smsconf.h"
 #include "lib/log.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,26 @@ typedef struct {
 
 static _Thread_local conf_slot slots[SMSCONF_SLOTS];
 static _Thread_local unsigned tick;
+
+/* Threads that never call smsconf_thread_done() (libmicrohttpd's) free
+ * their cache as they exit, through this key's destructor. */
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static void on_exit_free(void *unused)
+{
+	(void)unused;
+	smsconf_thread_done();
+}
+
+static void exit_key_make(void) { pthread_key_create(&exit_key, on_exit_free); }
+
+static void free_at_exit(void)
+{
+	pthread_once(&exit_once, exit_key_make);
+	if (!pthread_getspecific(exit_key))
+		pthread_setspecific(exit_key, (void *)1);
+}
 
 static conf_slot *slot_for(const char *group, int64_t updated_ms)
 {
@@ -50,6 +71,7 @@ store_err smsconf_get(store *st, const char *group, store_group *g,
 		return e;
 	s = slot_for(group, g->updated_ms);
 	if (!s->cfg) {
+		free_at_exit();
 		e = store_group_sms_get(st, group, &json);
 		if (e)
 			return e;

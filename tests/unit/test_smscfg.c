@@ -209,7 +209,7 @@ static void test_refusals(void **state)
 	parse_bad("{\"categories\":{\"deals\":{\"reply\":{\"en\":\"x\"}}}}",
 		  "keywords");
 	parse_bad("{\"categories\":{\"a\":{\"keywords\":{\"en\":[\"DUP\"]}},"
-		  "\"b\":{\"keywords\":{\"en\":[\"dup\"]}}}}", "DUP");
+		  "\"b\":{\"keywords\":{\"en\":[\"dup\"]}}}}", "already");
 	parse_bad("{\"double_opt_in\":{\"window_days\":0}}", "window_days");
 	parse_bad("{\"double_opt_in\":{\"confirm_keywords\":[]}}",
 		  "confirm_keywords");
