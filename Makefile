@@ -4,6 +4,8 @@
 #   make            build/optd (optimised, with debug symbols)
 #   make SAN=1      build/asan/optd and tests under AddressSanitizer + UBSan
 #   make FUZZ=1 fuzz  libFuzzer targets in build/fuzz/ (clang)
+#   make tools      test drivers in build/tests/template/ (the template
+#                   renderer that tests/template/run.sh compares)
 #   make run        install what is missing, build, run `optd serve`
 #   make check      install what is missing, build everything, run every
 #                   test suite (also under the sanitizers); last line
@@ -38,8 +40,10 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:%.c=$(BUILD)/%)
+TOOL_SRC := $(wildcard tests/template/*.c)
+TOOL_BIN := $(TOOL_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all unit fuzz run check deps clean
+.PHONY: all unit fuzz tools run check deps clean
 
 all: $(BUILD)/optd
 
@@ -64,6 +68,11 @@ fuzz: $(FUZZ_BIN)
 
 $(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(OBJ)
 	$(CXX) $(subst fuzzer-no-link,fuzzer,$(OPT)) -o $@ $^ $(LDLIBS)
+
+tools: $(TOOL_BIN)
+
+$(BUILD)/tests/template/%: $(BUILD)/tests/template/%.o $(OBJ)
+	$(CXX) $(OPT) -o $@ $^ $(LDLIBS)
 
 deps:
 	@scripts/deps.sh run

@@ -36,6 +36,10 @@ static const struct {
 	{"kannel-password", "OPTD_KANNEL_PASSWORD"},
 	{"kannel-secret", "OPTD_KANNEL_SECRET"},
 	{"kannel-dlr-mask", "OPTD_KANNEL_DLR_MASK"},
+	{"flow-runners", "OPTD_FLOW_RUNNERS"},
+	{"flow-webhook-timeout-ms", "OPTD_FLOW_WEBHOOK_TIMEOUT_MS"},
+	{"flow-retry-base-ms", "OPTD_FLOW_RETRY_BASE_MS"},
+	{"flow-lease-ms", "OPTD_FLOW_LEASE_MS"},
 };
 
 #define NNAMES (sizeof names / sizeof names[0])
@@ -134,11 +138,42 @@ bad:
 	return -1;
 }
 
+/* 0 set, 1 not a flow setting, -1 bad value (err filled). */
+static int set_flows(config *c, const char *name, const char *v,
+		     char err[CONFIG_ERR_MAX])
+{
+	flows_conf *f = &c->flows;
+	unsigned n = 0;
+
+	if (strncmp(name, "flow-", 5))
+		return 1;
+	if (!strcmp(name, "flow-runners") &&
+	    !parse_uint(v, FLOWS_THREADS_MAX, &n) && n > 0)
+		f->threads = n;
+	else if (!strcmp(name, "flow-webhook-timeout-ms") &&
+		 !parse_uint(v, 600000, &n) && n >= 100)
+		f->webhook_timeout_ms = n;
+	else if (!strcmp(name, "flow-retry-base-ms") &&
+		 !parse_uint(v, 3600000, &n) && n > 0)
+		f->retry_base_ms = n;
+	else if (!strcmp(name, "flow-lease-ms") &&
+		 !parse_uint(v, 3600000, &n) && n >= 200)
+		f->lease_ms = n;
+	else {
+		snprintf(err, CONFIG_ERR_MAX, "invalid --%s \"%.64s\" (see "
+			 "docs/flows.md for its range)", name, v);
+		return -1;
+	}
+	return 0;
+}
+
 int config_set(config *c, const char *name, const char *v,
 	       char err[CONFIG_ERR_MAX])
 {
 	int rc = set_sms(c, name, v, err);
 
+	if (rc == 1)
+		rc = set_flows(c, name, v, err);
 	if (rc <= 0)
 		return rc;
 	if (strcmp(name, "listen") == 0) {
@@ -223,6 +258,11 @@ int config_from_env(config *c, char err[CONFIG_ERR_MAX])
 	c->sender.lease_ms = 60000;
 	c->sender.retry_base_ms = 1000;
 	c->sender.retry_max_ms = 600000;
+	c->flows.threads = 4;
+	c->flows.webhook_timeout_ms = 90000; /* Braze's */
+	c->flows.webhook_max_attempts = 6;   /* the first and 5 retries */
+	c->flows.retry_base_ms = 10000;
+	c->flows.lease_ms = 120000;
 	for (size_t i = 0; i < NNAMES; i++) {
 		const char *v = getenv(names[i].env);
 		if (v && config_set(c, names[i].flag, v, err) != 0) {
@@ -258,6 +298,13 @@ int config_finish(config *c, char err[CONFIG_ERR_MAX])
 		snprintf(err, CONFIG_ERR_MAX, "--sms-lease-ms (%lld) must be "
 			 "longer than --sms-timeout-ms (%ld)",
 			 (long long)c->sender.lease_ms, p->timeout_ms);
+		return -1;
+	}
+	if (c->flows.lease_ms <= c->flows.webhook_timeout_ms) {
+		snprintf(err, CONFIG_ERR_MAX, "--flow-lease-ms (%lld) must be "
+			 "longer than --flow-webhook-timeout-ms (%ld)",
+			 (long long)c->flows.lease_ms,
+			 c->flows.webhook_timeout_ms);
 		return -1;
 	}
 	if (c->sender.retry_max_ms < c->sender.retry_base_ms)

@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "sms/provider.h"
 #include "store/store.h"
+#include "work/flows.h"
 #include "work/sender.h"
 
 #define CONFIG_ERR_MAX 256
@@ -33,6 +34,7 @@ typedef struct {
 	 * sender.provider.public_url is "" until config_finish() fills the
 	 * default from the port. */
 	sender_conf sender;
+	flows_conf flows; /* docs/flows.md, Settings */
 } config;
 
 /* Defaults, then the environment. 0 or -1 with err filled. */

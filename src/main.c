@@ -57,6 +57,11 @@ static int usage(void)
 		"--external-id X\n"
 		"       optd sim sms --from P --to N [--url URL] [--key K] TEXT\n"
 		"       optd messages [--state S] [--to P] [--limit N]\n"
+		"       optd flows add --file FLOW.json | list | show ID | "
+		"update ID --file F\n"
+		"       optd flows enable ID | optd flows disable ID\n"
+		"       optd runs --flow ID [--limit N] | "
+		"optd events --user EXTERNAL_ID [--limit N]\n"
 		"       optd migrate | optd version\n"
 		"every command also takes --db PATH and --default-region CC;\n"
 		"SMS settings: docs/sms.md\n");
@@ -66,7 +71,8 @@ static int usage(void)
 /* Command-specific flags, collected as JSON for manage.c. */
 typedef struct {
 	const char *name, *channel, *id, *rate, *doi, *phone, *email, *ext;
-	const char *from, *to, *url, *key, *file, *state, *limit;
+	const char *from, *to, *url, *key, *file, *state, *limit, *flow,
+		*user;
 	const char *scopes[CLI_LIST_MAX], *numbers[CLI_LIST_MAX];
 	size_t nscopes, nnumbers;
 	int doi_flag;
@@ -102,7 +108,7 @@ static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
 				      "scope", "number", "phone", "email",
 				      "external-id", "double-opt-in", "from",
 				      "to", "url", "key", "file", "state",
-				      "limit", NULL};
+				      "limit", "flow", "user", NULL};
 	char err[CONFIG_ERR_MAX];
 	const char *f;
 	int idx, c;
@@ -141,6 +147,8 @@ static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
 		else if (!strcmp(nm, "file")) a->file = v;
 		else if (!strcmp(nm, "state")) a->state = v;
 		else if (!strcmp(nm, "limit")) a->limit = v;
+		else if (!strcmp(nm, "flow")) a->flow = v;
+		else if (!strcmp(nm, "user")) a->user = v;
 		else if (!strcmp(nm, "double-opt-in"))
 			a->doi_flag = 1, a->doi = v ? v : "true";
 		else if (!strcmp(nm, "scope") && a->nscopes < CLI_LIST_MAX)
@@ -218,6 +226,7 @@ typedef struct {
 	const cli_args *a;
 	json_t *spec;
 	const char *target;
+	const char *verb;
 } cli_ctx;
 
 static manage_err op_key_create(store *st, void *arg, json_t **out, char *err)
@@ -299,21 +308,60 @@ static manage_err op_group_sms(store *st, void *arg, json_t **out, char *err)
 				    out, err);
 }
 
-static manage_err op_messages(store *st, void *arg, json_t **out, char *err)
+/* --limit, 1..max (100 when absent); -1 with err filled. */
+static long cli_limit(const cli_args *a, long max, char *err)
 {
-	cli_ctx *c = arg;
-	const cli_args *a = c->a;
 	char *end = NULL;
 	long limit = a->limit ? strtol(a->limit, &end, 10) : 100;
 
-	if (end && (*end || !*a->limit || limit < 1 ||
-		    limit > MANAGE_MESSAGES_PAGE_MAX)) {
-		snprintf(err, MANAGE_ERR_MAX, "--limit takes 1 to %d",
-			 MANAGE_MESSAGES_PAGE_MAX);
-		return MANAGE_INVALID;
+	if (end && (*end || !*a->limit || limit < 1 || limit > max)) {
+		snprintf(err, MANAGE_ERR_MAX, "--limit takes 1 to %ld", max);
+		return -1;
 	}
-	return manage_messages(st, a->state, a->to, c->cfg->default_region, 0,
-			       (size_t)limit, out, err);
+	return limit;
+}
+
+static manage_err op_messages(store *st, void *arg, json_t **out, char *err)
+{
+	cli_ctx *c = arg;
+	long limit = cli_limit(c->a, MANAGE_MESSAGES_PAGE_MAX, err);
+
+	if (limit < 0)
+		return MANAGE_INVALID;
+	return manage_messages(st, c->a->state, c->a->to,
+			       c->cfg->default_region, 0, (size_t)limit, out,
+			       err);
+}
+
+static manage_err op_flows(store *st, void *arg, json_t **out, char *err)
+{
+	cli_ctx *c = arg;
+	const char *verb = c->verb;
+	int64_t now = clock_now_ms();
+
+	if (!strcmp(verb, "add"))
+		return manage_flow_save(st, NULL, c->spec, now, out, err);
+	if (!strcmp(verb, "update"))
+		return manage_flow_save(st, c->target, c->spec, now, out, err);
+	if (!strcmp(verb, "list"))
+		return manage_flow_list(st, out, err);
+	if (!strcmp(verb, "show"))
+		return manage_flow_get(st, c->target, out, err);
+	return manage_flow_enable(st, c->target, !strcmp(verb, "enable"),
+				  now, out, err);
+}
+
+static manage_err op_runs(store *st, void *arg, json_t **out, char *err)
+{
+	cli_ctx *c = arg;
+	long limit = cli_limit(c->a, MANAGE_RUNS_PAGE_MAX, err);
+
+	if (limit < 0)
+		return MANAGE_INVALID;
+	if (c->a->flow)
+		return manage_flow_runs(st, c->a->flow, (size_t)limit, out,
+					err);
+	return manage_user_events(st, c->a->user, (size_t)limit, out, err);
 }
 
 /* The JSON document in --file, or NULL with a message printed. */
@@ -386,6 +434,19 @@ static json_t *spec_of(const cli_args *a, int group)
 	return o;
 }
 
+/* optd flows VERB: which verbs take an ID, which a --file. */
+static int flows_verb_ok(const char *verb, const char *id, const char *file)
+{
+	if (!strcmp(verb, "add"))
+		return file != NULL;
+	if (!strcmp(verb, "update"))
+		return id && file;
+	if (!strcmp(verb, "list"))
+		return 1;
+	return id && (!strcmp(verb, "show") || !strcmp(verb, "enable") ||
+		      !strcmp(verb, "disable"));
+}
+
 /* Where `optd sim` finds optd: this command line's --listen and --port. */
 static const char *default_url(const config *cfg, char out[STORE_URL_MAX])
 {
@@ -399,7 +460,7 @@ static const char *default_url(const config *cfg, char out[STORE_URL_MAX])
 static int cli_dispatch(const char *cmd, const char *verb, const config *cfg,
 			const cli_args *a, char **rest, int nrest)
 {
-	cli_ctx c = {cfg, a, NULL, nrest > 0 ? rest[0] : NULL};
+	cli_ctx c = {cfg, a, NULL, nrest > 0 ? rest[0] : NULL, verb};
 	char shown[STORE_URL_MAX];
 	int rc = -1;
 
@@ -432,6 +493,15 @@ static int cli_dispatch(const char *cmd, const char *verb, const config *cfg,
 		rc = with_store(cfg, op_group_sms, &c, c.spec != NULL);
 	} else if (!strcmp(cmd, "messages")) {
 		rc = with_store(cfg, op_messages, &c, 0);
+	} else if (!strcmp(cmd, "flows") && flows_verb_ok(verb, c.target,
+							   a->file)) {
+		if (a->file && !(c.spec = read_json_file(a->file)))
+			return 1;
+		rc = with_store(cfg, op_flows, &c, strcmp(verb, "list") &&
+					     strcmp(verb, "show"));
+	} else if ((!strcmp(cmd, "runs") && a->flow) ||
+		   (!strcmp(cmd, "events") && a->user)) {
+		rc = with_store(cfg, op_runs, &c, 0);
 	} else if (!strcmp(cmd, "sim") && !strcmp(verb, "sms") && nrest == 1 &&
 		   a->from && a->to) {
 		rc = sim_sms(a->url ? a->url : default_url(cfg, shown),
@@ -468,7 +538,8 @@ int main(int argc, char **argv)
 	/* getopt permutes its array: keep the command (and verb) out of it by
 	 * letting it stand where getopt expects the program name. */
 	if (strcmp(cmd, "serve") && strcmp(cmd, "migrate") &&
-	    strcmp(cmd, "messages")) {
+	    strcmp(cmd, "messages") && strcmp(cmd, "runs") &&
+	    strcmp(cmd, "events")) {
 		if (argc < 3)
 			return usage();
 		verb = argv[2];

@@ -101,7 +101,8 @@ int serve_run(const config *cfg)
 	store_opts so = {.dur = cfg->durability,
 			 .pool = cfg->db_pool ? cfg->db_pool
 					      : cfg->http.threads + 2 +
-						cfg->sender.threads};
+						cfg->sender.threads +
+						cfg->flows.threads};
 	const sms_provider_conf *pc = &cfg->sender.provider;
 	char serr[SMS_ERR_MAX];
 
@@ -134,6 +135,11 @@ int serve_run(const config *cfg)
 			  sms_provider_name(pc->kind), serr);
 		goto out;
 	}
+	a.flows = flows_start(a.st, a.wr, a.snd, &cfg->flows);
+	if (!a.flows) {
+		log_error("cannot start the flow runners");
+		goto out;
+	}
 	he = http_server_start(&cfg->http, &a, &srv);
 	if (he) {
 		log_error("cannot listen on %s:%u: %s", cfg->http.addr,
@@ -158,6 +164,7 @@ out:
 		log_info("writer: %llu jobs in %llu batches",
 			 (unsigned long long)jobs, (unsigned long long)batches);
 	}
+	flows_stop(a.flows);
 	sender_stop(a.snd);
 	writer_stop(a.wr); /* commits and answers whatever is queued */
 	http_server_stop(srv);

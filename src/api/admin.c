@@ -15,7 +15,8 @@
 #include <string.h>
 
 typedef enum { OP_KEY_CREATE, OP_KEY_REVOKE, OP_GROUP_CREATE,
-	       OP_GROUP_UPDATE, OP_GROUP_SMS_SET, OP_MESSAGE_SEND } admin_op;
+	       OP_GROUP_UPDATE, OP_GROUP_SMS_SET, OP_MESSAGE_SEND, OP_FLOW_ADD,
+	       OP_FLOW_UPDATE, OP_FLOW_ENABLE, OP_FLOW_DISABLE } admin_op;
 
 typedef struct {
 	admin_op op;
@@ -84,6 +85,17 @@ static int admin_apply(store *st, void *arg)
 		c->m = manage_message_send(st, c->spec, c->region, c->now_ms,
 					   &c->out, c->err);
 		break;
+	case OP_FLOW_ADD:
+	case OP_FLOW_UPDATE:
+		c->m = manage_flow_save(st, c->op == OP_FLOW_ADD ? NULL
+				       : c->target, c->spec, c->now_ms,
+				       &c->out, c->err);
+		break;
+	case OP_FLOW_ENABLE:
+	case OP_FLOW_DISABLE:
+		c->m = manage_flow_enable(st, c->target, c->op == OP_FLOW_ENABLE,
+					  c->now_ms, &c->out, c->err);
+		break;
 	}
 	return c->m != MANAGE_OK;
 }
@@ -113,7 +125,8 @@ static void admin_finish(http_req *r)
 	}
 	reply_manage(r, c->m, c->err,
 		     c->op == OP_KEY_CREATE || c->op == OP_GROUP_CREATE ||
-				     c->op == OP_MESSAGE_SEND ? 201 : 200,
+				     c->op == OP_MESSAGE_SEND ||
+				     c->op == OP_FLOW_ADD ? 201 : 200,
 		     out);
 }
 
@@ -141,6 +154,28 @@ static void submit(http_req *r, admin_op op, int with_body)
 	writer_submit(a->wr, &c->job);
 }
 
+/* Reads need no writer: they run on the HTTP thread's connection. */
+static void read_all(http_req *r,
+		     manage_err (*fn)(store *, json_t **, char *))
+{
+	char err[MANAGE_ERR_MAX];
+	json_t *out = NULL;
+	manage_err m = fn(http_app(r)->st, &out, err);
+
+	reply_manage(r, m, err, 200, out);
+}
+
+/* The same for one resource named by the path's last segment. */
+static void read_one(http_req *r, manage_err (*fn)(store *, const char *,
+						   json_t **, char *))
+{
+	char err[MANAGE_ERR_MAX];
+	json_t *out = NULL;
+	manage_err m = fn(http_app(r)->st, http_path_rest(r), &out, err);
+
+	reply_manage(r, m, err, 200, out);
+}
+
 void api_admin_keys_create(http_req *r) { submit(r, OP_KEY_CREATE, 1); }
 void api_admin_keys_revoke(http_req *r) { submit(r, OP_KEY_REVOKE, 0); }
 void api_admin_groups_create(http_req *r) { submit(r, OP_GROUP_CREATE, 1); }
@@ -148,15 +183,47 @@ void api_admin_groups_update(http_req *r) { submit(r, OP_GROUP_UPDATE, 1); }
 void api_admin_group_sms_put(http_req *r) { submit(r, OP_GROUP_SMS_SET, 1); }
 void api_admin_messages_send(http_req *r) { submit(r, OP_MESSAGE_SEND, 1); }
 
-void api_admin_group_sms_get(http_req *r)
+void api_admin_flows_add(http_req *r) { submit(r, OP_FLOW_ADD, 1); }
+void api_admin_flows_update(http_req *r) { submit(r, OP_FLOW_UPDATE, 1); }
+void api_admin_flows_enable(http_req *r) { submit(r, OP_FLOW_ENABLE, 0); }
+void api_admin_flows_disable(http_req *r) { submit(r, OP_FLOW_DISABLE, 0); }
+
+void api_admin_flows_list(http_req *r) { read_all(r, manage_flow_list); }
+
+void api_admin_flows_get(http_req *r) { read_one(r, manage_flow_get); }
+
+static int query_int(http_req *r, const char *name, long long min,
+		     long long max, long long *out);
+
+void api_admin_flows_runs(http_req *r)
 {
 	char err[MANAGE_ERR_MAX];
-	json_t *out;
-	manage_err m = manage_group_sms_get(http_app(r)->st,
-					    http_path_rest(r), &out, err);
+	long long limit = 100;
+	json_t *out = NULL;
+	manage_err m;
 
+	if (query_int(r, "limit", 1, MANAGE_RUNS_PAGE_MAX, &limit))
+		return;
+	m = manage_flow_runs(http_app(r)->st, http_path_rest(r),
+			     (size_t)limit, &out, err);
 	reply_manage(r, m, err, 200, out);
 }
+
+void api_admin_user_events(http_req *r)
+{
+	char err[MANAGE_ERR_MAX];
+	long long limit = 100;
+	json_t *out = NULL;
+	manage_err m;
+
+	if (query_int(r, "limit", 1, MANAGE_RUNS_PAGE_MAX, &limit))
+		return;
+	m = manage_user_events(http_app(r)->st, http_path_rest(r),
+			       (size_t)limit, &out, err);
+	reply_manage(r, m, err, 200, out);
+}
+
+void api_admin_group_sms_get(http_req *r) { read_one(r, manage_group_sms_get); }
 
 /* A query parameter that must be a whole number in [min, max]. */
 static int query_int(http_req *r, const char *name, long long min,
@@ -219,33 +286,11 @@ void api_admin_messages_get(http_req *r)
 	reply_manage(r, m, err, 200, out);
 }
 
-void api_admin_keys_list(http_req *r)
-{
-	char err[MANAGE_ERR_MAX];
-	json_t *out;
-	manage_err m = manage_key_list(http_app(r)->st, &out, err);
+void api_admin_keys_list(http_req *r) { read_all(r, manage_key_list); }
 
-	reply_manage(r, m, err, 200, out);
-}
+void api_admin_groups_list(http_req *r) { read_all(r, manage_group_list); }
 
-void api_admin_groups_list(http_req *r)
-{
-	char err[MANAGE_ERR_MAX];
-	json_t *out;
-	manage_err m = manage_group_list(http_app(r)->st, &out, err);
-
-	reply_manage(r, m, err, 200, out);
-}
-
-void api_admin_groups_get(http_req *r)
-{
-	char err[MANAGE_ERR_MAX];
-	json_t *out;
-	manage_err m = manage_group_get(http_app(r)->st, http_path_rest(r),
-					&out, err);
-
-	reply_manage(r, m, err, 200, out);
-}
+void api_admin_groups_get(http_req *r) { read_one(r, manage_group_get); }
 
 void api_admin_consent(http_req *r)
 {

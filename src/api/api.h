@@ -16,6 +16,9 @@ void api_status_set_v2(http_req *r);
 void api_status_get(http_req *r);
 void api_user_status(http_req *r);
 
+/* track.c: Braze's POST /users/track */
+void api_users_track(http_req *r);
+
 /* admin.c: optd's own management API under /admin/ */
 void api_admin_keys_list(http_req *r);
 void api_admin_keys_create(http_req *r);
@@ -27,6 +30,16 @@ void api_admin_groups_update(http_req *r);
 void api_admin_consent(http_req *r);
 void api_admin_group_sms_get(http_req *r);
 void api_admin_group_sms_put(http_req *r);
+
+/* flows and events (admin.c) */
+void api_admin_flows_add(http_req *r);
+void api_admin_flows_update(http_req *r);
+void api_admin_flows_enable(http_req *r);
+void api_admin_flows_disable(http_req *r);
+void api_admin_flows_list(http_req *r);
+void api_admin_flows_get(http_req *r);
+void api_admin_flows_runs(http_req *r);
+void api_admin_user_events(http_req *r);
 
 /* the outbox, under /admin/messages (admin.c) */
 void api_admin_messages_list(http_req *r);

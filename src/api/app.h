@@ -10,6 +10,7 @@
 #include "core/ratelimit.h"
 #include "store/store.h"
 #include "sms/provider.h"
+#include "work/flows.h"
 #include "work/sender.h"
 #include "work/writer.h"
 
@@ -19,6 +20,7 @@ struct app {
 	rl *limits;
 	char default_region[PHONE_REGION_MAX + 1];
 	sender *snd; /* woken when a commit queued messages; may be NULL */
+	flows *flows; /* woken when a commit started runs; may be NULL */
 	/* What gateways' webhooks are checked against. */
 	char public_url[SMS_URL_MAX];      /* no trailing '/' */
 	char twilio_token[SMS_SECRET_MAX]; /* "" : Twilio webhooks refused */

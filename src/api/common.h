@@ -19,6 +19,9 @@ typedef struct {
 void api_reply_store_error(http_req *r, store_err err);
 /* external_id, phone and email (each also as name[]), at most 50 each. */
 int api_read_ids(http_req *r, api_ids *q);
+/* The Idempotency-Key header, checked (1..STORE_IDEM_KEY_MAX bytes of
+ * text); "" when absent; -1 after replying 400 to a bad one. */
+int api_idempotency_key(http_req *r, char out[STORE_IDEM_KEY_MAX + 1]);
 /* Normalise with the default region; replies 400 quoting it on error. */
 int api_norm_phone(http_req *r, const char *raw, phone_info *p);
 

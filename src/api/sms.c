@@ -43,11 +43,13 @@ typedef struct {
 
 static void in_done(writer_job *job)
 {
-	in_ctx *c = job->arg;
+	in_ctx *c = http_ctx(job->done_arg);
 	app *a = http_app(job->done_arg);
 
 	if (!job->commit && !job->rc && c->in.n_replies)
 		sender_wake(a->snd);
+	if (!job->commit && !job->rc && c->in.runs)
+		flows_wake(a->flows);
 	http_wake(job->done_arg);
 }
 
@@ -163,7 +165,7 @@ static void submit(http_req *r, answer_kind answer, const gateway *gw,
 	inb_prepare(&c->in);
 	c->answer = answer;
 	c->job.fn = inb_apply;
-	c->job.arg = c;
+	c->job.arg = &c->in;
 	c->job.done = in_done;
 	c->job.done_arg = r;
 	http_defer(r, in_finish);

@@ -35,7 +35,14 @@ typedef struct {
 	/* item i asks for double opt-in in a group that has it on */
 	unsigned char doi[SUBREQ_GROUPS_MAX];
 	unsigned prompts; /* double opt-in prompts queued */
+	const char *route; /* for Idempotency-Key: "v1" or "v2" status/set */
+	char idem_key[STORE_IDEM_KEY_MAX + 1];
+	int replayed;      /* the key was known: the first answer stands */
+	int idem_status;
+	char *idem_body;
 } set_ctx;
+
+#define SET_ANSWER "{\"message\":\"success\"}"
 
 static void set_ctx_free(void *p)
 {
@@ -44,6 +51,7 @@ static void set_ctx_free(void *p)
 	if (!c)
 		return;
 	subreq_free(&c->req);
+	free(c->idem_body);
 	free(c);
 }
 
@@ -79,6 +87,19 @@ static int set_apply(store *st, void *arg)
 	set_ctx *c = arg;
 
 	c->prompts = 0;
+	c->replayed = 0;
+	free(c->idem_body);
+	c->idem_body = NULL;
+	if (c->idem_key[0]) {
+		c->err = store_idem_get(st, c->route, c->idem_key,
+					&c->idem_status, &c->idem_body);
+		if (c->err == STORE_OK) {
+			c->replayed = 1;
+			return 0;
+		}
+		if (c->err != STORE_NOTFOUND)
+			return 1;
+	}
 	for (size_t i = 0; i < c->req.n; i++) {
 		subreq_item *it = &c->req.items[i];
 		subs_change ch = {
@@ -111,7 +132,10 @@ static int set_apply(store *st, void *arg)
 		if (c->err)
 			return 1;
 	}
-	return 0;
+	if (c->idem_key[0])
+		c->err = store_idem_put(st, c->route, c->idem_key, 201,
+					SET_ANSWER, c->now_ms);
+	return c->err != STORE_OK;
 }
 
 static void set_done(writer_job *job)
@@ -131,8 +155,12 @@ static void set_finish(http_req *r)
 		api_reply_store_error(r, c->job.commit);
 	else if (c->job.rc)
 		api_reply_store_error(r, c->err ? c->err : STORE_IO);
-	else
-		http_reply_static(r, 201, "{\"message\":\"success\"}");
+	else if (c->replayed) {
+		http_reply_header(r, "Idempotent-Replayed", "true");
+		http_reply_text(r, (unsigned)c->idem_status, "application/json",
+				c->idem_body);
+	} else
+		http_reply_static(r, 201, SET_ANSWER);
 }
 
 /*
@@ -230,8 +258,10 @@ static void status_set(http_req *r, int v2)
 				 : err);
 		return;
 	}
-	if (check_groups(r, a->st, &c->req, c->doi))
+	if (check_groups(r, a->st, &c->req, c->doi) ||
+	    api_idempotency_key(r, c->idem_key))
 		return;
+	c->route = v2 ? "v2/subscription/status/set" : "subscription/status/set";
 	snprintf(c->key_name, sizeof c->key_name, "%s", http_key_of(r)->name);
 	snprintf(c->request_id, sizeof c->request_id, "%s",
 		 http_request_id(r));

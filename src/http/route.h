@@ -17,6 +17,7 @@ typedef enum {
 	RATE_STATUS_SET, /* 5,000 a minute, both status/set endpoints */
 	RATE_DEFAULT,    /* 250,000 an hour */
 	RATE_ADMIN,      /* optd's own: 6,000 a minute */
+	RATE_USERS_TRACK, /* 3,000 every three seconds */
 } route_bucket;
 
 typedef struct {

@@ -17,6 +17,8 @@ static const http_route routes[] = {
 	 SCOPE_STATUS_SET, RATE_STATUS_SET, 1, NULL},
 	{"GET", "/subscription/status/get", 0, api_status_get,
 	 SCOPE_STATUS_GET, RATE_DEFAULT, 0, NULL},
+	{"POST", "/users/track", 0, api_users_track, SCOPE_USERS_TRACK,
+	 RATE_USERS_TRACK, 1, NULL},
 	{"GET", "/subscription/user/status", 0, api_user_status,
 	 SCOPE_GROUPS_GET, RATE_DEFAULT, 0, NULL},
 	{"GET", "/admin/api_keys", 0, api_admin_keys_list, SCOPE_ADMIN,
@@ -45,6 +47,22 @@ static const http_route routes[] = {
 	 RATE_ADMIN, 1, NULL},
 	{"GET", "/admin/messages/", 1, api_admin_messages_get, SCOPE_ADMIN,
 	 RATE_ADMIN, 0, NULL},
+	{"GET", "/admin/flows", 0, api_admin_flows_list, SCOPE_ADMIN,
+	 RATE_ADMIN, 0, NULL},
+	{"POST", "/admin/flows", 0, api_admin_flows_add, SCOPE_ADMIN,
+	 RATE_ADMIN, 1, NULL},
+	{"GET", "/admin/flows/", 1, api_admin_flows_get, SCOPE_ADMIN,
+	 RATE_ADMIN, 0, NULL},
+	{"PUT", "/admin/flows/", 1, api_admin_flows_update, SCOPE_ADMIN,
+	 RATE_ADMIN, 1, NULL},
+	{"POST", "/admin/flows/", 1, api_admin_flows_enable, SCOPE_ADMIN,
+	 RATE_ADMIN, 0, "/enable"},
+	{"POST", "/admin/flows/", 1, api_admin_flows_disable, SCOPE_ADMIN,
+	 RATE_ADMIN, 0, "/disable"},
+	{"GET", "/admin/flows/", 1, api_admin_flows_runs, SCOPE_ADMIN,
+	 RATE_ADMIN, 0, "/runs"},
+	{"GET", "/admin/users/", 1, api_admin_user_events, SCOPE_ADMIN,
+	 RATE_ADMIN, 0, "/events"},
 	/* Gateways authenticate by signature or shared secret, not by key;
 	 * the handlers check them. */
 	{"POST", "/sms/inbound/twilio", 0, api_sms_inbound_twilio, 0,
@@ -116,6 +134,9 @@ void route_bucket_limit(route_bucket b, uint32_t key_override,
 	case RATE_ADMIN:
 		*limit = 6000, *window_s = 60;
 		break;
+	case RATE_USERS_TRACK:
+		*limit = 3000, *window_s = 3;
+		break;
 	case RATE_DEFAULT:
 	default:
 		*limit = 250000, *window_s = 3600;
@@ -130,6 +151,7 @@ const char *route_bucket_name(route_bucket b)
 	switch (b) {
 	case RATE_STATUS_SET: return "status_set";
 	case RATE_ADMIN: return "admin";
+	case RATE_USERS_TRACK: return "users_track";
 	case RATE_DEFAULT: return "default";
 	default: return "none";
 	}

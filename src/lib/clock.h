@@ -15,5 +15,11 @@ int64_t clock_now_ms(void);  /* wall clock, Unix epoch */
 int64_t clock_mono_us(void); /* monotonic, for durations */
 void clock_iso(int64_t ms, char out[CLOCK_ISO_MAX]);
 void clock_iso_now(char out[CLOCK_ISO_MAX]);
+/*
+ * Parse an ISO 8601 date-time: "YYYY-MM-DD", optionally "THH:MM[:SS]"
+ * (a space may stand for T), a fraction ".f…" or Braze's ":SSS", and a
+ * zone "Z", "+HH:MM", "+HHMM" or "+HH" (none means UTC). 0 on success.
+ */
+int clock_parse_iso(const char *s, int64_t *ms);
 
 #endif

@@ -75,6 +75,23 @@
 		    "next_ms, error, encoding, segments, created_ms, " \
 		    "updated_ms, body"
 
+#define EVENT_COLS "id, user_id, name, time_ms, created_ms, props"
+#define FLOW_COLS "id, name, version, enabled, coalesce(entry_event,''), " \
+		  "coalesce(entry_group,''), created_ms, updated_ms"
+#define RUN_COLS "id, flow_id, version, user_id, state, step, attempts, " \
+		 "next_ms, created_ms, updated_ms, entry_props, event_props"
+#define STEP_COLS "run_id, step, attempt, time_ms, outcome, http_status, " \
+		  "detail"
+/* The columns of a new run after the flow and the user, as parameters
+ * typed for an INSERT ... SELECT; "" props are none. */
+#define RUN_VALUES "$4::text, $5::integer, $6::integer, $7::bigint, " \
+		   "$8::bigint, $9::bigint, " \
+		   "coalesce(nullif($10::text,''),'{}'), nullif($11::text,'')"
+#define RUN_INSERT_HEAD "INSERT INTO flow_runs (flow_id, version, user_id, " \
+			"state, step, attempts, next_ms, created_ms, " \
+			"updated_ms, entry_props, event_props) SELECT " \
+			"$1::text, $2::integer, $3::bigint, " RUN_VALUES
+
 /* Text is ordered byte by byte, as SQLite does, whatever the database's
  * collation. */
 static const char *const sql_text[P__COUNT] = {
@@ -204,6 +221,95 @@ static const char *const sql_text[P__COUNT] = {
 		      "DO UPDATE SET since_ms = excluded.since_ms",
 	[P_DOI_DELETE] = "DELETE FROM doi_pending "
 			 "WHERE phone = $1 AND group_id = $2",
+	[P_USER_ATTRS_GET] = "SELECT attributes FROM users WHERE id = $1",
+	[P_USER_ATTRS_SET] = "UPDATE users SET attributes = $1, "
+			     "updated_ms = $2 WHERE id = $3",
+	[P_USER_BY_ALIAS] = "SELECT " USER_COLS " FROM users WHERE id = "
+			    "(SELECT user_id FROM user_aliases "
+			    "WHERE label = $1 AND name = $2)",
+	/* The holder adding it again changes nothing and is no error;
+	 * another user's is no row, not an error (see P_INBOUND_INSERT). */
+	[P_ALIAS_ADD] = "INSERT INTO user_aliases (label, name, user_id) "
+			"VALUES ($1,$2,$3) ON CONFLICT (label, name) DO UPDATE "
+			"SET user_id = excluded.user_id "
+			"WHERE user_aliases.user_id = excluded.user_id",
+	[P_EVENT_INSERT] = "INSERT INTO events (user_id, name, time_ms, "
+			   "created_ms, props) VALUES ($1, $2, $3, $4, "
+			   "coalesce(nullif($5,''),'{}')) RETURNING id",
+	[P_EVENTS_BY_USER] = "SELECT " EVENT_COLS " FROM events "
+			     "WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+	[P_PURCHASE_INSERT] = "INSERT INTO purchases (user_id, product_id, "
+			      "currency, price, quantity, time_ms, props) "
+			      "VALUES ($1, $2, $3, $4, $5, $6, "
+			      "coalesce(nullif($7,''),'{}'))",
+	[P_IDEM_GET] = "SELECT status, body FROM idempotency "
+		       "WHERE route = $1 AND key = $2",
+	[P_IDEM_PUT] = "INSERT INTO idempotency (route, key, status, body, "
+		       "created_ms) VALUES ($1,$2,$3,$4,$5) "
+		       "ON CONFLICT (route, key) DO NOTHING",
+	/* A flow and its first version in one statement: both or neither;
+	 * a taken id makes no row. */
+	[P_FLOW_INSERT] = "WITH f AS (INSERT INTO flows (id, name, version, "
+			  "enabled, entry_event, entry_group, created_ms, "
+			  "updated_ms) VALUES ($1, $2, 1, $3, nullif($4,''), "
+			  "nullif($5,''), $6, $7) ON CONFLICT (id) DO NOTHING "
+			  "RETURNING id, created_ms) INSERT INTO flow_versions "
+			  "(flow_id, version, def, created_ms) "
+			  "SELECT id, 1, $8::text, created_ms FROM f",
+	/* The row lock on the flow gives concurrent saves distinct
+	 * versions. */
+	[P_FLOW_NEW_VERSION] = "WITH f AS (UPDATE flows SET version = "
+			       "version + 1, name = $2, entry_event = "
+			       "nullif($3,''), entry_group = nullif($4,''), "
+			       "updated_ms = $5 WHERE id = $1 RETURNING id, "
+			       "version, updated_ms) INSERT INTO flow_versions "
+			       "(flow_id, version, def, created_ms) SELECT id, "
+			       "version, $6::text, updated_ms FROM f "
+			       "RETURNING version",
+	[P_FLOW_GET] = "SELECT " FLOW_COLS " FROM flows WHERE id = $1",
+	[P_FLOW_DEF] = "SELECT def FROM flow_versions "
+		       "WHERE flow_id = $1 AND version = $2",
+	[P_FLOW_SET_ENABLED] = "UPDATE flows SET enabled = $1, "
+			       "updated_ms = $2 WHERE id = $3",
+	[P_FLOW_LIST] = "SELECT " FLOW_COLS " FROM flows "
+			"ORDER BY id COLLATE \"C\"",
+	[P_FLOWS_FOR_EVENT] = "SELECT " FLOW_COLS " FROM flows "
+			      "WHERE entry_event = $1 AND enabled = 1 "
+			      "ORDER BY id COLLATE \"C\"",
+	[P_FLOWS_FOR_GROUP] = "SELECT " FLOW_COLS " FROM flows "
+			      "WHERE entry_group = $1 AND enabled = 1 "
+			      "ORDER BY id COLLATE \"C\"",
+	[P_RUN_INSERT] = RUN_INSERT_HEAD " RETURNING id",
+	/* Re-entry off: a run only when the user has none of this flow and
+	 * takes its flow_entries key. A concurrent taker of that key makes
+	 * this statement wait for its transaction, then find the key taken:
+	 * no row either way, never an error (see P_INBOUND_INSERT). */
+	[P_RUN_INSERT_ONCE] = "WITH e AS (INSERT INTO flow_entries (flow_id, "
+			      "user_id) SELECT $1::text, $3::bigint WHERE NOT "
+			      "EXISTS (SELECT 1 FROM flow_runs WHERE flow_id = "
+			      "$1::text AND user_id = $3::bigint) ON CONFLICT "
+			      "DO NOTHING RETURNING 1) " RUN_INSERT_HEAD
+			      " FROM e RETURNING id",
+	/* As P_OUTBOX_CLAIM. */
+	[P_RUN_CLAIM] = "WITH c AS (UPDATE flow_runs SET state = 'running', "
+			"next_ms = $2, updated_ms = $1 WHERE id IN "
+			"(SELECT id FROM flow_runs WHERE state IN "
+			"('active','running') AND next_ms <= $1 "
+			"ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) "
+			"RETURNING " RUN_COLS ") SELECT * FROM c ORDER BY id",
+	[P_RUN_UPDATE] = "UPDATE flow_runs SET state = $1, step = $2, "
+			 "attempts = $3, next_ms = $4, updated_ms = $5 "
+			 "WHERE id = $6",
+	[P_RUN_GET] = "SELECT " RUN_COLS " FROM flow_runs WHERE id = $1",
+	[P_RUNS_BY_FLOW] = "SELECT " RUN_COLS " FROM flow_runs "
+			   "WHERE flow_id = $1 ORDER BY id DESC LIMIT $2",
+	[P_RUN_NEXT_DUE] = "SELECT min(next_ms) FROM flow_runs "
+			   "WHERE state = 'active'",
+	[P_STEP_LOG_ADD] = "INSERT INTO step_logs (run_id, step, attempt, "
+			   "time_ms, outcome, http_status, detail) "
+			   "VALUES ($1,$2,$3,$4,$5,$6,$7)",
+	[P_STEP_LOGS] = "SELECT " STEP_COLS " FROM step_logs "
+			"WHERE run_id = $1 ORDER BY id",
 	[P_BEGIN] = "BEGIN",
 	[P_COMMIT] = "COMMIT",
 	[P_ROLLBACK] = "ROLLBACK",
@@ -296,6 +402,10 @@ static const unsigned char needs_rows[P__COUNT] = {
 	[P_SUB_GET] = 1, [P_USER_SUBS] = 1, [P_LEDGER_BY_PHONE] = 1,
 	[P_LEDGER_BY_EMAIL] = 1, [P_LEDGER_BY_EXT] = 1, [P_COMMIT] = 1,
 	[P_SAVEPOINT] = 1, [P_RELEASE] = 1, [P_STMT_SAVEPOINT] = 1,
+	/* These read or refer to users, which may still be buffered. */
+	[P_USER_ATTRS_GET] = 1, [P_USER_ATTRS_SET] = 1, [P_ALIAS_ADD] = 1,
+	[P_EVENT_INSERT] = 1, [P_PURCHASE_INSERT] = 1, [P_RUN_INSERT] = 1,
+	[P_RUN_INSERT_ONCE] = 1,
 };
 
 typedef struct {
@@ -330,6 +440,10 @@ static const unsigned char is_read[P__COUNT] = {
 	[P_USER_IDS] = 1, [P_GROUP_SMS_GET] = 1, [P_INBOUND_LIST] = 1,
 	[P_OUTBOX_GET] = 1, [P_OUTBOX_BY_PROVIDER_ID] = 1, [P_OUTBOX_LIST] = 1,
 	[P_OUTBOX_LIST_TO] = 1, [P_OUTBOX_NEXT_DUE] = 1, [P_DOI_GET] = 1,
+	[P_USER_ATTRS_GET] = 1, [P_USER_BY_ALIAS] = 1, [P_EVENTS_BY_USER] = 1,
+	[P_IDEM_GET] = 1, [P_FLOW_GET] = 1, [P_FLOW_DEF] = 1, [P_FLOW_LIST] = 1,
+	[P_FLOWS_FOR_EVENT] = 1, [P_FLOWS_FOR_GROUP] = 1, [P_RUN_GET] = 1,
+	[P_RUNS_BY_FLOW] = 1, [P_RUN_NEXT_DUE] = 1, [P_STEP_LOGS] = 1,
 };
 
 typedef struct pconn {
@@ -966,6 +1080,59 @@ store_err pg__query(store *st, int q, const pg_args *a, PGresult **res)
 			break;
 		c->retry_at_ms = 0;
 	}
+	return err;
+}
+
+store_err pg__one_row(store *st, int q, const pg_args *a, PGresult **r)
+{
+	store_err err = pg__query(st, q, a, r);
+
+	if (!err && PQntuples(*r) == 0)
+		err = STORE_NOTFOUND;
+	if (err) {
+		PQclear(*r);
+		*r = NULL;
+	}
+	return err;
+}
+
+store_err pg__insert_id(store *st, int q, const pg_args *a, int64_t *id)
+{
+	PGresult *r;
+	store_err err = pg__one_row(st, q, a, &r);
+
+	if (err == STORE_NOTFOUND)
+		return STORE_CONFLICT;
+	if (!err)
+		*id = pg__int64(r, 0, 0);
+	PQclear(r);
+	return err;
+}
+
+store_err pg__text_one(store *st, int q, const pg_args *a, char **out)
+{
+	PGresult *r;
+	store_err err = pg__one_row(st, q, a, &r);
+
+	*out = NULL;
+	if (err)
+		return err;
+	*out = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return *out ? STORE_OK : STORE_NOMEM;
+}
+
+store_err pg__min_of(store *st, int q, int64_t *out)
+{
+	PGresult *r;
+	store_err err = pg__one_row(st, q, NULL, &r);
+
+	/* min() over no rows is one NULL row. */
+	if (!err && PQgetisnull(r, 0, 0))
+		err = STORE_NOTFOUND;
+	if (!err)
+		*out = pg__int64(r, 0, 0);
+	PQclear(r);
 	return err;
 }
 

@@ -1,9 +1,10 @@
 /*
  * pg_int: what the PostgreSQL backend's files share and nothing else sees.
- * pg.c owns connections, the pipeline and transactions; pg_records.c has
- * one function per store.h operation and reaches the database only through
- * the helpers declared here. The statement list lives here so both agree
- * on ids; every statement is prepared once per connection, named "q<id>".
+ * pg.c owns connections, the pipeline and transactions; pg_records.c,
+ * pg_sms.c and pg_flow.c have one function per store.h operation and reach
+ * the database only through the helpers declared here. The statement list
+ * lives here so all of them agree on ids; every statement is prepared once
+ * per connection, named "q<id>".
  */
 #ifndef OPTD_PG_INT_H
 #define OPTD_PG_INT_H
@@ -26,6 +27,12 @@ enum {
 	P_OUTBOX_INSERT, P_OUTBOX_CLAIM, P_OUTBOX_UPDATE, P_OUTBOX_GET,
 	P_OUTBOX_BY_PROVIDER_ID, P_OUTBOX_LIST, P_OUTBOX_LIST_TO,
 	P_OUTBOX_NEXT_DUE, P_DOI_GET, P_DOI_PUT, P_DOI_DELETE,
+	P_USER_ATTRS_GET, P_USER_ATTRS_SET, P_USER_BY_ALIAS, P_ALIAS_ADD,
+	P_EVENT_INSERT, P_EVENTS_BY_USER, P_PURCHASE_INSERT, P_IDEM_GET,
+	P_IDEM_PUT, P_FLOW_INSERT, P_FLOW_NEW_VERSION, P_FLOW_GET, P_FLOW_DEF,
+	P_FLOW_SET_ENABLED, P_FLOW_LIST, P_FLOWS_FOR_EVENT, P_FLOWS_FOR_GROUP,
+	P_RUN_INSERT, P_RUN_INSERT_ONCE, P_RUN_CLAIM, P_RUN_UPDATE, P_RUN_GET,
+	P_RUNS_BY_FLOW, P_RUN_NEXT_DUE, P_STEP_LOG_ADD, P_STEP_LOGS,
 	P_BEGIN, P_COMMIT, P_ROLLBACK, P_SAVEPOINT, P_RELEASE, P_ROLLBACK_TO,
 	P_PING,
 	P_STMT_SAVEPOINT, P_STMT_RELEASE, P_STMT_ROLLBACK_TO,
@@ -51,9 +58,20 @@ void pg__int(pg_args *a, int64_t x);
  * caller PQclear()s it). Outside a transaction a statement that failed
  * because the connection was lost is retried once on a new connection. */
 store_err pg__query(store *st, int q, const pg_args *a, PGresult **res);
+/* A read of at most one row: NOTFOUND when it found none, else *r holds
+ * the row (the caller PQclear()s it). */
+store_err pg__one_row(store *st, int q, const pg_args *a, PGresult **r);
+/* An INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new id into *id,
+ * CONFLICT when the statement gave no row. */
+store_err pg__insert_id(store *st, int q, const pg_args *a, int64_t *id);
 /* The same for a statement without rows; *changed (may be NULL) gets the
  * number of rows it changed. */
 store_err pg__exec(store *st, int q, const pg_args *a, long *changed);
+/* The first column of the only row of q, malloc'd; NOTFOUND: no row. */
+store_err pg__text_one(store *st, int q, const pg_args *a, char **out);
+/* The one value of q, a min() of milliseconds: NOTFOUND when it is NULL
+ * (min() over no rows). */
+store_err pg__min_of(store *st, int q, int64_t *out);
 /* pg__exec for a write whose failure (a CONFLICT) the caller may survive
  * and go on in the same transaction, as SQLite allows: inside a
  * transaction it runs in a savepoint of its own, since a failed statement

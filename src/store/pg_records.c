@@ -283,6 +283,18 @@ store_err pg_user_by_external_id(store *st, const char *ext, store_user *out)
 	return user_one(st, P_USER_BY_EXT, &a, out);
 }
 
+/* The alias was sent after its user's buffered row (pg.c's needs_rows),
+ * so the user is in the table. */
+store_err pg_user_by_alias(store *st, const char *label, const char *name,
+			   store_user *out)
+{
+	pg_args a = {0};
+
+	pg__text(&a, label);
+	pg__text(&a, name);
+	return user_one(st, P_USER_BY_ALIAS, &a, out);
+}
+
 static store_err ids_of(store *st, int q, const char *v, int64_t *ids,
 			size_t max, size_t *n)
 {

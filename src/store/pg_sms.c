@@ -17,50 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Run a read of at most one row: NOTFOUND when it found none, else *r
- * holds the row (the caller PQclear()s it). */
-static store_err one_row(store *st, int q, const pg_args *a, PGresult **r)
-{
-	store_err err = pg__query(st, q, a, r);
-
-	if (!err && PQntuples(*r) == 0)
-		err = STORE_NOTFOUND;
-	if (err) {
-		PQclear(*r);
-		*r = NULL;
-	}
-	return err;
-}
-
-/* Run an insert ... ON CONFLICT DO NOTHING RETURNING id into *id. */
-static store_err insert_id(store *st, int q, const pg_args *a, int64_t *id)
-{
-	PGresult *r;
-	store_err err = one_row(st, q, a, &r);
-
-	if (err == STORE_NOTFOUND)
-		return STORE_CONFLICT;
-	if (!err)
-		*id = pg__int64(r, 0, 0);
-	PQclear(r);
-	return err;
-}
-
 /* ---- group settings ---- */
 
 store_err pg_group_sms_get(store *st, const char *group, char **json)
 {
 	pg_args a = {0};
-	PGresult *r;
-	store_err err;
 
-	*json = NULL;
 	pg__text(&a, group);
-	if ((err = one_row(st, P_GROUP_SMS_GET, &a, &r)))
-		return err;
-	*json = strdup(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return *json ? STORE_OK : STORE_NOMEM;
+	return pg__text_one(st, P_GROUP_SMS_GET, &a, json);
 }
 
 store_err pg_group_sms_set(store *st, const char *group, const char *json,
@@ -96,7 +60,7 @@ store_err pg_inbound_insert(store *st, store_inbound *m)
 	pg__text(&a, m->keyword);
 	pg__text(&a, m->action);
 	pg__text(&a, m->body);
-	return insert_id(st, P_INBOUND_INSERT, &a, &m->id);
+	return pg__insert_id(st, P_INBOUND_INSERT, &a, &m->id);
 }
 
 static void read_inbound(const PGresult *r, int i, store_inbound *m)
@@ -162,7 +126,7 @@ store_err pg_outbox_insert(store *st, store_outbox *m)
 	pg__int(&a, m->created_ms);
 	pg__int(&a, m->updated_ms);
 	pg__text(&a, m->body);
-	return insert_id(st, P_OUTBOX_INSERT, &a, &m->id);
+	return pg__insert_id(st, P_OUTBOX_INSERT, &a, &m->id);
 }
 
 static void read_outbox(const PGresult *r, int i, store_outbox *m)
@@ -214,7 +178,7 @@ static store_err outbox_one(store *st, int q, const pg_args *a,
 			    store_outbox *out)
 {
 	PGresult *r;
-	store_err err = one_row(st, q, a, &r);
+	store_err err = pg__one_row(st, q, a, &r);
 
 	if (!err)
 		read_outbox(r, 0, out);
@@ -291,16 +255,7 @@ store_err pg_outbox_list(store *st, int64_t after_id, size_t limit,
 
 store_err pg_outbox_next_due(store *st, int64_t *next_ms)
 {
-	PGresult *r;
-	store_err err = one_row(st, P_OUTBOX_NEXT_DUE, NULL, &r);
-
-	/* min() over no rows is one NULL row. */
-	if (!err && PQgetisnull(r, 0, 0))
-		err = STORE_NOTFOUND;
-	if (!err)
-		*next_ms = pg__int64(r, 0, 0);
-	PQclear(r);
-	return err;
+	return pg__min_of(st, P_OUTBOX_NEXT_DUE, next_ms);
 }
 
 /* ---- pending double opt-ins ---- */
@@ -314,7 +269,7 @@ store_err pg_doi_get(store *st, const char *phone, const char *group,
 
 	pg__text(&a, phone);
 	pg__text(&a, group);
-	if ((err = one_row(st, P_DOI_GET, &a, &r)))
+	if ((err = pg__one_row(st, P_DOI_GET, &a, &r)))
 		return err;
 	*since_ms = pg__int64(r, 0, 0);
 	PQclear(r);

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #define SQLITE_BUSY_MS 10000 /* wait this long for a lock before UNAVAILABLE */
+#define SQLT_CLAIM_IDS 64   /* claimed ids collected per allocation */
 
 
 #define KEY_COLS "id, name, key_hash, scopes, rate_limit, created_ms, " \
@@ -44,6 +45,14 @@
 		    "from_addr, kind, coalesce(inbound_id,0), state, " \
 		    "provider, coalesce(provider_id,''), attempts, next_ms, " \
 		    "error, encoding, segments, created_ms, updated_ms, body"
+
+#define EVENT_COLS "id, user_id, name, time_ms, created_ms, props"
+#define FLOW_COLS "id, name, version, enabled, coalesce(entry_event,''), " \
+		  "coalesce(entry_group,''), created_ms, updated_ms"
+#define RUN_COLS "id, flow_id, version, user_id, state, step, attempts, " \
+		 "next_ms, created_ms, updated_ms, entry_props, event_props"
+#define STEP_COLS "run_id, step, attempt, time_ms, outcome, http_status, " \
+		  "detail"
 
 static const char *const sql_text[Q__COUNT] = {
 	[Q_KEY_INSERT] = "INSERT INTO api_keys (name, key_hash, scopes, "
@@ -159,6 +168,82 @@ static const char *const sql_text[Q__COUNT] = {
 		      "DO UPDATE SET since_ms = excluded.since_ms",
 	[Q_DOI_DELETE] = "DELETE FROM doi_pending "
 			 "WHERE phone = ? AND group_id = ?",
+	[Q_USER_ATTRS_GET] = "SELECT attributes FROM users WHERE id = ?",
+	[Q_USER_ATTRS_SET] = "UPDATE users SET attributes = ?, updated_ms = ? "
+			     "WHERE id = ?",
+	[Q_USER_BY_ALIAS] = "SELECT " USER_COLS " FROM users WHERE id = "
+			    "(SELECT user_id FROM user_aliases "
+			    "WHERE label = ? AND name = ?)",
+	/* The holder adding it again changes nothing and is no error. */
+	[Q_ALIAS_ADD] = "INSERT INTO user_aliases (label, name, user_id) "
+			"VALUES (?,?,?) ON CONFLICT (label, name) DO UPDATE "
+			"SET user_id = excluded.user_id "
+			"WHERE user_id = excluded.user_id",
+	[Q_EVENT_INSERT] = "INSERT INTO events (user_id, name, time_ms, "
+			   "created_ms, props) VALUES (?, ?, ?, ?, "
+			   "coalesce(nullif(?,''),'{}'))",
+	[Q_EVENTS_BY_USER] = "SELECT " EVENT_COLS " FROM events "
+			     "WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+	[Q_PURCHASE_INSERT] = "INSERT INTO purchases (user_id, product_id, "
+			      "currency, price, quantity, time_ms, props) "
+			      "VALUES (?, ?, ?, ?, ?, ?, "
+			      "coalesce(nullif(?,''),'{}'))",
+	[Q_IDEM_GET] = "SELECT status, body FROM idempotency "
+		       "WHERE route = ? AND key = ?",
+	[Q_IDEM_PUT] = "INSERT INTO idempotency (route, key, status, body, "
+		       "created_ms) VALUES (?,?,?,?,?)",
+	[Q_FLOW_INSERT] = "INSERT INTO flows (id, name, version, enabled, "
+			  "entry_event, entry_group, created_ms, updated_ms) "
+			  "VALUES (?, ?, 1, ?, nullif(?,''), nullif(?,''), "
+			  "?, ?)",
+	[Q_FLOW_VERSION_ADD] = "INSERT INTO flow_versions (flow_id, version, "
+			       "def, created_ms) VALUES (?,?,?,?)",
+	[Q_FLOW_BUMP] = "UPDATE flows SET version = version + 1, name = ?, "
+			"entry_event = nullif(?,''), "
+			"entry_group = nullif(?,''), updated_ms = ? "
+			"WHERE id = ? RETURNING version",
+	[Q_FLOW_GET] = "SELECT " FLOW_COLS " FROM flows WHERE id = ?",
+	[Q_FLOW_DEF] = "SELECT def FROM flow_versions "
+		       "WHERE flow_id = ? AND version = ?",
+	[Q_FLOW_SET_ENABLED] = "UPDATE flows SET enabled = ?, updated_ms = ? "
+			       "WHERE id = ?",
+	[Q_FLOW_LIST] = "SELECT " FLOW_COLS " FROM flows ORDER BY id",
+	[Q_FLOWS_FOR_EVENT] = "SELECT " FLOW_COLS " FROM flows WHERE "
+			      "entry_event = ? AND enabled = 1 ORDER BY id",
+	[Q_FLOWS_FOR_GROUP] = "SELECT " FLOW_COLS " FROM flows WHERE "
+			      "entry_group = ? AND enabled = 1 ORDER BY id",
+	/* ?12 = once: then no row is made when the user has a run of the
+	 * flow; being one statement under the only write lock, nothing can
+	 * come in between the look and the insert. */
+	[Q_RUN_INSERT] = "INSERT INTO flow_runs (flow_id, version, user_id, "
+			 "state, step, attempts, next_ms, created_ms, "
+			 "updated_ms, entry_props, event_props) SELECT ?1, ?2, "
+			 "?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+			 "coalesce(nullif(?10,''),'{}'), nullif(?11,'') "
+			 "WHERE ?12 = 0 OR NOT EXISTS (SELECT 1 FROM flow_runs "
+			 "WHERE flow_id = ?1 AND user_id = ?3)",
+	[Q_RUN_CLAIM] = "UPDATE flow_runs SET state = 'running', next_ms = ?2, "
+			"updated_ms = ?1 WHERE id IN (SELECT id FROM flow_runs "
+			"WHERE state IN ('active','running') AND "
+			"next_ms <= ?1 ORDER BY id LIMIT ?3) RETURNING id",
+	[Q_RUN_UPDATE] = "UPDATE flow_runs SET state = ?, step = ?, "
+			 "attempts = ?, next_ms = ?, updated_ms = ? "
+			 "WHERE id = ?",
+	[Q_RUN_GET] = "SELECT " RUN_COLS " FROM flow_runs WHERE id = ?",
+	[Q_RUNS_BY_FLOW] = "SELECT " RUN_COLS " FROM flow_runs "
+			   "WHERE flow_id = ? ORDER BY id DESC LIMIT ?",
+	[Q_RUN_NEXT_DUE] = "SELECT min(next_ms) FROM flow_runs "
+			   "WHERE state = 'active'",
+	[Q_STEP_LOG_ADD] = "INSERT INTO step_logs (run_id, step, attempt, "
+			   "time_ms, outcome, http_status, detail) "
+			   "VALUES (?,?,?,?,?,?,?)",
+	[Q_STEP_LOGS] = "SELECT " STEP_COLS " FROM step_logs "
+			"WHERE run_id = ? ORDER BY id",
+	/* A flow and its version are written together or not at all, in a
+	 * transaction of the caller's or not. */
+	[Q_FLOW_SAVEPOINT] = "SAVEPOINT flow",
+	[Q_FLOW_RELEASE] = "RELEASE flow",
+	[Q_FLOW_ROLLBACK_TO] = "ROLLBACK TO flow",
 	/* IMMEDIATE: take the write lock now rather than fail mid-batch. */
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
@@ -349,6 +434,107 @@ void sqlt__col_copy(sqlite3_stmt *s, int i, char *dst, size_t cap)
 	snprintf(dst, cap, "%s", v ? (const char *)v : "");
 }
 
+store_err sqlt__first_row(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE) {
+		sqlt__finish(s, rc);
+		return STORE_NOTFOUND;
+	}
+	return sqlt__finish(s, rc);
+}
+
+store_err sqlt__change_one(sqlite3_stmt *s)
+{
+	sqlite3 *db = sqlite3_db_handle(s);
+	store_err err = sqlt__step_done(s);
+
+	if (!err && sqlite3_changes(db) == 0)
+		err = STORE_NOTFOUND;
+	return err;
+}
+
+store_err sqlt__insert_row(sqlite3_stmt *s, int64_t *id)
+{
+	sqlite3 *db = sqlite3_db_handle(s);
+	store_err err = sqlt__step_done(s);
+
+	if (!err)
+		*id = sqlite3_last_insert_rowid(db);
+	return err;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+store_err sqlt__claimed_ids(sqlite3_stmt *s, int64_t **ids, size_t *n)
+{
+	size_t cap = 0;
+	int64_t *grown;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap += SQLT_CLAIM_IDS;
+			grown = realloc(*ids, cap * sizeof **ids);
+			if (!grown) {
+				sqlt__finish(s, SQLITE_DONE);
+				return STORE_NOMEM;
+			}
+			*ids = grown;
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(s, 0);
+	}
+	if (*n > 1)
+		qsort(*ids, *n, sizeof **ids, cmp_id);
+	return sqlt__finish(s, rc);
+}
+
+store_err sqlt__min_of(store *st, int q, int64_t *out)
+{
+	Q_OR_FAIL(s, st, q);
+	store_err err = sqlt__first_row(s);
+
+	if (err)
+		return err;
+	/* min() over no rows is one NULL row. */
+	if (sqlite3_column_type(s, 0) == SQLITE_NULL) {
+		sqlt__finish(s, SQLITE_ROW);
+		return STORE_NOTFOUND;
+	}
+	*out = sqlite3_column_int64(s, 0);
+	return sqlt__finish(s, SQLITE_ROW);
+}
+
+store_err sqlt__col_dup(sqlite3_stmt *s, int i, char **out)
+{
+	const unsigned char *v = sqlite3_column_text(s, i);
+
+	*out = strdup(v ? (const char *)v : "");
+	return *out ? STORE_OK : STORE_NOMEM;
+}
+
+store_err sqlt__text_one(sqlite3_stmt *s, char **out)
+{
+	store_err err = sqlt__first_row(s);
+
+	*out = NULL;
+	if (err)
+		return err;
+	err = sqlt__col_dup(s, 0, out);
+	sqlt__finish(s, SQLITE_ROW);
+	return err;
+}
+
 static store_err migrate(sqlt_store *st)
 {
 	store_err err;
@@ -453,7 +639,7 @@ static void sqlt_close(store *base)
 	free(st);
 }
 
-static store_err run_simple(store *st, int q)
+store_err sqlt__exec(store *st, int q)
 {
 	store_err err;
 	sqlite3_stmt *s = sqlt__stmt(st, q, &err);
@@ -471,16 +657,16 @@ store_err sqlt_ping(store *st)
 	return sqlt__finish(s, sqlite3_step(s));
 }
 
-store_err sqlt_begin(store *st) { return run_simple(st, Q_BEGIN); }
-store_err sqlt_commit(store *st) { return run_simple(st, Q_COMMIT); }
-void sqlt_rollback(store *st) { (void)run_simple(st, Q_ROLLBACK); }
-store_err sqlt_savepoint(store *st) { return run_simple(st, Q_SAVEPOINT); }
-store_err sqlt_release(store *st) { return run_simple(st, Q_RELEASE); }
+store_err sqlt_begin(store *st) { return sqlt__exec(st, Q_BEGIN); }
+store_err sqlt_commit(store *st) { return sqlt__exec(st, Q_COMMIT); }
+void sqlt_rollback(store *st) { (void)sqlt__exec(st, Q_ROLLBACK); }
+store_err sqlt_savepoint(store *st) { return sqlt__exec(st, Q_SAVEPOINT); }
+store_err sqlt_release(store *st) { return sqlt__exec(st, Q_RELEASE); }
 void sqlt_rollback_to(store *st)
 {
 	/* ROLLBACK TO keeps the savepoint open; release it too. */
-	(void)run_simple(st, Q_ROLLBACK_TO);
-	(void)run_simple(st, Q_RELEASE);
+	(void)sqlt__exec(st, Q_ROLLBACK_TO);
+	(void)sqlt__exec(st, Q_RELEASE);
 }
 
 /* Nothing is ever deferred: every statement has finished when its

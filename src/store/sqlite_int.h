@@ -1,7 +1,8 @@
 /*
  * sqlite_int: what the SQLite backend's files share and nothing else sees.
  * The statement list lives here so sqlite.c (connections, transactions)
- * and sqlite_records.c (one function per store.h operation) agree on ids.
+ * and sqlite_records.c, sqlite_sms.c and sqlite_flow.c (one function per
+ * store.h operation) agree on ids.
  */
 #ifndef OPTD_SQLITE_INT_H
 #define OPTD_SQLITE_INT_H
@@ -24,6 +25,13 @@ enum {
 	Q_OUTBOX_INSERT, Q_OUTBOX_CLAIM, Q_OUTBOX_UPDATE, Q_OUTBOX_GET,
 	Q_OUTBOX_BY_PROVIDER_ID, Q_OUTBOX_LIST, Q_OUTBOX_LIST_TO,
 	Q_OUTBOX_NEXT_DUE, Q_DOI_GET, Q_DOI_PUT, Q_DOI_DELETE,
+	Q_USER_ATTRS_GET, Q_USER_ATTRS_SET, Q_USER_BY_ALIAS, Q_ALIAS_ADD,
+	Q_EVENT_INSERT, Q_EVENTS_BY_USER, Q_PURCHASE_INSERT, Q_IDEM_GET,
+	Q_IDEM_PUT, Q_FLOW_INSERT, Q_FLOW_VERSION_ADD, Q_FLOW_BUMP, Q_FLOW_GET,
+	Q_FLOW_DEF, Q_FLOW_SET_ENABLED, Q_FLOW_LIST, Q_FLOWS_FOR_EVENT,
+	Q_FLOWS_FOR_GROUP, Q_RUN_INSERT, Q_RUN_CLAIM, Q_RUN_UPDATE, Q_RUN_GET,
+	Q_RUNS_BY_FLOW, Q_RUN_NEXT_DUE, Q_STEP_LOG_ADD, Q_STEP_LOGS,
+	Q_FLOW_SAVEPOINT, Q_FLOW_RELEASE, Q_FLOW_ROLLBACK_TO,
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
 	Q_PING,
 	Q__COUNT
@@ -43,6 +51,25 @@ store_err sqlt__step_done(sqlite3_stmt *s);
 store_err sqlt__map_rc(sqlite3 *db, int rc);
 void sqlt__bind_text(sqlite3_stmt *s, int i, const char *v);
 void sqlt__col_copy(sqlite3_stmt *s, int i, char *dst, size_t cap);
+/* Step s to its first row. STORE_OK leaves the row to read (then
+ * sqlt__finish(s, SQLITE_ROW)); anything else has reset s already. */
+store_err sqlt__first_row(sqlite3_stmt *s);
+/* Run a write that must change a row: NOTFOUND when it changed none. */
+store_err sqlt__change_one(sqlite3_stmt *s);
+/* Run an insert; the new row's id into *id. */
+store_err sqlt__insert_row(sqlite3_stmt *s, int64_t *id);
+/* Run statement q, which returns no rows. */
+store_err sqlt__exec(store *st, int q);
+/* The one value of statement q, a min() of milliseconds: NOTFOUND when
+ * it is NULL (min() over no rows). */
+store_err sqlt__min_of(store *st, int q, int64_t *out);
+/* Column i of the current row as a malloc'd string ("" for NULL). */
+store_err sqlt__col_dup(sqlite3_stmt *s, int i, char **out);
+/* The first column of s's only row, malloc'd; NOTFOUND when no row. */
+store_err sqlt__text_one(sqlite3_stmt *s, char **out);
+/* The ids a claim statement (UPDATE ... RETURNING id) returns, sorted:
+ * RETURNING has no order of its own. *ids is malloc'd. */
+store_err sqlt__claimed_ids(sqlite3_stmt *s, int64_t **ids, size_t *n);
 
 /* The backend's operations (sqlite.c, sqlite_records.c), one per entry
  * of STORE_OPS, collected into its table at the end of sqlite.c. */

@@ -262,6 +262,15 @@ store_err sqlt_user_by_external_id(store *st, const char *ext,
 	return user_one(s, out);
 }
 
+store_err sqlt_user_by_alias(store *st, const char *label, const char *name,
+			     store_user *out)
+{
+	Q_OR_FAIL(s, st, Q_USER_BY_ALIAS);
+	sqlt__bind_text(s, 1, label);
+	sqlt__bind_text(s, 2, name);
+	return user_one(s, out);
+}
+
 static store_err ids_of(sqlite3_stmt *s, const char *v, int64_t *ids,
 			size_t max, size_t *n)
 {

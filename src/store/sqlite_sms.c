@@ -16,61 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SQLT_CLAIM_IDS 64 /* claimed ids collected per allocation */
-
-/* Step s to its first row. STORE_OK leaves the row to read (then
- * sqlt__finish(s, SQLITE_ROW)); anything else has reset s already. */
-static store_err first_row(sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	if (rc == SQLITE_ROW)
-		return STORE_OK;
-	if (rc == SQLITE_DONE) {
-		sqlt__finish(s, rc);
-		return STORE_NOTFOUND;
-	}
-	return sqlt__finish(s, rc);
-}
-
-/* Run a write that must change a row: NOTFOUND when it changed none. */
-static store_err change_one(sqlite3_stmt *s)
-{
-	sqlite3 *db = sqlite3_db_handle(s);
-	store_err err = sqlt__step_done(s);
-
-	if (!err && sqlite3_changes(db) == 0)
-		err = STORE_NOTFOUND;
-	return err;
-}
-
-/* Run an insert; the new row's id into *id. */
-static store_err insert_row(sqlite3_stmt *s, int64_t *id)
-{
-	sqlite3 *db = sqlite3_db_handle(s);
-	store_err err = sqlt__step_done(s);
-
-	if (!err)
-		*id = sqlite3_last_insert_rowid(db);
-	return err;
-}
-
 /* ---- group settings ---- */
 
 store_err sqlt_group_sms_get(store *st, const char *group, char **json)
 {
 	Q_OR_FAIL(s, st, Q_GROUP_SMS_GET);
-	const unsigned char *v;
-	store_err err;
 
 	*json = NULL;
 	sqlt__bind_text(s, 1, group);
-	if ((err = first_row(s)))
-		return err;
-	v = sqlite3_column_text(s, 0);
-	*json = strdup(v ? (const char *)v : "");
-	err = sqlt__finish(s, SQLITE_ROW);
-	return *json ? err : STORE_NOMEM;
+	return sqlt__text_one(s, json);
 }
 
 store_err sqlt_group_sms_set(store *st, const char *group, const char *json,
@@ -83,7 +37,7 @@ store_err sqlt_group_sms_set(store *st, const char *group, const char *json,
 	sqlt__bind_text(s, 1, json);
 	sqlite3_bind_int64(s, 2, now_ms);
 	sqlt__bind_text(s, 3, group);
-	return change_one(s);
+	return sqlt__change_one(s);
 }
 
 /* ---- inbound messages ---- */
@@ -102,7 +56,7 @@ store_err sqlt_inbound_insert(store *st, store_inbound *m)
 	sqlt__bind_text(s, 9, m->keyword);
 	sqlt__bind_text(s, 10, m->action);
 	sqlt__bind_text(s, 11, m->body);
-	return insert_row(s, &m->id);
+	return sqlt__insert_row(s, &m->id);
 }
 
 static void read_inbound(sqlite3_stmt *s, store_inbound *m)
@@ -164,7 +118,7 @@ store_err sqlt_outbox_insert(store *st, store_outbox *m)
 	sqlite3_bind_int64(s, 15, m->created_ms);
 	sqlite3_bind_int64(s, 16, m->updated_ms);
 	sqlt__bind_text(s, 17, m->body);
-	return insert_row(s, &m->id);
+	return sqlt__insert_row(s, &m->id);
 }
 
 static void read_outbox(sqlite3_stmt *s, store_outbox *m)
@@ -194,7 +148,7 @@ static void read_outbox(sqlite3_stmt *s, store_outbox *m)
 
 static store_err outbox_one(sqlite3_stmt *s, store_outbox *out)
 {
-	store_err err = first_row(s);
+	store_err err = sqlt__first_row(s);
 
 	if (err)
 		return err;
@@ -219,39 +173,6 @@ store_err sqlt_outbox_by_provider_id(store *st, const char *provider,
 	return outbox_one(s, out);
 }
 
-static int cmp_id(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The ids the claim statement s returns, sorted; *ids is malloc'd. */
-static store_err claimed_ids(sqlite3_stmt *s, int64_t **ids, size_t *n)
-{
-	size_t cap = 0;
-	int64_t *grown;
-	int rc;
-
-	*ids = NULL;
-	*n = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap += SQLT_CLAIM_IDS;
-			grown = realloc(*ids, cap * sizeof **ids);
-			if (!grown) {
-				sqlt__finish(s, SQLITE_DONE);
-				return STORE_NOMEM;
-			}
-			*ids = grown;
-		}
-		(*ids)[(*n)++] = sqlite3_column_int64(s, 0);
-	}
-	if (*n > 1)
-		qsort(*ids, *n, sizeof **ids, cmp_id);
-	return sqlt__finish(s, rc);
-}
-
 /* A nonzero answer from cb ends the calls; the messages it did not see
  * stay claimed until their lease runs out. */
 store_err sqlt_outbox_claim(store *st, int64_t now_ms, int64_t lease_ms,
@@ -266,7 +187,7 @@ store_err sqlt_outbox_claim(store *st, int64_t now_ms, int64_t lease_ms,
 	sqlite3_bind_int64(s, 1, now_ms);
 	sqlite3_bind_int64(s, 2, store__lease_end(now_ms, lease_ms));
 	sqlite3_bind_int64(s, 3, store__limit(limit));
-	err = claimed_ids(s, &ids, &n);
+	err = sqlt__claimed_ids(s, &ids, &n);
 	if (err || n == 0)
 		goto out;
 	m = malloc(sizeof *m);
@@ -296,7 +217,7 @@ store_err sqlt_outbox_update(store *st, const store_outbox *m)
 	sqlt__bind_text(s, 6, m->error);
 	sqlite3_bind_int64(s, 7, m->updated_ms);
 	sqlite3_bind_int64(s, 8, m->id);
-	return change_one(s);
+	return sqlt__change_one(s);
 }
 
 store_err sqlt_outbox_list(store *st, int64_t after_id, size_t limit,
@@ -334,18 +255,7 @@ store_err sqlt_outbox_list(store *st, int64_t after_id, size_t limit,
 
 store_err sqlt_outbox_next_due(store *st, int64_t *next_ms)
 {
-	Q_OR_FAIL(s, st, Q_OUTBOX_NEXT_DUE);
-	store_err err = first_row(s);
-
-	if (err)
-		return err;
-	/* min() over no rows is one NULL row. */
-	if (sqlite3_column_type(s, 0) == SQLITE_NULL) {
-		sqlt__finish(s, SQLITE_ROW);
-		return STORE_NOTFOUND;
-	}
-	*next_ms = sqlite3_column_int64(s, 0);
-	return sqlt__finish(s, SQLITE_ROW);
+	return sqlt__min_of(st, Q_OUTBOX_NEXT_DUE, next_ms);
 }
 
 /* ---- pending double opt-ins ---- */
@@ -358,7 +268,7 @@ store_err sqlt_doi_get(store *st, const char *phone, const char *group,
 
 	sqlt__bind_text(s, 1, phone);
 	sqlt__bind_text(s, 2, group);
-	if ((err = first_row(s)))
+	if ((err = sqlt__first_row(s)))
 		return err;
 	*since_ms = sqlite3_column_int64(s, 0);
 	return sqlt__finish(s, SQLITE_ROW);

@@ -9,6 +9,7 @@
 #include "store/store_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *store_strerror(store_err err)
@@ -45,15 +46,63 @@ const char *store_out_state_name(store_out_state s)
 	return (unsigned)s < STORE_OUT__COUNT ? out_state_names[s] : "unknown";
 }
 
+/* The index of s in names[0..n), or -1. */
+static int name_index(const char *const *names, int n, const char *s)
+{
+	for (int i = 0; s && i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
 int store_out_state_parse(const char *s, store_out_state *out)
 {
-	for (int i = 0; i < STORE_OUT__COUNT; i++) {
-		if (strcmp(s, out_state_names[i]) == 0) {
-			*out = (store_out_state)i;
-			return 0;
-		}
-	}
-	return -1;
+	int i = name_index(out_state_names, STORE_OUT__COUNT, s);
+
+	if (i < 0)
+		return -1;
+	*out = (store_out_state)i;
+	return 0;
+}
+
+static const char *const run_state_names[STORE_RUN__COUNT] = {
+	"active", "running", "done", "exited", "failed",
+};
+
+const char *store_run_state_name(store_run_state s)
+{
+	return (unsigned)s < STORE_RUN__COUNT ? run_state_names[s] : "unknown";
+}
+
+int store__run_state_parse(const char *s, store_run_state *out)
+{
+	int i = name_index(run_state_names, STORE_RUN__COUNT, s);
+
+	if (i < 0)
+		return -1;
+	*out = (store_run_state)i;
+	return 0;
+}
+
+store_err store__run_own(store_run *r)
+{
+	const char *entry = r->entry_props, *event = r->event_props;
+
+	r->entry_props = strdup(entry ? entry : "{}");
+	r->event_props = event ? strdup(event) : NULL;
+	if (r->entry_props && (r->event_props || !event))
+		return STORE_OK;
+	store_run_free(r);
+	return STORE_NOMEM;
+}
+
+void store_run_free(store_run *r)
+{
+	if (!r)
+		return;
+	free(r->entry_props);
+	free(r->event_props);
+	r->entry_props = r->event_props = NULL;
 }
 
 static int is_pg_url(const char *url)

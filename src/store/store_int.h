@@ -14,6 +14,8 @@
 
 #include "store/store.h"
 
+#include <string.h>
+
 #define STORE_OPS(X)                                                        \
 	X(ping, (store * st), (st))                                         \
 	X(begin, (store * st), (st))                                        \
@@ -82,7 +84,51 @@
 		    int64_t *since), (st, p, g, since))                     \
 	X(doi_put, (store * st, const char *p, const char *g,               \
 		    int64_t since), (st, p, g, since))                      \
-	X(doi_delete, (store * st, const char *p, const char *g), (st, p, g))
+	X(doi_delete, (store * st, const char *p, const char *g), (st, p, g)) \
+	X(user_attrs_get, (store * st, int64_t u, char **json), (st, u, json)) \
+	X(user_attrs_set, (store * st, int64_t u, const char *json,         \
+			   int64_t now), (st, u, json, now))                \
+	X(user_by_alias, (store * st, const char *l, const char *n,         \
+			  store_user *o), (st, l, n, o))                    \
+	X(alias_add, (store * st, int64_t u, const char *l, const char *n), \
+	  (st, u, l, n))                                                    \
+	X(event_insert, (store * st, store_event * e), (st, e))             \
+	X(events_by_user, (store * st, int64_t u, size_t limit,             \
+			   store_event_cb cb, void *ctx),                   \
+	  (st, u, limit, cb, ctx))                                          \
+	X(purchase_insert, (store * st, const store_purchase *p), (st, p))  \
+	X(idem_get, (store * st, const char *r, const char *k, int *status, \
+		     char **body), (st, r, k, status, body))                \
+	X(idem_put, (store * st, const char *r, const char *k, int status,  \
+		     const char *body, int64_t now),                        \
+	  (st, r, k, status, body, now))                                    \
+	X(flow_insert, (store * st, const store_flow *f, const char *def),  \
+	  (st, f, def))                                                     \
+	X(flow_new_version, (store * st, store_flow * f, const char *def),  \
+	  (st, f, def))                                                     \
+	X(flow_get, (store * st, const char *id, store_flow *o), (st, id, o)) \
+	X(flow_def, (store * st, const char *id, int v, char **def),        \
+	  (st, id, v, def))                                                 \
+	X(flow_set_enabled, (store * st, const char *id, int on,            \
+			     int64_t now), (st, id, on, now))               \
+	X(flow_list, (store * st, store_flow_cb cb, void *ctx), (st, cb, ctx)) \
+	X(flows_for_event, (store * st, const char *e, store_flow_cb cb,    \
+			    void *ctx), (st, e, cb, ctx))                   \
+	X(flows_for_group, (store * st, const char *g, store_flow_cb cb,    \
+			    void *ctx), (st, g, cb, ctx))                   \
+	X(run_insert, (store * st, store_run * r, int once), (st, r, once)) \
+	X(run_claim, (store * st, int64_t now, int64_t lease, size_t limit, \
+		      store_run_cb cb, void *ctx),                          \
+	  (st, now, lease, limit, cb, ctx))                                 \
+	X(run_update, (store * st, const store_run *r), (st, r))            \
+	X(run_get, (store * st, int64_t id, store_run *o), (st, id, o))     \
+	X(runs_by_flow, (store * st, const char *f, size_t limit,           \
+			 store_run_cb cb, void *ctx),                       \
+	  (st, f, limit, cb, ctx))                                          \
+	X(run_next_due, (store * st, int64_t *next), (st, next))            \
+	X(step_log_add, (store * st, const store_step_log *l), (st, l))     \
+	X(step_logs, (store * st, int64_t run, store_step_cb cb, void *ctx), \
+	  (st, run, cb, ctx))
 
 #define STORE_VT_FIELD(name, params, args) store_err(*name) params;
 
@@ -114,6 +160,20 @@ static inline int64_t store__limit(size_t limit)
 {
 	return limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
 }
+
+/* Text within a limit of the schema (NULL counts as ""); what is longer
+ * is refused with STORE_INVALID by both backends alike. */
+static inline int store__fits(const char *s, size_t max)
+{
+	return !s || strnlen(s, max + 1) <= max;
+}
+
+/* A run's state from its name in the database; -1 when unknown. */
+int store__run_state_parse(const char *s, store_run_state *out);
+/* Replace the props of r, which point into a row being read, by
+ * malloc'd copies (store_run_free() frees them); NOMEM leaves both
+ * NULL. */
+store_err store__run_own(store_run *r);
 
 /* Each backend's opener; the url has already lost its scheme prefix where
  * the backend wants that ("sqlite:"), not where it does not (postgres). */

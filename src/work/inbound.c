@@ -2,6 +2,7 @@
 #include "work/inbound.h"
 #include "core/keyword.h"
 #include "core/smscfg.h"
+#include "work/flows.h"
 #include "work/outbox.h"
 #include "work/smsconf.h"
 #include "work/subs.h"
@@ -230,7 +231,12 @@ static store_err act(store *st, inb_ctx *c, inb_plan plan,
 	case PLAN_CUSTOM_REPLY:
 		return reply(st, c, "custom", text);
 	default:
-		return STORE_OK;
+		if (c->m.category != KW_OTHER)
+			return STORE_OK;
+		e = flows_enter_sms(st, group, &c->from, c->j->rec.to,
+				    c->j->rec.body, c->j->now_ms,
+				    &c->j->runs);
+		return e;
 	}
 }
 
@@ -241,6 +247,7 @@ static void inb_reset(inb_job *j)
 	memset(r, 0, sizeof *r);
 	j->duplicate = 0;
 	j->n_replies = 0;
+	j->runs = 0;
 	j->err = STORE_OK;
 	r->time_ms = j->now_ms;
 	set_str(r->provider, sizeof r->provider, j->provider);

@@ -45,6 +45,7 @@ typedef struct {
 	int duplicate;
 	size_t n_replies;
 	store_outbox replies[INB_REPLIES_MAX];
+	unsigned runs; /* flow runs the message started */
 	store_err err;
 } inb_job;
 

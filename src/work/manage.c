@@ -1,5 +1,6 @@
 /* manage: see manage.h. */
 #include "work/manage.h"
+#include "work/manage_int.h"
 #include "core/ident.h"
 #include "core/phone.h"
 #include "core/scope.h"
@@ -22,10 +23,8 @@ unsigned manage_http_status(manage_err e)
 	return (unsigned)e < 5 ? map[e] : 500;
 }
 
-static manage_err fail(char *err, manage_err code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
-static manage_err fail(char *err, manage_err code, const char *fmt, ...)
+manage_err manage_fail(char *err, manage_err code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -35,17 +34,17 @@ static manage_err fail(char *err, manage_err code, const char *fmt, ...)
 	return code;
 }
 
-static manage_err store_fail(char *err, store_err e)
+manage_err manage_store_fail(char *err, store_err e)
 {
 	if (e == STORE_NOTFOUND)
-		return fail(err, MANAGE_NOTFOUND, "not found");
+		return manage_fail(err, MANAGE_NOTFOUND, "not found");
 	if (e == STORE_CONFLICT)
-		return fail(err, MANAGE_CONFLICT, "already exists");
-	return fail(err, MANAGE_STORE, "database error: %s",
+		return manage_fail(err, MANAGE_CONFLICT, "already exists");
+	return manage_fail(err, MANAGE_STORE, "database error: %s",
 		    store_strerror(e));
 }
 
-static json_t *iso(int64_t ms)
+json_t *manage_iso(int64_t ms)
 {
 	char buf[CLOCK_ISO_MAX];
 
@@ -54,7 +53,7 @@ static json_t *iso(int64_t ms)
 }
 
 /* Reject members of spec not in the NULL-terminated list. */
-static manage_err only_fields(json_t *spec, const char *const *known,
+manage_err manage_only_fields(json_t *spec, const char *const *known,
 			      char *err)
 {
 	const char *k;
@@ -65,7 +64,7 @@ static manage_err only_fields(json_t *spec, const char *const *known,
 		while (*p && strcmp(*p, k) != 0)
 			p++;
 		if (!*p)
-			return fail(err, MANAGE_INVALID, "unknown field \"%.64s\"",
+			return manage_fail(err, MANAGE_INVALID, "unknown field \"%.64s\"",
 				    k);
 	}
 	return MANAGE_OK;
@@ -85,9 +84,9 @@ static json_t *key_json(const store_key *k)
 	json_t *o = json_pack("{s:I,s:s,s:o,s:I,s:o}", "id", (json_int_t)k->id,
 			      "name", k->name, "scopes", scopes, "rate_limit",
 			      (json_int_t)k->rate_limit, "created_at",
-			      iso(k->created_ms));
+			      manage_iso(k->created_ms));
 	json_object_set_new(o, "revoked_at",
-			    k->revoked_ms ? iso(k->revoked_ms) : json_null());
+			    k->revoked_ms ? manage_iso(k->revoked_ms) : json_null());
 	return o;
 }
 
@@ -98,12 +97,12 @@ static manage_err parse_scopes(json_t *v, uint32_t *out, char *err)
 
 	*out = 0;
 	if (!json_is_array(v) || json_array_size(v) == 0)
-		return fail(err, MANAGE_INVALID,
+		return manage_fail(err, MANAGE_INVALID,
 			    "scopes must be a non-empty array of scope names");
 	json_array_foreach(v, i, x) {
 		uint32_t bit = scope_from_name(json_string_value(x));
 		if (!bit)
-			return fail(err, MANAGE_INVALID,
+			return manage_fail(err, MANAGE_INVALID,
 				    "scopes[%zu] is not a known scope "
 				    "(subscription.status.set, "
 				    "subscription.status.get, "
@@ -123,20 +122,20 @@ static manage_err key_spec(json_t *spec, store_key *k, char *err)
 	const char *why;
 	manage_err m;
 
-	if ((m = only_fields(spec, known, err)))
+	if ((m = manage_only_fields(spec, known, err)))
 		return m;
 	if (!json_is_string(name))
-		return fail(err, MANAGE_INVALID, "name is required and must be "
+		return manage_fail(err, MANAGE_INVALID, "name is required and must be "
 			    "a string");
 	if ((why = ident_check_name(json_string_value(name))))
-		return fail(err, MANAGE_INVALID, "name %s", why);
+		return manage_fail(err, MANAGE_INVALID, "name %s", why);
 	snprintf(k->name, sizeof k->name, "%s", json_string_value(name));
 	if ((m = parse_scopes(json_object_get(spec, "scopes"), &k->scopes,
 			      err)))
 		return m;
 	if (rate && (!json_is_integer(rate) || json_integer_value(rate) < 0 ||
 		     json_integer_value(rate) > KEY_RATE_LIMIT_MAX))
-		return fail(err, MANAGE_INVALID, "rate_limit must be an integer"
+		return manage_fail(err, MANAGE_INVALID, "rate_limit must be an integer"
 			    " from 0 (Braze defaults) to %u", KEY_RATE_LIMIT_MAX);
 	k->rate_limit = rate ? (uint32_t)json_integer_value(rate) : 0;
 	return MANAGE_OK;
@@ -153,19 +152,19 @@ manage_err manage_key_create(store *st, json_t *spec, int64_t now_ms,
 	memset(&k, 0, sizeof k);
 	*out = NULL;
 	if (!json_is_object(spec))
-		return fail(err, MANAGE_INVALID, "body must be a JSON object");
+		return manage_fail(err, MANAGE_INVALID, "body must be a JSON object");
 	if ((m = key_spec(spec, &k, err)))
 		return m;
 	if (secret_token(token) != 0)
-		return fail(err, MANAGE_STORE, "no randomness available");
+		return manage_fail(err, MANAGE_STORE, "no randomness available");
 	secret_sha256_hex(token, strlen(token), k.hash);
 	k.created_ms = now_ms;
 	e = store_key_insert(st, &k);
 	if (e == STORE_CONFLICT)
-		return fail(err, MANAGE_CONFLICT, "a live key named \"%s\" "
+		return manage_fail(err, MANAGE_CONFLICT, "a live key named \"%s\" "
 			    "already exists", k.name);
 	if (e)
-		return store_fail(err, e);
+		return manage_store_fail(err, e);
 	*out = key_json(&k);
 	json_object_set_new(*out, "key", json_string(token));
 	return MANAGE_OK;
@@ -185,7 +184,7 @@ manage_err manage_key_list(store *st, json_t **out, char err[MANAGE_ERR_MAX])
 	*out = NULL;
 	if (e) {
 		json_decref(list);
-		return store_fail(err, e);
+		return manage_store_fail(err, e);
 	}
 	*out = json_pack("{s:o}", "api_keys", list);
 	return MANAGE_OK;
@@ -204,12 +203,12 @@ manage_err manage_key_revoke(store *st, const char *which, int64_t now_ms,
 	else
 		e = store_key_by_name(st, which, &k);
 	if (e == STORE_NOTFOUND || (!e && k.revoked_ms))
-		return fail(err, MANAGE_NOTFOUND, "no live API key \"%.64s\"",
+		return manage_fail(err, MANAGE_NOTFOUND, "no live API key \"%.64s\"",
 			    which);
 	if (e)
-		return store_fail(err, e);
+		return manage_store_fail(err, e);
 	e = store_key_revoke(st, k.id, now_ms);
-	return e ? store_fail(err, e) : MANAGE_OK;
+	return e ? manage_store_fail(err, e) : MANAGE_OK;
 }
 
 manage_err manage_key_ensure(store *st, const char *name, const char *token,
@@ -228,14 +227,14 @@ manage_err manage_key_ensure(store *st, const char *name, const char *token,
 	if (!e)
 		e = store_key_revoke(st, k.id, now_ms);
 	if (e && e != STORE_NOTFOUND)
-		return store_fail(err, e);
+		return manage_store_fail(err, e);
 	memset(&k, 0, sizeof k);
 	snprintf(k.name, sizeof k.name, "%s", name);
 	memcpy(k.hash, hash, sizeof k.hash);
 	k.scopes = scopes;
 	k.created_ms = now_ms;
 	e = store_key_insert(st, &k);
-	return e ? store_fail(err, e) : MANAGE_OK;
+	return e ? manage_store_fail(err, e) : MANAGE_OK;
 }
 
 /* ---- subscription groups ---- */
@@ -260,13 +259,13 @@ static manage_err group_json(store *st, const store_group *g, json_t **out,
 
 	if (e) {
 		json_decref(nums);
-		return store_fail(err, e);
+		return manage_store_fail(err, e);
 	}
 	*out = json_pack("{s:s,s:s,s:s,s:o,s:b,s:o,s:o}", "id", g->id, "name",
 			 g->name, "channel", consent_channel_name(g->channel),
 			 "numbers", nums, "double_opt_in", g->double_opt_in,
-			 "created_at", iso(g->created_ms), "updated_at",
-			 iso(g->updated_ms));
+			 "created_at", manage_iso(g->created_ms), "updated_at",
+			 manage_iso(g->updated_ms));
 	return MANAGE_OK;
 }
 
@@ -283,7 +282,7 @@ static manage_err parse_number(const char *raw, const char *region,
 	}
 	pe = phone_normalize(raw, strlen(raw), region, &p);
 	if (pe)
-		return fail(err, MANAGE_INVALID, "numbers: \"%.64s\" %s (a "
+		return manage_fail(err, MANAGE_INVALID, "numbers: \"%.64s\" %s (a "
 			    "sending number is a phone number or a short code"
 			    " of 5 or 6 digits)", raw, phone_strerror(pe));
 	snprintf(out, PHONE_E164_MAX + 1, "%s", p.e164);
@@ -302,21 +301,21 @@ static manage_err parse_numbers(json_t *v, const char *region, numbers *ns,
 	if (!v)
 		return MANAGE_OK;
 	if (!json_is_array(v))
-		return fail(err, MANAGE_INVALID,
+		return manage_fail(err, MANAGE_INVALID,
 			    "numbers must be an array of strings");
 	if (json_array_size(v) > STORE_NUMBERS_MAX)
-		return fail(err, MANAGE_INVALID, "numbers has more than %d "
+		return manage_fail(err, MANAGE_INVALID, "numbers has more than %d "
 			    "entries", STORE_NUMBERS_MAX);
 	json_array_foreach(v, i, x) {
 		if (!json_is_string(x))
-			return fail(err, MANAGE_INVALID,
+			return manage_fail(err, MANAGE_INVALID,
 				    "numbers[%zu] must be a string", i);
 		if ((m = parse_number(json_string_value(x), region,
 				      ns->list[ns->n], err)))
 			return m;
 		for (size_t k = 0; k < ns->n; k++)
 			if (strcmp(ns->list[k], ns->list[ns->n]) == 0)
-				return fail(err, MANAGE_INVALID, "numbers "
+				return manage_fail(err, MANAGE_INVALID, "numbers "
 					    "lists %s twice", ns->list[k]);
 		ns->n++;
 	}
@@ -332,18 +331,18 @@ static manage_err put_numbers(store *st, const store_group *g,
 	if (!ns->given)
 		return MANAGE_OK;
 	if (ns->n && g->channel != CHANNEL_SMS)
-		return fail(err, MANAGE_INVALID, "numbers: an e-mail group has "
+		return manage_fail(err, MANAGE_INVALID, "numbers: an e-mail group has "
 			    "no sending numbers");
 	e = store_numbers_clear(st, g->id);
 	for (size_t i = 0; !e && i < ns->n; i++) {
 		e = store_number_add(st, ns->list[i], g->id);
 		if (e == STORE_CONFLICT &&
 		    store_number_owner(st, ns->list[i], owner) == STORE_OK)
-			return fail(err, MANAGE_CONFLICT, "number %s already "
+			return manage_fail(err, MANAGE_CONFLICT, "number %s already "
 				    "belongs to subscription group %s",
 				    ns->list[i], owner);
 	}
-	return e ? store_fail(err, e) : MANAGE_OK;
+	return e ? manage_store_fail(err, e) : MANAGE_OK;
 }
 
 /* name and double_opt_in, shared by create and update. */
@@ -355,14 +354,14 @@ static manage_err group_fields(json_t *spec, store_group *g, char *err)
 
 	if (name) {
 		if (!json_is_string(name))
-			return fail(err, MANAGE_INVALID, "name must be a string");
+			return manage_fail(err, MANAGE_INVALID, "name must be a string");
 		if ((why = ident_check_name(json_string_value(name))))
-			return fail(err, MANAGE_INVALID, "name %s", why);
+			return manage_fail(err, MANAGE_INVALID, "name %s", why);
 		snprintf(g->name, sizeof g->name, "%s", json_string_value(name));
 	}
 	if (doi) {
 		if (!json_is_boolean(doi))
-			return fail(err, MANAGE_INVALID,
+			return manage_fail(err, MANAGE_INVALID,
 				    "double_opt_in must be true or false");
 		g->double_opt_in = json_is_true(doi);
 	}
@@ -386,38 +385,38 @@ manage_err manage_group_create(store *st, json_t *spec, const char *region,
 	*out = NULL;
 	memset(&g, 0, sizeof g);
 	if (!json_is_object(spec))
-		return fail(err, MANAGE_INVALID, "body must be a JSON object");
-	if ((m = only_fields(spec, known, err)))
+		return manage_fail(err, MANAGE_INVALID, "body must be a JSON object");
+	if ((m = manage_only_fields(spec, known, err)))
 		return m;
 	if (!json_object_get(spec, "name"))
-		return fail(err, MANAGE_INVALID, "name is required");
+		return manage_fail(err, MANAGE_INVALID, "name is required");
 	if (!ch || consent_channel_parse(json_string_value(ch), &g.channel))
-		return fail(err, MANAGE_INVALID,
+		return manage_fail(err, MANAGE_INVALID,
 			    "channel must be \"sms\" or \"email\"");
 	if (id && !json_is_string(id))
-		return fail(err, MANAGE_INVALID, "id must be a string");
+		return manage_fail(err, MANAGE_INVALID, "id must be a string");
 	if (id && (why = ident_check_group_id(json_string_value(id))))
-		return fail(err, MANAGE_INVALID, "id %s", why);
+		return manage_fail(err, MANAGE_INVALID, "id %s", why);
 	if (id)
 		snprintf(g.id, sizeof g.id, "%s", json_string_value(id));
 	else if (secret_uuid(g.id) != 0)
-		return fail(err, MANAGE_STORE, "no randomness available");
+		return manage_fail(err, MANAGE_STORE, "no randomness available");
 	if ((m = group_fields(spec, &g, err)))
 		return m;
 	ns = calloc(1, sizeof *ns);
 	if (!ns)
-		return fail(err, MANAGE_STORE, "out of memory");
+		return manage_fail(err, MANAGE_STORE, "out of memory");
 	m = parse_numbers(json_object_get(spec, "numbers"), region, ns, err);
 	if (m)
 		goto out;
 	g.created_ms = g.updated_ms = now_ms;
 	e = store_group_insert(st, &g);
 	if (e == STORE_CONFLICT) {
-		m = fail(err, MANAGE_CONFLICT, "subscription group \"%s\" "
+		m = manage_fail(err, MANAGE_CONFLICT, "subscription group \"%s\" "
 			 "already exists", g.id);
 		goto out;
 	}
-	m = e ? store_fail(err, e) : put_numbers(st, &g, ns, err);
+	m = e ? manage_store_fail(err, e) : put_numbers(st, &g, ns, err);
 	if (!m)
 		m = group_json(st, &g, out, err);
 out:
@@ -439,33 +438,33 @@ manage_err manage_group_update(store *st, const char *id, json_t *spec,
 
 	*out = NULL;
 	if (!json_is_object(spec))
-		return fail(err, MANAGE_INVALID, "body must be a JSON object");
-	if ((m = only_fields(spec, known, err)))
+		return manage_fail(err, MANAGE_INVALID, "body must be a JSON object");
+	if ((m = manage_only_fields(spec, known, err)))
 		return m;
 	e = store_group_get(st, id, &g);
 	if (e == STORE_NOTFOUND)
-		return fail(err, MANAGE_NOTFOUND, "no subscription group "
+		return manage_fail(err, MANAGE_NOTFOUND, "no subscription group "
 			    "\"%.64s\"", id);
 	if (e)
-		return store_fail(err, e);
+		return manage_store_fail(err, e);
 	if ((v = json_object_get(spec, "channel")) &&
 	    (!json_is_string(v) ||
 	     strcmp(json_string_value(v), consent_channel_name(g.channel))))
-		return fail(err, MANAGE_INVALID, "channel cannot be changed");
+		return manage_fail(err, MANAGE_INVALID, "channel cannot be changed");
 	if ((v = json_object_get(spec, "id")) &&
 	    (!json_is_string(v) || strcmp(json_string_value(v), g.id)))
-		return fail(err, MANAGE_INVALID, "id cannot be changed");
+		return manage_fail(err, MANAGE_INVALID, "id cannot be changed");
 	if ((m = group_fields(spec, &g, err)))
 		return m;
 	ns = calloc(1, sizeof *ns);
 	if (!ns)
-		return fail(err, MANAGE_STORE, "out of memory");
+		return manage_fail(err, MANAGE_STORE, "out of memory");
 	m = parse_numbers(json_object_get(spec, "numbers"), region, ns, err);
 	if (m)
 		goto out;
 	g.updated_ms = now_ms;
 	e = store_group_update(st, &g);
-	m = e ? store_fail(err, e) : put_numbers(st, &g, ns, err);
+	m = e ? manage_store_fail(err, e) : put_numbers(st, &g, ns, err);
 	if (!m)
 		m = group_json(st, &g, out, err);
 out:
@@ -481,10 +480,10 @@ manage_err manage_group_get(store *st, const char *id, json_t **out,
 
 	*out = NULL;
 	if (e == STORE_NOTFOUND)
-		return fail(err, MANAGE_NOTFOUND, "no subscription group "
+		return manage_fail(err, MANAGE_NOTFOUND, "no subscription group "
 			    "\"%.64s\"", id);
 	if (e)
-		return store_fail(err, e);
+		return manage_store_fail(err, e);
 	return group_json(st, &g, out, err);
 }
 
@@ -516,7 +515,7 @@ manage_err manage_group_list(store *st, json_t **out,
 	*out = NULL;
 	if (e || it.m) {
 		json_decref(it.list);
-		return e ? store_fail(err, e) : it.m;
+		return e ? manage_store_fail(err, e) : it.m;
 	}
 	*out = json_pack("{s:o}", "subscription_groups", it.list);
 	return MANAGE_OK;
@@ -529,7 +528,7 @@ static int ledger_add(void *ctx, const store_ledger *e)
 	json_t *ev = e->evidence[0] ? json_loads(e->evidence, 0, NULL) : NULL;
 	json_t *o = json_pack(
 		"{s:I,s:o,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id",
-		(json_int_t)e->id, "time", iso(e->time_ms), "user_id",
+		(json_int_t)e->id, "time", manage_iso(e->time_ms), "user_id",
 		(json_int_t)e->user_id, "group_id", e->group_id, "from",
 		consent_state_name(e->old_state), "to",
 		consent_state_name(e->new_state), "source",
@@ -560,7 +559,7 @@ manage_err manage_consent(store *st, const char *by, const char *value,
 
 	*out = NULL;
 	if (!value || !*value)
-		return fail(err, MANAGE_INVALID, "one of phone, email or "
+		return manage_fail(err, MANAGE_INVALID, "one of phone, email or "
 			    "external_id is required");
 	if (limit == 0 || limit > MANAGE_LEDGER_PAGE_MAX)
 		limit = MANAGE_LEDGER_PAGE_MAX;
@@ -569,7 +568,7 @@ manage_err manage_consent(store *st, const char *by, const char *value,
 		kind = STORE_BY_PHONE;
 		pe = phone_normalize(value, strlen(value), region, &p);
 		if (pe)
-			return fail(err, MANAGE_INVALID, "phone \"%.64s\" %s",
+			return manage_fail(err, MANAGE_INVALID, "phone \"%.64s\" %s",
 				    value, phone_strerror(pe));
 		snprintf(key, sizeof key, "%s", p.e164);
 	} else if (strcmp(by, "email") == 0) {
@@ -578,13 +577,13 @@ manage_err manage_consent(store *st, const char *by, const char *value,
 	} else if (strcmp(by, "external_id") == 0) {
 		kind = STORE_BY_EXTERNAL_ID;
 	} else {
-		return fail(err, MANAGE_INVALID, "unknown lookup \"%.32s\"", by);
+		return manage_fail(err, MANAGE_INVALID, "unknown lookup \"%.32s\"", by);
 	}
 	list = json_array();
 	e = store_ledger_find(st, kind, key, after_id, limit, ledger_add, list);
 	if (e) {
 		json_decref(list);
-		return store_fail(err, e);
+		return manage_store_fail(err, e);
 	}
 	*out = json_pack("{s:o}", "consent", list);
 	return MANAGE_OK;
@@ -605,27 +604,27 @@ manage_err manage_group_sms_set(store *st, const char *id, json_t *spec,
 	*out = NULL;
 	e = store_group_get(st, id, &g);
 	if (e == STORE_NOTFOUND)
-		return fail(err, MANAGE_NOTFOUND, "no subscription group "
+		return manage_fail(err, MANAGE_NOTFOUND, "no subscription group "
 			    "\"%.64s\"", id);
 	if (e)
-		return store_fail(err, e);
+		return manage_store_fail(err, e);
 	text = json_dumps(spec, JSON_COMPACT);
 	if (!text)
-		return fail(err, MANAGE_STORE, "out of memory");
+		return manage_fail(err, MANAGE_STORE, "out of memory");
 	if (strlen(text) > STORE_SMS_CONFIG_MAX) {
 		free(text);
-		return fail(err, MANAGE_INVALID, "SMS settings are larger than "
+		return manage_fail(err, MANAGE_INVALID, "SMS settings are larger than "
 			    "%d bytes", STORE_SMS_CONFIG_MAX);
 	}
 	if (smscfg_parse(text, strlen(text), g.name, &cfg, cerr)) {
 		free(text);
-		return fail(err, MANAGE_INVALID, "%s", cerr);
+		return manage_fail(err, MANAGE_INVALID, "%s", cerr);
 	}
 	smscfg_free(cfg);
 	e = store_group_sms_set(st, id, text, now_ms);
 	free(text);
 	if (e)
-		return store_fail(err, e);
+		return manage_store_fail(err, e);
 	*out = json_incref(spec);
 	return MANAGE_OK;
 }
@@ -638,14 +637,14 @@ manage_err manage_group_sms_get(store *st, const char *id, json_t **out,
 
 	*out = NULL;
 	if (e == STORE_NOTFOUND)
-		return fail(err, MANAGE_NOTFOUND, "no subscription group "
+		return manage_fail(err, MANAGE_NOTFOUND, "no subscription group "
 			    "\"%.64s\"", id);
 	if (e)
-		return store_fail(err, e);
+		return manage_store_fail(err, e);
 	*out = text[0] ? json_loads(text, 0, NULL) : json_object();
 	free(text);
 	return *out ? MANAGE_OK
-		    : fail(err, MANAGE_STORE, "stored SMS settings unreadable");
+		    : manage_fail(err, MANAGE_STORE, "stored SMS settings unreadable");
 }
 
 static json_t *message_json(const store_outbox *m)
@@ -657,14 +656,14 @@ static json_t *message_json(const store_outbox *m)
 		store_out_state_name(m->state), "body", m->body, "provider",
 		m->provider, "provider_id", m->provider_id, "attempts",
 		m->attempts, "error", m->error, "encoding", m->encoding,
-		"segments", m->segments, "created_at", iso(m->created_ms),
-		"updated_at", iso(m->updated_ms));
+		"segments", m->segments, "created_at", manage_iso(m->created_ms),
+		"updated_at", manage_iso(m->updated_ms));
 
 	if (o && m->inbound_id)
 		json_object_set_new(o, "in_reply_to",
 				    json_integer(m->inbound_id));
 	if (o && m->state == STORE_OUT_QUEUED)
-		json_object_set_new(o, "next_attempt_at", iso(m->next_ms));
+		json_object_set_new(o, "next_attempt_at", manage_iso(m->next_ms));
 	return o;
 }
 
@@ -684,7 +683,7 @@ manage_err manage_messages(store *st, const char *state, const char *to,
 
 	*out = NULL;
 	if (state && store_out_state_parse(state, &s))
-		return fail(err, MANAGE_INVALID, "state must be queued, "
+		return manage_fail(err, MANAGE_INVALID, "state must be queued, "
 			    "sending, sent, delivered, failed or rejected");
 	if (to && *to && parse_number(to, region, num, err))
 		return MANAGE_INVALID;
@@ -695,7 +694,7 @@ manage_err manage_messages(store *st, const char *state, const char *to,
 			      message_add, list);
 	if (e) {
 		json_decref(list);
-		return store_fail(err, e);
+		return manage_store_fail(err, e);
 	}
 	*out = json_pack("{s:o}", "messages", list);
 	return MANAGE_OK;
@@ -709,10 +708,10 @@ manage_err manage_message_get(store *st, int64_t id, json_t **out,
 
 	*out = NULL;
 	if (e == STORE_NOTFOUND)
-		return fail(err, MANAGE_NOTFOUND, "no message %lld",
+		return manage_fail(err, MANAGE_NOTFOUND, "no message %lld",
 			    (long long)id);
 	if (e)
-		return store_fail(err, e);
+		return manage_store_fail(err, e);
 	*out = message_json(&m);
 	return MANAGE_OK;
 }
@@ -736,25 +735,25 @@ manage_err manage_message_send(store *st, json_t *spec, const char *region,
 	store_err e;
 
 	*out = NULL;
-	if (only_fields(spec, known, err))
+	if (manage_only_fields(spec, known, err))
 		return MANAGE_INVALID;
 	group = json_string_value(json_object_get(spec, "group_id"));
 	to = json_string_value(json_object_get(spec, "to"));
 	body = json_string_value(json_object_get(spec, "body"));
 	if (!group || !to || !body)
-		return fail(err, MANAGE_INVALID, "group_id, to and body are "
+		return manage_fail(err, MANAGE_INVALID, "group_id, to and body are "
 			    "required strings");
 	if (!*body || strlen(body) > STORE_SMS_BODY_MAX)
-		return fail(err, MANAGE_INVALID, "body must hold 1 to %d bytes",
+		return manage_fail(err, MANAGE_INVALID, "body must hold 1 to %d bytes",
 			    STORE_SMS_BODY_MAX);
 	if (phone_normalize(to, strlen(to), region, &p))
-		return fail(err, MANAGE_INVALID, "to: \"%.64s\" is not a "
+		return manage_fail(err, MANAGE_INVALID, "to: \"%.64s\" is not a "
 			    "phone number", to);
 	e = store_group_get(st, group, &g);
 	if (!e)
 		e = store_group_numbers(st, group, first_number, from);
 	if (e == STORE_NOTFOUND)
-		return fail(err, MANAGE_INVALID, "group_id: no subscription "
+		return manage_fail(err, MANAGE_INVALID, "group_id: no subscription "
 			    "group \"%.64s\"", group);
 	outbox_msg om = {
 		.group_id = group,
@@ -767,7 +766,7 @@ manage_err manage_message_send(store *st, json_t *spec, const char *region,
 	if (!e)
 		e = outbox_queue(st, &om, &o);
 	if (e)
-		return store_fail(err, e);
+		return manage_store_fail(err, e);
 	*out = message_json(&o);
 	return MANAGE_OK;
 }

@@ -75,6 +75,30 @@ manage_err manage_message_send(store *st, json_t *spec, const char *region,
 			       int64_t now_ms, json_t **out,
 			       char err[MANAGE_ERR_MAX]);
 
+/* ---- flows (docs/flows.md), in manage_flows.c ---- */
+
+#define MANAGE_RUNS_PAGE_MAX 1000
+
+/* A definition, checked in full: a new flow (201) or, with `id`, a new
+ * version of an existing one (id in the body, if any, must match). */
+manage_err manage_flow_save(store *st, const char *id, json_t *def,
+			    int64_t now_ms, json_t **out,
+			    char err[MANAGE_ERR_MAX]);
+manage_err manage_flow_get(store *st, const char *id, json_t **out,
+			   char err[MANAGE_ERR_MAX]);
+manage_err manage_flow_list(store *st, json_t **out,
+			    char err[MANAGE_ERR_MAX]);
+manage_err manage_flow_enable(store *st, const char *id, int enabled,
+			      int64_t now_ms, json_t **out,
+			      char err[MANAGE_ERR_MAX]);
+/* Newest first, each with its step attempts. */
+manage_err manage_flow_runs(store *st, const char *id, size_t limit,
+			    json_t **out, char err[MANAGE_ERR_MAX]);
+/* A user's events, newest first. */
+manage_err manage_user_events(store *st, const char *external_id,
+			      size_t limit, json_t **out,
+			      char err[MANAGE_ERR_MAX]);
+
 /* by is "phone", "email" or "external_id"; oldest first. */
 manage_err manage_consent(store *st, const char *by, const char *value,
 			  const char *region, int64_t after_id, size_t limit,

@@ -37,7 +37,9 @@ store_err outbox_queue(store *st, const outbox_msg *m, store_outbox *o)
 	int ok = 1;
 
 	memset(o, 0, sizeof *o);
-	if (m->inbound_id)
+	if (m->dedupe)
+		snprintf(o->dedupe, sizeof o->dedupe, "%s", m->dedupe);
+	else if (m->inbound_id)
 		snprintf(o->dedupe, sizeof o->dedupe, "in%lld-%s",
 			 (long long)m->inbound_id, m->kind);
 	else if (secret_uuid(o->dedupe))

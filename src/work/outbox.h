@@ -12,7 +12,8 @@
  *
  * Each row records its encoding and segment count, and a dedupe key:
  * "in<inbound id>-<kind>" for replies (so a replayed writer job cannot
- * queue a reply twice), random for other messages.
+ * queue a reply twice), the caller's (a flow step's "run<id>-<step>"),
+ * or random.
  */
 #ifndef OPTD_OUTBOX_H
 #define OPTD_OUTBOX_H
@@ -29,6 +30,7 @@ typedef struct {
 	int64_t inbound_id;  /* the message replied to; 0 for "message" */
 	const char *body;
 	int64_t now_ms;
+	const char *dedupe; /* NULL: from inbound_id, or random */
 } outbox_msg;
 
 /* 1 when a message of this kind obeys the sending rule. */

@@ -3,6 +3,7 @@
 #include "core/phone.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/wake.h"
 #include "work/outbox.h"
 #include "work/smsconf.h"
 #include "work/subs.h"
@@ -22,10 +23,7 @@ struct sender {
 	sender_conf c;
 	pthread_t th[SENDER_THREADS_MAX];
 	unsigned started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	unsigned long wakes;
-	int stop;
+	wake w;
 };
 
 typedef struct {
@@ -274,40 +272,16 @@ static int record_fn(store *st, void *arg)
 }
 
 /* Sleep until woken, the next message is due, or SENDER_IDLE_MS. */
+/* Sleep until woken, the next item is due, or SENDER_IDLE_MS. */
 static void idle(sender *s, unsigned long seen)
 {
 	int64_t next = 0, wait_ms = SENDER_IDLE_MS;
-	struct timespec ts;
 
 	if (store_outbox_next_due(s->st, &next) == STORE_OK) {
 		int64_t d = next - clock_now_ms();
 		wait_ms = d < 0 ? 0 : d < wait_ms ? d : wait_ms;
 	}
-	if (wait_ms == 0)
-		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += wait_ms / 1000;
-	ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&s->mu);
-	while (!s->stop && s->wakes == seen &&
-	       pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
-		;
-	pthread_mutex_unlock(&s->mu);
-}
-
-static int stopping(sender *s, unsigned long *seen)
-{
-	int stop;
-
-	pthread_mutex_lock(&s->mu);
-	stop = s->stop;
-	*seen = s->wakes;
-	pthread_mutex_unlock(&s->mu);
-	return stop;
+	wake_sleep(&s->w, seen, wait_ms);
 }
 
 static void run_batch(batch *b)
@@ -339,7 +313,7 @@ static void *sender_main(void *arg)
 		goto out;
 	}
 	b->s = s;
-	while (!stopping(s, &seen)) {
+	while (!wake_stopping(&s->w, &seen)) {
 		run_batch(b);
 		if (b->n < SENDER_BATCH)
 			idle(s, seen);
@@ -375,8 +349,7 @@ sender *sender_start(store *st, writer *wr, const sender_conf *c,
 	s->st = st;
 	s->wr = wr;
 	s->c = *c;
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	wake_init(&s->w);
 	for (unsigned i = 0; i < c->threads && i < SENDER_THREADS_MAX; i++)
 		if (pthread_create(&s->th[s->started], NULL, sender_main, s) ==
 		    0)
@@ -388,23 +361,16 @@ void sender_wake(sender *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->mu);
-	s->wakes++;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	wake_signal(&s->w);
 }
 
 void sender_stop(sender *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->mu);
-	s->stop = 1;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	wake_stop(&s->w);
 	for (unsigned i = 0; i < s->started; i++)
 		pthread_join(s->th[i], NULL);
-	pthread_cond_destroy(&s->cv);
-	pthread_mutex_destroy(&s->mu);
+	wake_destroy(&s->w);
 	free(s);
 }

@@ -129,6 +129,12 @@ store_err subs_apply(store *st, const subs_change *c, subs_result *res)
 	store_err err = STORE_OK;
 
 	memset(res, 0, sizeof *res);
+	for (size_t i = 0; i < c->n_user && !err; i++) {
+		store_user u;
+		err = store_user_get(st, c->user_ids[i], &u);
+		if (!err)
+			err = set_state(st, c, &u, 0, res);
+	}
 	for (size_t i = 0; i < c->n_ext && !err; i++)
 		err = by_external_id(st, c, i, res);
 	if (c->paired)

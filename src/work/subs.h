@@ -37,6 +37,9 @@ typedef struct {
 	size_t n_email;
 	const char *const *emails;
 	int paired; /* ext[i] goes with phones[i] or emails[i] */
+	/* profiles named by id (users/track, flows), on top of the above */
+	size_t n_user;
+	const int64_t *user_ids;
 	/* Leave subscribed profiles as they are (a double opt-in request
 	 * only turns "never set" into unsubscribed until confirmed). */
 	int keep_subscribed;

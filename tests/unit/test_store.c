@@ -1,7 +1,7 @@
 /*
  * test_store: unit tests for the SQLite store (store/sqlite.c,
- * store/sqlite_records.c and store/sqlite_sms.c) through store.h, on a
- * file in a temporary directory.
+ * store/sqlite_records.c, store/sqlite_sms.c and store/sqlite_flow.c)
+ * through store.h, on a file in a temporary directory.
  *
  * The store holds consent, which optd must be able to prove later, so the
  * tests pin what the rest of optd relies on: migrations run once however
@@ -13,7 +13,12 @@
  * function even tries to update it); a retried SMS webhook or a second
  * copy of an outgoing message is a CONFLICT, inside a transaction too;
  * and an outgoing message is claimed by one sender at a time, until its
- * lease runs out. A database left at an older version is migrated.
+ * lease runs out. The same for flows: a run is claimed by one runner at a
+ * time, a user enters a flow without re-entry once however many writers
+ * race for it, an idempotency key keeps its first answer, and a flow's
+ * old definitions stay readable. Large documents (attributes, event
+ * properties) come back whole, and one byte more is refused. A database
+ * left at an older version is migrated.
  *
  * With OPTD_TEST_PG_URL set (the admin URL of a throwaway server, as
  * scripts/test.sh provides) the same tests run on the PostgreSQL backend,
@@ -27,6 +32,7 @@
 #include <cmocka.h>
 
 #include <libpq-fe.h>
+#include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -150,7 +156,7 @@ static long long sql_int(const char *path, const char *sql)
 
 /* ---- open and migrations ---- */
 
-#define N_MIGRATIONS 2 /* what a fresh database records */
+#define N_MIGRATIONS 3 /* what a fresh database records */
 
 static void test_migrations_once(void **state)
 {
@@ -1236,36 +1242,45 @@ static void test_threads_share_data(void **state)
 
 /* ---- SMS: group settings, inbound messages, the outbox ---- */
 
-/* A database at version 1, made by hand as an older optd left it, with
- * one group in it; its URL or path in `out`. */
-static void make_v1_db(fixture *f, char *out, size_t cap)
+/* A database at `version`, made by hand as an older optd left it, with
+ * one group and one user in it; its URL or path in `out`. */
+static void make_old_db(fixture *f, int version, char *out, size_t cap)
 {
 	static const char *const head =
 		"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
-		" name TEXT NOT NULL, applied_ms BIGINT NOT NULL);"
-		"INSERT INTO schema_migrations VALUES (1, 'core', 1);";
+		" name TEXT NOT NULL, applied_ms BIGINT NOT NULL);";
 	static const char *const tail =
 		"INSERT INTO subscription_groups (id, name, channel,"
-		" created_ms, updated_ms) VALUES ('old', 'Old', 'sms', 5, 5);";
-	char *sql;
-	size_t n;
+		" created_ms, updated_ms) VALUES ('old', 'Old', 'sms', 5, 5);"
+		"INSERT INTO users (external_id, created_ms, updated_ms)"
+		" VALUES ('old-user', 5, 5);";
+	char *sql, rec[96];
+	size_t n = strlen(head) + strlen(tail) + 1;
 
 	if (pg_admin) {
 		fixture other;
 
 		assert_int_equal(pg_new_db(&other), 0);
 		snprintf(out, cap, "%s", other.path);
-		n = strlen(head) + strlen(pg_migrations[0].sql) + strlen(tail);
 	} else {
-		snprintf(out, cap, "%s/v1.db", f->dir);
-		n = strlen(head) + strlen(sqlite_migrations[0].sql) +
-		    strlen(tail);
+		snprintf(out, cap, "%s/v%d.db", f->dir, version);
 	}
-	sql = malloc(n + 1);
+	for (int i = 0; i < version; i++)
+		n += strlen(pg_admin ? pg_migrations[i].sql
+				     : sqlite_migrations[i].sql) + sizeof rec;
+	sql = calloc(1, n);
 	assert_non_null(sql);
-	snprintf(sql, n + 1, "%s%s%s", head,
-		 pg_admin ? pg_migrations[0].sql : sqlite_migrations[0].sql,
-		 tail);
+	strcat(sql, head);
+	for (int i = 0; i < version; i++) {
+		strcat(sql, pg_admin ? pg_migrations[i].sql
+				     : sqlite_migrations[i].sql);
+		snprintf(rec, sizeof rec, "INSERT INTO schema_migrations "
+			 "VALUES (%d, '%s', 1);", i + 1,
+			 pg_admin ? pg_migrations[i].name
+				  : sqlite_migrations[i].name);
+		strcat(sql, rec);
+	}
+	strcat(sql, tail);
 	if (pg_admin) {
 		PGresult *r = pg_exec(out, sql);
 		assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
@@ -1398,7 +1413,7 @@ static void test_migrate_from_v1(void **state)
 	char *json = NULL;
 	int64_t id;
 
-	make_v1_db(f, url, sizeof url);
+	make_old_db(f, 1, url, sizeof url);
 	assert_int_equal(store_open(url, STORE_DURABLE_NORMAL, &st), STORE_OK);
 	assert_int_equal(sql_int(url, "SELECT count(*) FROM "
 				 "schema_migrations"), N_MIGRATIONS);
@@ -1990,16 +2005,18 @@ static void test_doi(void **state)
 			 STORE_INVALID);
 }
 
-/* Senders claiming at once, one message at a time, each in a
- * transaction of its own: every message is claimed exactly once. */
+/* Senders (or flow runners) claiming at once, one message (or run) at a
+ * time, each in a transaction of its own: every one is claimed exactly
+ * once. */
 #define CLAIMERS 4
 #define CLAIM_MSGS 60
 
 typedef struct {
 	fixture *f;
+	int runs; /* claim flow runs rather than messages */
 	int64_t got[CLAIM_MSGS];
 	size_t n;
-	int failed;
+	int failed, bad_props;
 } claimer;
 
 static int claimer_cb(void *ctx, const store_outbox *m)
@@ -2011,6 +2028,27 @@ static int claimer_cb(void *ctx, const store_outbox *m)
 	return 0;
 }
 
+static int claimer_run_cb(void *ctx, const store_run *r)
+{
+	claimer *c = ctx;
+
+	/* The props are there to read during the call. */
+	if (strcmp(r->entry_props, "{\"phone_number\":\"+12223334444\"}"))
+		c->bad_props++;
+	if (c->n < CLAIM_MSGS)
+		c->got[c->n++] = r->id;
+	return 0;
+}
+
+static store_err claim_one(claimer *c)
+{
+	store *st = c->f->st;
+
+	if (c->runs)
+		return store_run_claim(st, 1000, 60000, 1, claimer_run_cb, c);
+	return store_outbox_claim(st, 1000, 60000, 1, claimer_cb, c);
+}
+
 static void *claimer_main(void *arg)
 {
 	claimer *c = arg;
@@ -2019,9 +2057,7 @@ static void *claimer_main(void *arg)
 	for (;;) {
 		size_t before = c->n;
 
-		if (store_begin(st) != STORE_OK ||
-		    store_outbox_claim(st, 1000, 60000, 1, claimer_cb, c) !=
-			    STORE_OK ||
+		if (store_begin(st) != STORE_OK || claim_one(c) != STORE_OK ||
 		    store_commit(st) != STORE_OK) {
 			store_rollback(st);
 			c->failed++;
@@ -2036,22 +2072,19 @@ static void *claimer_main(void *arg)
 	return NULL;
 }
 
-static void test_outbox_claim_threads(void **state)
+/* CLAIMERS threads claim the CLAIM_MSGS due ones whose ids are first,
+ * first + 1, ...: each exactly once. */
+static void claim_race(fixture *f, int runs, int64_t first)
 {
-	fixture *f = *state;
 	claimer *c = calloc(CLAIMERS, sizeof *c);
 	pthread_t t[CLAIMERS];
 	int seen[CLAIM_MSGS] = {0};
-	int64_t ids[CLAIM_MSGS], first;
 	size_t total = 0;
 
 	assert_non_null(c);
-	queue_n(f->st, "t", CLAIM_MSGS, ids);
-	first = ids[0];
-	for (int i = 0; i < CLAIM_MSGS; i++)
-		assert_int_equal(ids[i], first + i);
 	for (int i = 0; i < CLAIMERS; i++) {
 		c[i].f = f;
+		c[i].runs = runs;
 		assert_int_equal(pthread_create(&t[i], NULL, claimer_main,
 						&c[i]), 0);
 	}
@@ -2059,6 +2092,7 @@ static void test_outbox_claim_threads(void **state)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 	for (int i = 0; i < CLAIMERS; i++) {
 		assert_true(c[i].failed <= 100);
+		assert_int_equal(c[i].bad_props, 0);
 		for (size_t k = 0; k < c[i].n; k++) {
 			int64_t at = c[i].got[k] - first;
 
@@ -2071,6 +2105,17 @@ static void test_outbox_claim_threads(void **state)
 	for (int i = 0; i < CLAIM_MSGS; i++)
 		assert_int_equal(seen[i], 1);
 	free(c);
+}
+
+static void test_outbox_claim_threads(void **state)
+{
+	fixture *f = *state;
+	int64_t ids[CLAIM_MSGS];
+
+	queue_n(f->st, "t", CLAIM_MSGS, ids);
+	for (int i = 0; i < CLAIM_MSGS; i++)
+		assert_int_equal(ids[i], ids[0] + i);
+	claim_race(f, 0, ids[0]);
 }
 
 /* PostgreSQL: a claim in an open transaction holds its messages; another
@@ -2151,6 +2196,1082 @@ static void test_outbox_claim_skip_locked(void **state)
 	free(h);
 }
 
+/* ---- events and flows ---- */
+
+/* A user with this external id; its id. */
+static int64_t add_user(store *st, const char *ext)
+{
+	store_user u = user_of(ext, "", "", 1);
+
+	assert_int_equal(store_user_insert(st, &u), STORE_OK);
+	return u.id;
+}
+
+/* A string of n bytes of 'x' inside a JSON object: {"a":"xxx"}. */
+static char *json_of_size(size_t n)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	assert_true(n >= 8);
+	memcpy(s, "{\"a\":\"", 6);
+	memset(s + 6, 'x', n - 8);
+	memcpy(s + n - 2, "\"}", 3);
+	assert_int_equal(strlen(s), n);
+	return s;
+}
+
+static void test_migrate_from_v2(void **state)
+{
+	fixture *f = *state;
+	char url[sizeof f->path];
+	store *st = NULL;
+	store_user u;
+	store_event e;
+	char *json = NULL;
+
+	make_old_db(f, 2, url, sizeof url);
+	assert_int_equal(store_open(url, STORE_DURABLE_NORMAL, &st), STORE_OK);
+	assert_int_equal(sql_int(url, "SELECT count(*) FROM "
+				 "schema_migrations"), N_MIGRATIONS);
+	assert_int_equal(sql_int(url, "SELECT count(*) FROM schema_migrations"
+				 " WHERE version = 3 AND name = 'flows'"), 1);
+	/* The old user is intact, with no attributes yet, and can take part
+	 * in everything new. */
+	assert_int_equal(store_user_by_external_id(st, "old-user", &u),
+			 STORE_OK);
+	assert_int_equal(store_user_attrs_get(st, u.id, &json), STORE_OK);
+	assert_string_equal(json, "{}");
+	free(json);
+	assert_int_equal(store_user_attrs_set(st, u.id, "{\"plan\":\"gold\"}",
+					      9), STORE_OK);
+	assert_int_equal(store_alias_add(st, u.id, "crm", "c-1"), STORE_OK);
+	memset(&e, 0, sizeof e);
+	e.user_id = u.id;
+	snprintf(e.name, sizeof e.name, "signup");
+	assert_int_equal(store_event_insert(st, &e), STORE_OK);
+	assert_true(e.id > 0);
+	assert_int_equal(store_group_get(st, "old", &(store_group){0}),
+			 STORE_OK);
+	store_close(st);
+	st = NULL;
+	/* Opening again applies nothing more and keeps it all. */
+	assert_int_equal(store_open(url, STORE_DURABLE_NORMAL, &st), STORE_OK);
+	assert_int_equal(sql_int(url, "SELECT count(*) FROM "
+				 "schema_migrations"), N_MIGRATIONS);
+	assert_int_equal(store_user_attrs_get(st, u.id, &json), STORE_OK);
+	assert_string_equal(json, "{\"plan\":\"gold\"}");
+	free(json);
+	assert_int_equal(store_user_by_alias(st, "crm", "c-1", &u), STORE_OK);
+	assert_string_equal(u.external_id, "old-user");
+	store_close(st);
+	if (!pg_admin)
+		remove_db(url);
+}
+
+static void test_user_attrs(void **state)
+{
+	fixture *f = *state;
+	int64_t id = add_user(f->st, "a1");
+	char *json = (char *)&json, *big = json_of_size(STORE_ATTRS_MAX);
+	char *over = json_of_size(STORE_ATTRS_MAX + 1);
+	store_user u;
+
+	/* No such user. */
+	assert_int_equal(store_user_attrs_get(f->st, id + 100, &json),
+			 STORE_NOTFOUND);
+	assert_null(json);
+	assert_int_equal(store_user_attrs_set(f->st, id + 100, "{}", 2),
+			 STORE_NOTFOUND);
+	/* A new user has none; a set replaces the whole document. */
+	assert_int_equal(store_user_attrs_get(f->st, id, &json), STORE_OK);
+	assert_string_equal(json, "{}");
+	free(json);
+	assert_int_equal(store_user_attrs_set(f->st, id, "{\"x\":1}", 5),
+			 STORE_OK);
+	assert_int_equal(store_user_attrs_set(f->st, id,
+					      "{\"first_name\":\"Ada\"}", 6),
+			 STORE_OK);
+	assert_int_equal(store_user_attrs_get(f->st, id, &json), STORE_OK);
+	assert_string_equal(json, "{\"first_name\":\"Ada\"}");
+	free(json);
+	assert_int_equal(store_user_get(f->st, id, &u), STORE_OK);
+	assert_int_equal(u.updated_ms, 6);
+	/* The largest document there may be, whole, and not a byte more. */
+	assert_int_equal(store_user_attrs_set(f->st, id, big, 7), STORE_OK);
+	assert_int_equal(store_user_attrs_get(f->st, id, &json), STORE_OK);
+	assert_int_equal(strlen(json), STORE_ATTRS_MAX);
+	assert_string_equal(json, big);
+	free(json);
+	assert_int_equal(store_user_attrs_set(f->st, id, over, 8),
+			 STORE_INVALID);
+	assert_int_equal(store_user_attrs_get(f->st, id, &json), STORE_OK);
+	assert_int_equal(strlen(json), STORE_ATTRS_MAX);
+	free(json);
+	free(big);
+	free(over);
+}
+
+static void test_aliases(void **state)
+{
+	fixture *f = *state;
+	int64_t a = add_user(f->st, "al-a"), b = add_user(f->st, "al-b");
+	char long_name[STORE_ALIAS_MAX + 2];
+	store_user u;
+
+	assert_int_equal(store_user_by_alias(f->st, "crm", "1", &u),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_alias_add(f->st, a, "crm", "1"), STORE_OK);
+	assert_int_equal(store_user_by_alias(f->st, "crm", "1", &u), STORE_OK);
+	assert_int_equal(u.id, a);
+	assert_string_equal(u.external_id, "al-a");
+	/* Its holder may add it again; nobody else may take it. */
+	assert_int_equal(store_alias_add(f->st, a, "crm", "1"), STORE_OK);
+	assert_int_equal(store_alias_add(f->st, b, "crm", "1"),
+			 STORE_CONFLICT);
+	assert_int_equal(store_user_by_alias(f->st, "crm", "1", &u), STORE_OK);
+	assert_int_equal(u.id, a);
+	/* The same name under another label is another alias. */
+	assert_int_equal(store_alias_add(f->st, b, "shop", "1"), STORE_OK);
+	assert_int_equal(store_alias_add(f->st, b, "crm", "2"), STORE_OK);
+	assert_int_equal(store_user_by_alias(f->st, "shop", "1", &u), STORE_OK);
+	assert_int_equal(u.id, b);
+	assert_int_equal(store_user_by_alias(f->st, "CRM", "1", &u),
+			 STORE_NOTFOUND);
+	/* Both parts are needed and bounded; the user must exist. */
+	memset(long_name, 'n', sizeof long_name - 1);
+	long_name[sizeof long_name - 1] = '\0';
+	assert_int_equal(store_alias_add(f->st, a, "crm", long_name),
+			 STORE_INVALID);
+	long_name[STORE_ALIAS_MAX] = '\0';
+	assert_int_equal(store_alias_add(f->st, a, "crm", long_name),
+			 STORE_OK);
+	assert_int_equal(store_alias_add(f->st, a, "", "x"), STORE_INVALID);
+	assert_int_equal(store_alias_add(f->st, a, "crm", ""), STORE_INVALID);
+	assert_int_equal(store_alias_add(f->st, b + 100, "crm", "9"),
+			 STORE_INVALID);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM user_aliases"),
+			 4);
+}
+
+/* What an events list handed its callback, newest first. */
+typedef struct {
+	size_t n, stop_at;
+	int64_t id[16];
+	char name[16][32];
+	char props[16][64];
+} seen_ev;
+
+static int seen_ev_cb(void *ctx, const store_event *e)
+{
+	seen_ev *s = ctx;
+
+	assert_true(s->n < 16);
+	s->id[s->n] = e->id;
+	snprintf(s->name[s->n], sizeof s->name[0], "%.31s", e->name);
+	snprintf(s->props[s->n], sizeof s->props[0], "%s", e->props);
+	s->n++;
+	return s->stop_at && s->n >= s->stop_at;
+}
+
+static int64_t add_event(store *st, int64_t user, const char *name,
+			 const char *props, int64_t t)
+{
+	store_event e;
+
+	memset(&e, 0, sizeof e);
+	e.user_id = user;
+	snprintf(e.name, sizeof e.name, "%s", name);
+	e.time_ms = t;
+	e.created_ms = t + 1;
+	e.props = props;
+	assert_int_equal(store_event_insert(st, &e), STORE_OK);
+	return e.id;
+}
+
+static void test_events(void **state)
+{
+	fixture *f = *state;
+	int64_t u1 = add_user(f->st, "ev-1"), u2 = add_user(f->st, "ev-2");
+	int64_t id[5];
+	char name[8], *big = json_of_size(STORE_PROPS_MAX);
+	char *over = json_of_size(STORE_PROPS_MAX + 1);
+	store_event e;
+	seen_ev s = {0};
+
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof name, "e%d", i);
+		id[i] = add_event(f->st, u1, name, i == 2 ? NULL
+							  : "{\"k\":\"v\"}",
+				  100 + i);
+		assert_true(i == 0 || id[i] > id[i - 1]);
+	}
+	add_event(f->st, u2, "other", "{}", 100);
+	/* Newest first, at most three, the user's own only. */
+	assert_int_equal(store_events_by_user(f->st, u1, 3, seen_ev_cb, &s),
+			 STORE_OK);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.id[0], id[4]);
+	assert_int_equal(s.id[2], id[2]);
+	assert_string_equal(s.name[0], "e4");
+	assert_string_equal(s.props[0], "{\"k\":\"v\"}");
+	assert_string_equal(s.props[2], "{}"); /* none given */
+	memset(&s, 0, sizeof s);
+	assert_int_equal(store_events_by_user(f->st, u1, 100, seen_ev_cb, &s),
+			 STORE_OK);
+	assert_int_equal(s.n, 5);
+	assert_int_equal(s.id[4], id[0]);
+	memset(&s, 0, sizeof s);
+	s.stop_at = 2;
+	assert_int_equal(store_events_by_user(f->st, u1, 100, seen_ev_cb, &s),
+			 STORE_OK);
+	assert_int_equal(s.n, 2);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(store_events_by_user(f->st, u1, 0, seen_ev_cb, &s),
+			 STORE_OK);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(store_events_by_user(f->st, u2 + 100, 10, seen_ev_cb,
+					      &s), STORE_OK);
+	assert_int_equal(s.n, 0);
+	/* Properties up to their limit, whole; a user that exists. */
+	add_event(f->st, u2, "big", big, 200);
+	memset(&e, 0, sizeof e);
+	e.user_id = u2;
+	snprintf(e.name, sizeof e.name, "too-big");
+	e.props = over;
+	assert_int_equal(store_event_insert(f->st, &e), STORE_INVALID);
+	e.props = NULL;
+	e.user_id = u2 + 100;
+	assert_int_equal(store_event_insert(f->st, &e), STORE_INVALID);
+	assert_int_equal(sql_int(f->path, "SELECT max(length(props)) FROM "
+				 "events"), STORE_PROPS_MAX);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"), 7);
+	free(big);
+	free(over);
+}
+
+static void test_purchases(void **state)
+{
+	fixture *f = *state;
+	store_purchase p;
+
+	memset(&p, 0, sizeof p);
+	p.user_id = add_user(f->st, "buyer");
+	snprintf(p.product_id, sizeof p.product_id, "sku-1");
+	snprintf(p.currency, sizeof p.currency, "USD");
+	p.price = 9.99;
+	p.quantity = 2;
+	p.time_ms = 50;
+	assert_int_equal(store_purchase_insert(f->st, &p), STORE_OK);
+	p.props = "{\"size\":\"L\"}";
+	assert_int_equal(store_purchase_insert(f->st, &p), STORE_OK);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM purchases "
+				 "WHERE props = '{}' AND quantity = 2 AND "
+				 "currency = 'USD'"), 1);
+	assert_int_equal(sql_int(f->path, "SELECT round(sum(price) * 100) "
+				 "FROM purchases"), 1998);
+	p.price = NAN;
+	assert_int_equal(store_purchase_insert(f->st, &p), STORE_INVALID);
+	p.price = INFINITY;
+	assert_int_equal(store_purchase_insert(f->st, &p), STORE_INVALID);
+	p.price = 1;
+	p.user_id += 100;
+	assert_int_equal(store_purchase_insert(f->st, &p), STORE_INVALID);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM purchases"), 2);
+}
+
+static void test_idempotency(void **state)
+{
+	fixture *f = *state;
+	char *body = (char *)&body, key[STORE_IDEM_KEY_MAX + 2];
+	char *big = json_of_size(STORE_IDEM_BODY_MAX);
+	char *over = json_of_size(STORE_IDEM_BODY_MAX + 1);
+	int status = 0;
+
+	assert_int_equal(store_idem_get(f->st, "/users/track", "k1", &status,
+					&body), STORE_NOTFOUND);
+	assert_null(body);
+	assert_int_equal(store_idem_put(f->st, "/users/track", "k1", 201,
+					"{\"message\":\"success\"}", 10),
+			 STORE_OK);
+	assert_int_equal(store_idem_get(f->st, "/users/track", "k1", &status,
+					&body), STORE_OK);
+	assert_int_equal(status, 201);
+	assert_string_equal(body, "{\"message\":\"success\"}");
+	free(body);
+	/* The first answer is kept. */
+	assert_int_equal(store_idem_put(f->st, "/users/track", "k1", 400,
+					"{}", 11), STORE_CONFLICT);
+	assert_int_equal(store_idem_get(f->st, "/users/track", "k1", &status,
+					&body), STORE_OK);
+	assert_int_equal(status, 201);
+	free(body);
+	/* Keys belong to their route. */
+	assert_int_equal(store_idem_put(f->st, "/subscription/status/set",
+					"k1", 201, big, 12), STORE_OK);
+	assert_int_equal(store_idem_get(f->st, "/subscription/status/set",
+					"k1", &status, &body), STORE_OK);
+	assert_string_equal(body, big);
+	free(body);
+	/* It is kept with the change: a rolled-back answer is no answer. */
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	assert_int_equal(store_idem_put(f->st, "/users/track", "k2", 201,
+					"{}", 13), STORE_OK);
+	assert_int_equal(store_idem_put(f->st, "/users/track", "k1", 201,
+					"{}", 13), STORE_CONFLICT);
+	assert_int_equal(store_idem_get(f->st, "/users/track", "k2", &status,
+					&body), STORE_OK);
+	free(body);
+	store_rollback(f->st);
+	assert_int_equal(store_idem_get(f->st, "/users/track", "k2", &status,
+					&body), STORE_NOTFOUND);
+	/* Bounded key and answer; a key is needed. */
+	memset(key, 'k', sizeof key - 1);
+	key[sizeof key - 1] = '\0';
+	assert_int_equal(store_idem_put(f->st, "/r", key, 201, "{}", 14),
+			 STORE_INVALID);
+	key[STORE_IDEM_KEY_MAX] = '\0';
+	assert_int_equal(store_idem_put(f->st, "/r", key, 201, "{}", 14),
+			 STORE_OK);
+	assert_int_equal(store_idem_put(f->st, "/r", "k3", 201, over, 14),
+			 STORE_INVALID);
+	assert_int_equal(store_idem_put(f->st, "/r", "", 201, "{}", 14),
+			 STORE_INVALID);
+	free(big);
+	free(over);
+}
+
+static store_flow flow_of(const char *id, const char *event,
+			  const char *group, int enabled)
+{
+	store_flow fl;
+
+	memset(&fl, 0, sizeof fl);
+	snprintf(fl.id, sizeof fl.id, "%s", id);
+	snprintf(fl.name, sizeof fl.name, "Flow %s", id);
+	snprintf(fl.entry_event, sizeof fl.entry_event, "%s", event);
+	snprintf(fl.entry_group, sizeof fl.entry_group, "%s", group);
+	fl.enabled = enabled;
+	fl.created_ms = fl.updated_ms = 20;
+	return fl;
+}
+
+static void add_flow(store *st, const char *id, const char *event,
+		     const char *group, int enabled)
+{
+	store_flow fl = flow_of(id, event, group, enabled);
+
+	assert_int_equal(store_flow_insert(st, &fl, "{\"v\":1}"), STORE_OK);
+}
+
+/* Flow ids a list handed its callback, joined by spaces. */
+static int flow_ids_cb(void *ctx, const store_flow *fl)
+{
+	char *s = ctx;
+	size_t n = strlen(s);
+
+	snprintf(s + n, 256 - n, "%s%s", n ? " " : "", fl->id);
+	return 0;
+}
+
+static const char *flows_for(store *st, const char *event,
+			     const char *group, char out[256])
+{
+	out[0] = '\0';
+	if (event)
+		assert_int_equal(store_flows_for_event(st, event, flow_ids_cb,
+						       out), STORE_OK);
+	else if (group)
+		assert_int_equal(store_flows_for_group(st, group, flow_ids_cb,
+						       out), STORE_OK);
+	else
+		assert_int_equal(store_flow_list(st, flow_ids_cb, out),
+				 STORE_OK);
+	return out;
+}
+
+static void test_flows(void **state)
+{
+	fixture *f = *state;
+	store_flow fl = flow_of("welcome", "signup", "", 1), got;
+	char *def = (char *)&def;
+
+	assert_int_equal(store_flow_get(f->st, "welcome", &got),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_flow_insert(f->st, &fl, "{\"v\":1}"), STORE_OK);
+	assert_int_equal(store_flow_insert(f->st, &fl, "{\"v\":9}"),
+			 STORE_CONFLICT);
+	assert_int_equal(store_flow_get(f->st, "welcome", &got), STORE_OK);
+	assert_string_equal(got.name, "Flow welcome");
+	assert_int_equal(got.version, 1);
+	assert_int_equal(got.enabled, 1);
+	assert_string_equal(got.entry_event, "signup");
+	assert_string_equal(got.entry_group, "");
+	assert_int_equal(got.created_ms, 20);
+	/* A new version: the old definition stays readable. */
+	snprintf(fl.name, sizeof fl.name, "Welcome, renamed");
+	fl.enabled = 0; /* not the new version's business */
+	fl.updated_ms = 30;
+	assert_int_equal(store_flow_new_version(f->st, &fl, "{\"v\":2}"),
+			 STORE_OK);
+	assert_int_equal(fl.version, 2);
+	assert_int_equal(store_flow_def(f->st, "welcome", 1, &def), STORE_OK);
+	assert_string_equal(def, "{\"v\":1}");
+	free(def);
+	assert_int_equal(store_flow_def(f->st, "welcome", 2, &def), STORE_OK);
+	assert_string_equal(def, "{\"v\":2}");
+	free(def);
+	assert_int_equal(store_flow_def(f->st, "welcome", 3, &def),
+			 STORE_NOTFOUND);
+	assert_null(def);
+	assert_int_equal(store_flow_get(f->st, "welcome", &got), STORE_OK);
+	assert_int_equal(got.version, 2);
+	assert_int_equal(got.enabled, 1);
+	assert_string_equal(got.name, "Welcome, renamed");
+	assert_int_equal(got.updated_ms, 30);
+	assert_int_equal(got.created_ms, 20);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM "
+				 "flow_versions"), 2);
+	snprintf(fl.id, sizeof fl.id, "ghost");
+	assert_int_equal(store_flow_new_version(f->st, &fl, "{}"),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_flow_set_enabled(f->st, "ghost", 1, 5),
+			 STORE_NOTFOUND);
+	/* Definitions are bounded, and needed. */
+	{
+		char *over = json_of_size(STORE_FLOW_DEF_MAX + 1);
+		store_flow big = flow_of("big", "", "", 0);
+
+		assert_int_equal(store_flow_insert(f->st, &big, over),
+				 STORE_INVALID);
+		assert_int_equal(store_flow_insert(f->st, &big, NULL),
+				 STORE_INVALID);
+		assert_int_equal(store_flow_get(f->st, "big", &got),
+				 STORE_NOTFOUND);
+		free(over);
+	}
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM "
+				 "flow_versions"), 2);
+}
+
+static void test_flows_for_entry(void **state)
+{
+	fixture *f = *state;
+	store_flow fl = flow_of("c", "signup", "", 1);
+	char ids[256];
+
+	add_flow(f->st, "b", "signup", "", 1);
+	add_flow(f->st, "a", "signup", "", 0);
+	add_flow(f->st, "sms-1", "", "promo", 1);
+	add_flow(f->st, "sms-2", "", "promo", 0);
+	add_flow(f->st, "Z", "purchase", "", 1);
+	assert_int_equal(store_flow_insert(f->st, &fl, "{}"), STORE_OK);
+	/* Enabled ones only, in id order, byte by byte. */
+	assert_string_equal(flows_for(f->st, "signup", NULL, ids), "b c");
+	assert_string_equal(flows_for(f->st, NULL, "promo", ids), "sms-1");
+	assert_string_equal(flows_for(f->st, "none", NULL, ids), "");
+	assert_string_equal(flows_for(f->st, "", NULL, ids), "");
+	assert_string_equal(flows_for(f->st, NULL, "", ids), "");
+	assert_string_equal(flows_for(f->st, NULL, NULL, ids),
+			    "Z a b c sms-1 sms-2");
+	assert_int_equal(store_flow_set_enabled(f->st, "a", 1, 40), STORE_OK);
+	assert_int_equal(store_flow_set_enabled(f->st, "b", 0, 40), STORE_OK);
+	assert_string_equal(flows_for(f->st, "signup", NULL, ids), "a c");
+	/* A new version may move a flow to another entry. */
+	snprintf(fl.entry_event, sizeof fl.entry_event, "purchase");
+	assert_int_equal(store_flow_new_version(f->st, &fl, "{}"), STORE_OK);
+	assert_string_equal(flows_for(f->st, "signup", NULL, ids), "a");
+	assert_string_equal(flows_for(f->st, "purchase", NULL, ids), "Z c");
+}
+
+static store_run run_of(const char *flow, int64_t user, store_run_state s,
+			int64_t next_ms)
+{
+	store_run r;
+
+	memset(&r, 0, sizeof r);
+	snprintf(r.flow_id, sizeof r.flow_id, "%s", flow);
+	r.version = 1;
+	r.user_id = user;
+	r.state = s;
+	r.next_ms = next_ms;
+	r.created_ms = r.updated_ms = 10;
+	r.entry_props = "{\"phone_number\":\"+12223334444\"}";
+	return r;
+}
+
+static int64_t add_run(store *st, const char *flow, int64_t user,
+		       store_run_state s, int64_t next_ms)
+{
+	store_run r = run_of(flow, user, s, next_ms);
+
+	assert_int_equal(store_run_insert(st, &r, 0), STORE_OK);
+	return r.id;
+}
+
+/* What a claim or list of runs handed its callback, in order. */
+typedef struct {
+	size_t n, stop_at;
+	int64_t id[64], next_ms[64], user[64];
+	store_run_state state[64];
+	char entry[64][48], event[64][16];
+} seen_run;
+
+static int seen_run_cb(void *ctx, const store_run *r)
+{
+	seen_run *s = ctx;
+
+	assert_true(s->n < 64);
+	s->id[s->n] = r->id;
+	s->next_ms[s->n] = r->next_ms;
+	s->user[s->n] = r->user_id;
+	s->state[s->n] = r->state;
+	snprintf(s->entry[s->n], sizeof s->entry[0], "%s", r->entry_props);
+	snprintf(s->event[s->n], sizeof s->event[0], "%s",
+		 r->event_props ? r->event_props : "(null)");
+	s->n++;
+	return s->stop_at && s->n >= s->stop_at;
+}
+
+static seen_run *claim_runs(store *st, int64_t now, int64_t lease,
+			    size_t limit)
+{
+	seen_run *s = calloc(1, sizeof *s);
+
+	assert_non_null(s);
+	assert_int_equal(store_run_claim(st, now, lease, limit, seen_run_cb,
+					 s), STORE_OK);
+	return s;
+}
+
+static void test_runs(void **state)
+{
+	fixture *f = *state;
+	int64_t u = add_user(f->st, "run-u"), v = add_user(f->st, "run-v");
+	store_run r, got;
+	seen_run *s;
+	int64_t next;
+
+	add_flow(f->st, "fl", "signup", "", 1);
+	add_flow(f->st, "other", "signup", "", 1);
+	r = run_of("fl", u, STORE_RUN_ACTIVE, 100);
+	r.event_props = "{\"k\":1}";
+	assert_int_equal(store_run_insert(f->st, &r, 1), STORE_OK);
+	assert_true(r.id > 0);
+	assert_int_equal(store_run_get(f->st, r.id, &got), STORE_OK);
+	assert_string_equal(got.flow_id, "fl");
+	assert_int_equal(got.user_id, u);
+	assert_int_equal(got.state, STORE_RUN_ACTIVE);
+	assert_int_equal(got.next_ms, 100);
+	assert_string_equal(got.entry_props,
+			    "{\"phone_number\":\"+12223334444\"}");
+	assert_string_equal(got.event_props, "{\"k\":1}");
+	store_run_free(&got);
+	assert_null(got.entry_props);
+	store_run_free(&got); /* twice is harmless */
+	/* Re-entry off: one run of a flow per user, ever. */
+	assert_int_equal(store_run_insert(f->st, &r, 1), STORE_CONFLICT);
+	r.state = STORE_RUN_DONE;
+	assert_int_equal(store_run_update(f->st, &r), STORE_OK);
+	assert_int_equal(store_run_insert(f->st, &r, 1), STORE_CONFLICT);
+	/* Re-entry on: as many as come; and then off finds them too. */
+	r = run_of("fl", v, STORE_RUN_ACTIVE, 200);
+	r.entry_props = NULL;
+	assert_int_equal(store_run_insert(f->st, &r, 0), STORE_OK);
+	assert_int_equal(store_run_insert(f->st, &r, 0), STORE_OK);
+	assert_int_equal(store_run_insert(f->st, &r, 1), STORE_CONFLICT);
+	assert_int_equal(store_run_get(f->st, r.id, &got), STORE_OK);
+	assert_string_equal(got.entry_props, "{}");
+	assert_null(got.event_props);
+	store_run_free(&got);
+	/* Another flow is another matter. */
+	r = run_of("other", u, STORE_RUN_ACTIVE, 50);
+	assert_int_equal(store_run_insert(f->st, &r, 1), STORE_OK);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM flow_runs"),
+			 4);
+	/* Newest first, of one flow, bounded. */
+	s = calloc(1, sizeof *s);
+	assert_non_null(s);
+	assert_int_equal(store_runs_by_flow(f->st, "fl", 2, seen_run_cb, s),
+			 STORE_OK);
+	assert_int_equal(s->n, 2);
+	assert_true(s->id[0] > s->id[1]);
+	assert_int_equal(s->user[0], v);
+	assert_string_equal(s->event[0], "(null)");
+	free(s);
+	/* Only active runs are due. */
+	assert_int_equal(store_run_next_due(f->st, &next), STORE_OK);
+	assert_int_equal(next, 50);
+	s = claim_runs(f->st, 60, 1000, 10);
+	assert_int_equal(s->n, 1);
+	free(s);
+	assert_int_equal(store_run_next_due(f->st, &next), STORE_OK);
+	assert_int_equal(next, 200);
+	/* Bad input, and no such run / flow / user. */
+	r = run_of("fl", u, STORE_RUN__COUNT, 0);
+	assert_int_equal(store_run_insert(f->st, &r, 0), STORE_INVALID);
+	r = run_of("ghost", u, STORE_RUN_ACTIVE, 0);
+	assert_int_equal(store_run_insert(f->st, &r, 0), STORE_INVALID);
+	r = run_of("fl", v + 100, STORE_RUN_ACTIVE, 0);
+	assert_int_equal(store_run_insert(f->st, &r, 0), STORE_INVALID);
+	r = run_of("fl", u, STORE_RUN_ACTIVE, 0);
+	r.entry_props = json_of_size(STORE_PROPS_MAX + 1);
+	assert_int_equal(store_run_insert(f->st, &r, 0), STORE_INVALID);
+	free(r.entry_props);
+	r = run_of("fl", u, STORE_RUN_ACTIVE, 0);
+	r.id = 1000000;
+	assert_int_equal(store_run_update(f->st, &r), STORE_NOTFOUND);
+	assert_int_equal(store_run_get(f->st, r.id, &got), STORE_NOTFOUND);
+	assert_null(got.entry_props);
+}
+
+static void test_run_update(void **state)
+{
+	fixture *f = *state;
+	int64_t u = add_user(f->st, "upd");
+	store_run r, got;
+
+	add_flow(f->st, "fl", "signup", "", 1);
+	r = run_of("fl", u, STORE_RUN_ACTIVE, 100);
+	assert_int_equal(store_run_insert(f->st, &r, 0), STORE_OK);
+	r.state = STORE_RUN_FAILED;
+	r.step = 3;
+	r.attempts = 5;
+	r.next_ms = 0;
+	r.updated_ms = 77;
+	/* Only the runner's fields are written. */
+	r.user_id = u + 1;
+	r.entry_props = "{\"changed\":1}";
+	r.version = 9;
+	assert_int_equal(store_run_update(f->st, &r), STORE_OK);
+	assert_int_equal(store_run_get(f->st, r.id, &got), STORE_OK);
+	assert_int_equal(got.state, STORE_RUN_FAILED);
+	assert_int_equal(got.step, 3);
+	assert_int_equal(got.attempts, 5);
+	assert_int_equal(got.next_ms, 0);
+	assert_int_equal(got.updated_ms, 77);
+	assert_int_equal(got.created_ms, 10);
+	assert_int_equal(got.user_id, u);
+	assert_int_equal(got.version, 1);
+	assert_string_equal(got.entry_props,
+			    "{\"phone_number\":\"+12223334444\"}");
+	store_run_free(&got);
+	r.state = STORE_RUN__COUNT;
+	assert_int_equal(store_run_update(f->st, &r), STORE_INVALID);
+}
+
+static void test_run_state_names(void **state)
+{
+	static const char *const want[] = {"active", "running", "done",
+					   "exited", "failed"};
+
+	(void)state;
+	for (int i = 0; i < STORE_RUN__COUNT; i++)
+		assert_string_equal(store_run_state_name((store_run_state)i),
+				    want[i]);
+	assert_string_equal(store_run_state_name(STORE_RUN__COUNT),
+			    "unknown");
+	store_run_free(NULL);
+}
+
+static void test_run_claim(void **state)
+{
+	fixture *f = *state;
+	int64_t u = add_user(f->st, "claim"), id[6];
+	store_run got;
+	seen_run *s;
+
+	add_flow(f->st, "fl", "signup", "", 1);
+	id[0] = add_run(f->st, "fl", u, STORE_RUN_ACTIVE, 100);
+	id[1] = add_run(f->st, "fl", u, STORE_RUN_ACTIVE, 500); /* later */
+	id[2] = add_run(f->st, "fl", u, STORE_RUN_DONE, 0);
+	id[3] = add_run(f->st, "fl", u, STORE_RUN_ACTIVE, 0);
+	id[4] = add_run(f->st, "fl", u, STORE_RUN_EXITED, 0);
+	id[5] = add_run(f->st, "fl", u, STORE_RUN_ACTIVE, 200);
+
+	/* Due at 200: 0, 3, 5; oldest first, two at most. */
+	s = claim_runs(f->st, 200, 1000, 2);
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->id[0], id[0]);
+	assert_int_equal(s->id[1], id[3]);
+	for (size_t i = 0; i < s->n; i++) {
+		assert_int_equal(s->state[i], STORE_RUN_RUNNING);
+		assert_int_equal(s->next_ms[i], 1200);
+	}
+	assert_string_equal(s->entry[1], "{\"phone_number\":\"+12223334444\"}");
+	free(s);
+	assert_int_equal(store_run_get(f->st, id[0], &got), STORE_OK);
+	assert_int_equal(got.state, STORE_RUN_RUNNING);
+	assert_int_equal(got.next_ms, 1200);
+	assert_int_equal(got.updated_ms, 200);
+	store_run_free(&got);
+	/* Claimed runs are not claimed again while their lease runs. */
+	s = claim_runs(f->st, 300, 1000, 10);
+	assert_int_equal(s->n, 1);
+	assert_int_equal(s->id[0], id[5]);
+	free(s);
+	s = claim_runs(f->st, 1199, 1000, 10);
+	assert_int_equal(s->n, 1);
+	assert_int_equal(s->id[0], id[1]);
+	free(s);
+	/* A runner died: at its lease's end its runs come back, in order. */
+	s = claim_runs(f->st, 1200, 50, 10);
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->id[0], id[0]);
+	assert_int_equal(s->id[1], id[3]);
+	assert_int_equal(s->next_ms[0], 1250);
+	free(s);
+	/* Finished runs never; no overflow; a limit of 0 claims none. */
+	s = claim_runs(f->st, INT64_MAX, 1000, 100);
+	assert_int_equal(s->n, 4);
+	assert_int_equal(s->next_ms[0], INT64_MAX);
+	for (size_t i = 0; i < s->n; i++)
+		assert_true(s->id[i] != id[2] && s->id[i] != id[4]);
+	free(s);
+	s = claim_runs(f->st, INT64_MAX, 0, 0);
+	assert_int_equal(s->n, 0);
+	free(s);
+	/* A callback that stops: the rest stay claimed all the same. */
+	assert_int_equal(store_run_update(f->st, &(store_run){
+		.id = id[0], .state = STORE_RUN_ACTIVE, .next_ms = 0}),
+		STORE_OK);
+	assert_int_equal(store_run_update(f->st, &(store_run){
+		.id = id[3], .state = STORE_RUN_ACTIVE, .next_ms = 0}),
+		STORE_OK);
+	s = calloc(1, sizeof *s);
+	assert_non_null(s);
+	s->stop_at = 1;
+	assert_int_equal(store_run_claim(f->st, 10, 100, 5, seen_run_cb, s),
+			 STORE_OK);
+	assert_int_equal(s->n, 1);
+	free(s);
+	s = claim_runs(f->st, 50, 100, 10);
+	assert_int_equal(s->n, 0);
+	free(s);
+}
+
+static void test_run_claim_threads(void **state)
+{
+	fixture *f = *state;
+	int64_t u = add_user(f->st, "many"), first = 0;
+
+	add_flow(f->st, "fl", "signup", "", 1);
+	for (int i = 0; i < CLAIM_MSGS; i++) {
+		int64_t id = add_run(f->st, "fl", u, STORE_RUN_ACTIVE, 0);
+
+		if (i == 0)
+			first = id;
+		assert_int_equal(id, first + i);
+	}
+	claim_race(f, 1, first);
+}
+
+/* Writers letting the same users into a flow without re-entry at once,
+ * each in a transaction of its own: one run per user, whoever wins. */
+#define ENTRANTS 4
+#define ENTRY_USERS 20
+
+typedef struct {
+	fixture *f;
+	pthread_barrier_t *go;
+	const int64_t *users;
+	int won[ENTRY_USERS], failed;
+} entrant;
+
+static void *entrant_main(void *arg)
+{
+	entrant *e = arg;
+	store *st = e->f->st;
+
+	for (int i = 0; i < ENTRY_USERS; i++) {
+		store_run r = run_of("once", e->users[i], STORE_RUN_ACTIVE, 0);
+		store_err err;
+
+		pthread_barrier_wait(e->go);
+		if (store_begin(st) != STORE_OK) {
+			e->failed++;
+			continue;
+		}
+		err = store_run_insert(st, &r, 1);
+		if (err == STORE_OK && store_commit(st) == STORE_OK)
+			e->won[i] = 1;
+		else if (err == STORE_CONFLICT && store_commit(st) == STORE_OK)
+			continue;
+		else {
+			store_rollback(st);
+			e->failed++;
+		}
+	}
+	store_thread_done(st);
+	return NULL;
+}
+
+static void test_run_once_race(void **state)
+{
+	fixture *f = *state;
+	entrant *e = calloc(ENTRANTS, sizeof *e);
+	pthread_barrier_t go;
+	pthread_t t[ENTRANTS];
+	int64_t users[ENTRY_USERS];
+	char ext[24];
+
+	assert_non_null(e);
+	add_flow(f->st, "once", "signup", "", 1);
+	for (int i = 0; i < ENTRY_USERS; i++) {
+		snprintf(ext, sizeof ext, "race-%d", i);
+		users[i] = add_user(f->st, ext);
+	}
+	assert_int_equal(pthread_barrier_init(&go, NULL, ENTRANTS), 0);
+	for (int i = 0; i < ENTRANTS; i++) {
+		e[i].f = f;
+		e[i].go = &go;
+		e[i].users = users;
+		assert_int_equal(pthread_create(&t[i], NULL, entrant_main,
+						&e[i]), 0);
+	}
+	for (int i = 0; i < ENTRANTS; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	for (int u = 0; u < ENTRY_USERS; u++) {
+		int winners = 0;
+
+		for (int i = 0; i < ENTRANTS; i++)
+			winners += e[i].won[u];
+		assert_int_equal(winners, 1);
+	}
+	for (int i = 0; i < ENTRANTS; i++)
+		assert_int_equal(e[i].failed, 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM flow_runs"),
+			 ENTRY_USERS);
+	pthread_barrier_destroy(&go);
+	free(e);
+}
+
+/* The loser of a race for a user's entry while the winner's transaction
+ * is still open: it waits for that transaction, then finds the run. */
+typedef struct {
+	fixture *f;
+	int64_t user;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int inserted;
+	store_err second;
+} entry_holder;
+
+static void *entry_holder_main(void *arg)
+{
+	entry_holder *h = arg;
+	store_run r = run_of("once", h->user, STORE_RUN_ACTIVE, 0);
+	int ok = store_begin(h->f->st) == STORE_OK &&
+		 store_run_insert(h->f->st, &r, 1) == STORE_OK;
+
+	pthread_mutex_lock(&h->mu);
+	h->inserted = ok ? 1 : -1;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	usleep(200 * 1000); /* the other one is waiting by now */
+	if (ok && store_commit(h->f->st) != STORE_OK)
+		h->inserted = -1;
+	store_thread_done(h->f->st);
+	return NULL;
+}
+
+static void *entry_second_main(void *arg)
+{
+	entry_holder *h = arg;
+	store_run r = run_of("once", h->user, STORE_RUN_ACTIVE, 0);
+
+	h->second = store_begin(h->f->st);
+	if (h->second == STORE_OK) {
+		h->second = store_run_insert(h->f->st, &r, 1);
+		if (store_commit(h->f->st) != STORE_OK)
+			h->second = STORE_IO;
+	}
+	store_thread_done(h->f->st);
+	return NULL;
+}
+
+static void test_run_once_waits(void **state)
+{
+	fixture *f = *state;
+	entry_holder *h = calloc(1, sizeof *h);
+	pthread_t t1, t2;
+
+	assert_non_null(h);
+	add_flow(f->st, "once", "signup", "", 1);
+	h->f = f;
+	h->user = add_user(f->st, "waiter");
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	assert_int_equal(pthread_create(&t1, NULL, entry_holder_main, h), 0);
+	pthread_mutex_lock(&h->mu);
+	while (!h->inserted)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+	assert_int_equal(h->inserted, 1);
+	assert_int_equal(pthread_create(&t2, NULL, entry_second_main, h), 0);
+	assert_int_equal(pthread_join(t1, NULL), 0);
+	assert_int_equal(pthread_join(t2, NULL), 0);
+	assert_int_equal(h->inserted, 1);
+	assert_int_equal(h->second, STORE_CONFLICT);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM flow_runs"), 1);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
+
+/* What a step log list handed its callback. */
+typedef struct {
+	size_t n;
+	int step[8], attempt[8], http[8];
+	char outcome[8][24];
+	size_t detail_len[8];
+} seen_logs;
+
+static int seen_logs_cb(void *ctx, const store_step_log *l)
+{
+	seen_logs *s = ctx;
+
+	assert_true(s->n < 8);
+	s->step[s->n] = l->step;
+	s->attempt[s->n] = l->attempt;
+	s->http[s->n] = l->http_status;
+	snprintf(s->outcome[s->n], sizeof s->outcome[0], "%s", l->outcome);
+	s->detail_len[s->n] = strlen(l->detail);
+	s->n++;
+	return 0;
+}
+
+static store_step_log *log_of(int64_t run, int step, int attempt,
+			      const char *outcome, int http)
+{
+	store_step_log *l = calloc(1, sizeof *l);
+
+	assert_non_null(l);
+	l->run_id = run;
+	l->step = step;
+	l->attempt = attempt;
+	l->time_ms = 1000 + attempt;
+	snprintf(l->outcome, sizeof l->outcome, "%s", outcome);
+	l->http_status = http;
+	return l;
+}
+
+static void test_step_logs(void **state)
+{
+	fixture *f = *state;
+	int64_t u = add_user(f->st, "logs"), run, other;
+	store_step_log *l;
+	seen_logs s = {0};
+
+	add_flow(f->st, "fl", "signup", "", 1);
+	run = add_run(f->st, "fl", u, STORE_RUN_ACTIVE, 0);
+	other = add_run(f->st, "fl", u, STORE_RUN_ACTIVE, 0);
+	l = log_of(run, 0, 1, "retry", 503);
+	memset(l->detail, 'd', STORE_EXCERPT_MAX);
+	assert_int_equal(store_step_log_add(f->st, l), STORE_OK);
+	free(l);
+	l = log_of(run, 0, 2, "ok", 201);
+	snprintf(l->detail, sizeof l->detail, "{\"message\":\"success\"}");
+	assert_int_equal(store_step_log_add(f->st, l), STORE_OK);
+	free(l);
+	l = log_of(other, 1, 1, "sent", 0);
+	assert_int_equal(store_step_log_add(f->st, l), STORE_OK);
+	free(l);
+	assert_int_equal(store_step_logs(f->st, run, seen_logs_cb, &s),
+			 STORE_OK);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.attempt[0], 1);
+	assert_string_equal(s.outcome[0], "retry");
+	assert_int_equal(s.http[0], 503);
+	assert_int_equal(s.detail_len[0], STORE_EXCERPT_MAX);
+	assert_int_equal(s.attempt[1], 2);
+	assert_int_equal(s.http[1], 201);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(store_step_logs(f->st, other + 100, seen_logs_cb,
+					 &s), STORE_OK);
+	assert_int_equal(s.n, 0);
+	/* Only for a run that exists. */
+	l = log_of(other + 100, 0, 1, "ok", 200);
+	assert_int_equal(store_step_log_add(f->st, l), STORE_INVALID);
+	free(l);
+}
+
+/* The writer's path on /users/track: a profile made in the transaction
+ * (buffered on PostgreSQL) gets attributes, an alias, an event and a run;
+ * a taken alias, key or entry is answered at once and the transaction
+ * goes on. */
+static void test_flow_writes_within_transaction(void **state)
+{
+	fixture *f = *state;
+	store_user u = user_of("tx-flow", "+15551234567", "", 1);
+	int64_t other = add_user(f->st, "holder");
+	store_purchase p;
+	store_step_log *l;
+	store_run r, got;
+	store_user by;
+	char *json = NULL;
+	int64_t ev;
+
+	add_flow(f->st, "fl", "signup", "", 1);
+	assert_int_equal(store_alias_add(f->st, other, "crm", "taken"),
+			 STORE_OK);
+	assert_int_equal(store_idem_put(f->st, "/users/track", "seen", 201,
+					"{}", 1), STORE_OK);
+
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	assert_int_equal(store_user_insert(f->st, &u), STORE_OK);
+	assert_int_equal(store_user_attrs_get(f->st, u.id, &json), STORE_OK);
+	assert_string_equal(json, "{}");
+	free(json);
+	assert_int_equal(store_user_attrs_set(f->st, u.id, "{\"a\":1}", 2),
+			 STORE_OK);
+	assert_int_equal(store_alias_add(f->st, u.id, "crm", "taken"),
+			 STORE_CONFLICT);
+	assert_int_equal(store_alias_add(f->st, u.id, "crm", "mine"),
+			 STORE_OK);
+	assert_int_equal(store_user_by_alias(f->st, "crm", "mine", &by),
+			 STORE_OK);
+	assert_int_equal(by.id, u.id);
+	ev = add_event(f->st, u.id, "signup", "{\"p\":1}", 3);
+	assert_true(ev > 0);
+	memset(&p, 0, sizeof p);
+	p.user_id = u.id;
+	snprintf(p.product_id, sizeof p.product_id, "sku");
+	snprintf(p.currency, sizeof p.currency, "EUR");
+	p.price = 1.5;
+	p.quantity = 1;
+	assert_int_equal(store_purchase_insert(f->st, &p), STORE_OK);
+	r = run_of("fl", u.id, STORE_RUN_ACTIVE, 5);
+	r.event_props = "{\"p\":1}";
+	assert_int_equal(store_run_insert(f->st, &r, 1), STORE_OK);
+	assert_int_equal(store_run_insert(f->st, &r, 1), STORE_CONFLICT);
+	l = log_of(r.id, 0, 1, "ok", 0);
+	assert_int_equal(store_step_log_add(f->st, l), STORE_OK);
+	free(l);
+	assert_int_equal(store_idem_put(f->st, "/users/track", "seen", 201,
+					"{}", 4), STORE_CONFLICT);
+	assert_int_equal(store_idem_put(f->st, "/users/track", "new", 201,
+					"{}", 4), STORE_OK);
+	/* Reads in the transaction see its writes. */
+	assert_int_equal(store_run_get(f->st, r.id, &got), STORE_OK);
+	assert_string_equal(got.event_props, "{\"p\":1}");
+	store_run_free(&got);
+	assert_int_equal(store_flush(f->st), STORE_OK);
+	assert_int_equal(store_commit(f->st), STORE_OK);
+
+	assert_int_equal(store_user_attrs_get(f->st, u.id, &json), STORE_OK);
+	assert_string_equal(json, "{\"a\":1}");
+	free(json);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM events"), 1);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM purchases"), 1);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM flow_runs"), 1);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM step_logs"), 1);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM user_aliases"),
+			 2);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM idempotency"),
+			 2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -2192,6 +3313,23 @@ int main(void)
 		T(test_doi),
 		T(test_outbox_claim_threads),
 		T(test_outbox_claim_skip_locked),
+		T(test_migrate_from_v2),
+		T(test_user_attrs),
+		T(test_aliases),
+		T(test_events),
+		T(test_purchases),
+		T(test_idempotency),
+		T(test_flows),
+		T(test_flows_for_entry),
+		T(test_runs),
+		T(test_run_update),
+		T(test_run_state_names),
+		T(test_run_claim),
+		T(test_run_claim_threads),
+		T(test_run_once_race),
+		T(test_run_once_waits),
+		T(test_step_logs),
+		T(test_flow_writes_within_transaction),
 	};
 #undef T
 

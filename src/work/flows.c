@@ -1,0 +1,447 @@
+/* flows: the runner threads; see flows.h. Entry is in flows_entry.c. */
+#include "work/flows.h"
+#include "work/flows_int.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/utf8.h"
+#include "lib/wake.h"
+#include "work/outbox.h"
+#include "work/subs.h"
+#include "work/track.h"
+#include "work/webhook.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define FLOWS_BATCH 16        /* runs one thread claims at once */
+#define FLOWS_IDLE_MS 1000
+#define FLOWS_HEADER_MAX 8192 /* bytes of one rendered header line */
+
+struct flows {
+	store *st;
+	writer *wr;
+	sender *snd;
+	flows_conf c;
+	pthread_t th[FLOWS_THREADS_MAX];
+	unsigned started;
+	wake w;
+};
+
+/* One claimed run, its props copied out of the claim. */
+typedef struct {
+	store_run r;
+	char *entry, *event;
+} run_copy;
+
+typedef struct {
+	flows *f;
+	int64_t now_ms;
+	size_t n;
+	run_copy runs[FLOWS_BATCH];
+	webhook *wh;
+} fbatch;
+
+/* What a step did, for the record and the run's next state. */
+typedef struct {
+	flows *f;
+	run_copy *rc;
+	const flowdef *def;
+	int has_call;             /* a webhook was called */
+	webhook_outcome wo;
+	webhook_res res;
+	int64_t now_ms;
+	int queued;               /* an SMS went to the outbox */
+	store_err err;
+} step_job;
+
+static void batch_clear(fbatch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->runs[i].entry);
+		free(b->runs[i].event);
+	}
+	b->n = 0;
+}
+
+static int claimed(void *ctx, const store_run *r)
+{
+	fbatch *b = ctx;
+	run_copy *c;
+
+	if (b->n >= FLOWS_BATCH)
+		return 1;
+	c = &b->runs[b->n++];
+	c->r = *r;
+	c->entry = r->entry_props ? strdup(r->entry_props) : NULL;
+	c->event = r->event_props ? strdup(r->event_props) : NULL;
+	c->r.entry_props = c->entry;
+	c->r.event_props = c->event;
+	return 0;
+}
+
+static int claim_fn(store *st, void *arg)
+{
+	fbatch *b = arg;
+
+	batch_clear(b); /* from an earlier run of a replayed batch */
+	return store_run_claim(st, b->now_ms, b->f->c.lease_ms, FLOWS_BATCH,
+			       claimed, b) != STORE_OK;
+}
+
+static void log_step(store *st, const step_job *j, const char *outcome,
+		     int attempt, long status, const char *detail,
+		     store_err *e)
+{
+	store_step_log l;
+
+	if (*e)
+		return;
+	memset(&l, 0, sizeof l);
+	l.run_id = j->rc->r.id;
+	l.step = j->rc->r.step;
+	l.attempt = attempt;
+	l.time_ms = j->now_ms;
+	snprintf(l.outcome, sizeof l.outcome, "%s", outcome);
+	l.http_status = (int)status;
+	snprintf(l.detail, sizeof l.detail, "%s", detail ? detail : "");
+	utf8_clean(l.detail); /* an excerpt may end mid-character */
+	*e = store_step_log_add(st, &l);
+}
+
+static void view_props(flows_view *v, const run_copy *rc)
+{
+	v->entry_props = rc->entry ? json_loads(rc->entry, 0, NULL) : NULL;
+	v->event_props = rc->event ? json_loads(rc->event, 0, NULL) : NULL;
+}
+
+static int first_number(void *ctx, const char *number)
+{
+	snprintf(ctx, STORE_ADDR_MAX + 1, "%s", number);
+	return 1;
+}
+
+/* In the writer: render and queue the step's SMS, under the sending
+ * rule; the dedupe key makes a replayed step queue nothing twice. */
+static store_err do_sms(store *st, step_job *j, const flow_step *s)
+{
+	char from[STORE_ADDR_MAX + 1] = "", dedupe[STORE_DEDUPE_MAX + 1];
+	char terr[TPL_ERR_MAX];
+	flows_view v;
+	store_outbox o;
+	char *text = NULL;
+	size_t len;
+	store_err e = flows_view_load(st, j->rc->r.user_id, &v);
+
+	view_props(&v, j->rc);
+	if (!e && !v.u.phone[0]) {
+		log_step(st, j, "skipped", 1, 0, "the user has no phone", &e);
+		goto out;
+	}
+	if (!e && tpl_render(s->text, flows_view_lookup, &v, TPL_ESC_NONE,
+			     &text, &len, terr) != TPL_OK) {
+		log_step(st, j, "failed", 1, 0, terr, &e);
+		goto out;
+	}
+	if (!e)
+		e = store_group_numbers(st, s->group_id, first_number, from);
+	snprintf(dedupe, sizeof dedupe, "run%lld-%d",
+		 (long long)j->rc->r.id, j->rc->r.step);
+	outbox_msg om = {
+		.group_id = s->group_id,
+		.to = v.u.phone,
+		.from = from,
+		.kind = OUTBOX_KIND_MESSAGE,
+		.body = text,
+		.now_ms = j->now_ms,
+		.dedupe = dedupe,
+	};
+	if (!e && len > STORE_SMS_BODY_MAX) {
+		log_step(st, j, "failed", 1, 0, "the message is too long", &e);
+		goto out;
+	}
+	if (!e)
+		e = outbox_queue(st, &om, &o);
+	if (e == STORE_CONFLICT) { /* queued by an earlier try of this step */
+		e = STORE_OK;
+		log_step(st, j, "queued", 1, 0, "already queued", &e);
+		goto out;
+	}
+	j->queued = !e && o.state == STORE_OUT_QUEUED;
+	log_step(st, j, o.state == STORE_OUT_QUEUED ? "queued" : "rejected",
+		 1, 0, o.state == STORE_OUT_QUEUED ? "" : o.error, &e);
+out:
+	free(text);
+	flows_view_free(&v);
+	return e;
+}
+
+/* In the writer: attributes and/or a subscription change (source flow). */
+static store_err do_update(store *st, step_job *j, const flow_step *s)
+{
+	char ev[STORE_EVIDENCE_MAX + 1];
+	subs_result res;
+	store_err e = STORE_OK;
+	int64_t user = j->rc->r.user_id;
+
+	if (s->attributes)
+		e = track_merge_attrs(st, user, s->attributes, j->now_ms);
+	if (e == STORE_INVALID) {
+		e = STORE_OK;
+		log_step(st, j, "failed", 1, 0, "attributes would be larger "
+			 "than 100 KB", &e);
+		return e;
+	}
+	snprintf(ev, sizeof ev, "{\"flow\":\"%s\",\"version\":%d,\"run\":%lld}",
+		 j->rc->r.flow_id, j->rc->r.version, (long long)j->rc->r.id);
+	subs_change ch = {
+		.group_id = s->sub_group,
+		.state = s->sub_state,
+		.source = CONSENT_SRC_FLOW,
+		.n_user = 1,
+		.user_ids = &user,
+		.evidence = ev,
+		.now_ms = j->now_ms,
+	};
+	if (!e && s->has_subscription) {
+		store_group g;
+		e = store_group_get(st, s->sub_group, &g);
+		if (e == STORE_NOTFOUND) {
+			e = STORE_OK;
+			log_step(st, j, "failed", 1, 0, "no such subscription "
+				 "group", &e);
+			return e;
+		}
+		if (!e)
+			e = subs_apply(st, &ch, &res);
+	}
+	log_step(st, j, "ok", 1, 0, "", &e);
+	return e;
+}
+
+static int64_t backoff_ms(const flows_conf *c, int attempts)
+{
+	int64_t d = c->retry_base_ms;
+	uint32_t r = 0;
+
+	for (int i = 1; i < attempts; i++)
+		d *= 2;
+	if (getrandom(&r, sizeof r, 0) == sizeof r && d > 1)
+		d = d / 2 + (int64_t)(r % (uint32_t)(d / 2 + 1));
+	return d;
+}
+
+/* The webhook's outcome: the run goes on unless it is worth a retry. */
+static int webhook_record(store *st, step_job *j, store_run *r,
+			  store_err *e)
+{
+	static const char *const names[] = {"ok", "retry", "failed"};
+	int attempt = r->attempts + 1;
+	int again = j->wo == WEBHOOK_RETRY &&
+		    attempt < j->f->c.webhook_max_attempts;
+
+	log_step(st, j, again || j->wo != WEBHOOK_RETRY ? names[j->wo]
+							: "failed",
+		 attempt, j->res.status, j->res.excerpt, e);
+	if (!again)
+		return 1;
+	r->attempts = attempt;
+	r->next_ms = j->now_ms + backoff_ms(&j->f->c, attempt);
+	return 0;
+}
+
+/* Writer job: do the step (unless it was a webhook, done already) and
+ * move the run on, in one transaction. Works on a copy of the run, so a
+ * replay starts from the same place. */
+static int step_fn(store *st, void *arg)
+{
+	step_job *j = arg;
+	store_run r = j->rc->r;
+	const flow_step *s = flowdef_step(j->def, (size_t)r.step);
+	int advance = 1;
+	store_err e = STORE_OK;
+
+	j->queued = 0;
+	if (s && s->kind == FLOW_STEP_WEBHOOK)
+		advance = webhook_record(st, j, &r, &e);
+	else if (s && s->kind == FLOW_STEP_SMS)
+		e = do_sms(st, j, s);
+	else if (s && s->kind == FLOW_STEP_USER_UPDATE)
+		e = do_update(st, j, s);
+	else if (s && s->kind == FLOW_STEP_DELAY)
+		log_step(st, j, "ok", 1, 0, "", &e);
+	if (advance) {
+		r.step++;
+		r.attempts = 0;
+		r.next_ms = j->now_ms;
+		if (s && s->kind == FLOW_STEP_DELAY)
+			r.next_ms += s->delay_s * 1000;
+	}
+	r.state = (size_t)r.step >= flowdef_steps(j->def) ? STORE_RUN_DONE
+							 : STORE_RUN_ACTIVE;
+	r.updated_ms = j->now_ms;
+	if (!e)
+		e = store_run_update(st, &r);
+	j->err = e;
+	return e != STORE_OK;
+}
+
+/* On the runner thread: render the step and call the webhook. */
+static void call_webhook(fbatch *b, step_job *j, const flow_step *s)
+{
+	char *url = NULL, *body = NULL, *hv[FLOW_HEADERS_MAX] = {NULL};
+	char lines[FLOW_HEADERS_MAX + 1][FLOWS_HEADER_MAX];
+	char terr[TPL_ERR_MAX];
+	webhook_req rq = {.method = s->method,
+			  .timeout_ms = b->f->c.webhook_timeout_ms};
+	size_t len, blen = 0;
+	flows_view v;
+	tpl_err te = TPL_OK;
+
+	j->has_call = 1;
+	if (flows_view_load(b->f->st, j->rc->r.user_id, &v)) {
+		j->wo = WEBHOOK_RETRY;
+		snprintf(j->res.excerpt, sizeof j->res.excerpt, "the user "
+			 "could not be read");
+		goto out;
+	}
+	view_props(&v, j->rc);
+	te = tpl_render(s->url, flows_view_lookup, &v, TPL_ESC_NONE, &url,
+			&len, terr);
+	for (size_t i = 0; te == TPL_OK && i < s->n_headers; i++) {
+		te = tpl_render(s->headers[i].value, flows_view_lookup, &v,
+				TPL_ESC_NONE, &hv[i], &len, terr);
+		if (te == TPL_OK) {
+			snprintf(lines[i], FLOWS_HEADER_MAX, "%s: %s",
+				 s->headers[i].name, hv[i]);
+			rq.headers[rq.n_headers++] = lines[i];
+		}
+	}
+	if (te == TPL_OK && s->body)
+		te = tpl_render(s->body, flows_view_lookup, &v,
+				s->json_body ? TPL_ESC_JSON : TPL_ESC_NONE,
+				&body, &blen, terr);
+	if (te != TPL_OK) {
+		j->wo = WEBHOOK_GIVE_UP;
+		snprintf(j->res.excerpt, sizeof j->res.excerpt, "%s", terr);
+		goto out;
+	}
+	snprintf(lines[FLOW_HEADERS_MAX], FLOWS_HEADER_MAX,
+		 "Idempotency-Key: %lld-%d", (long long)j->rc->r.id,
+		 j->rc->r.step);
+	rq.headers[rq.n_headers++] = lines[FLOW_HEADERS_MAX];
+	rq.url = url;
+	rq.body = body;
+	rq.body_len = blen;
+	j->wo = webhook_call(b->wh, &rq, &j->res);
+out:
+	free(url);
+	free(body);
+	for (size_t i = 0; i < FLOW_HEADERS_MAX; i++)
+		free(hv[i]);
+	flows_view_free(&v);
+}
+
+static void run_one(fbatch *b, run_copy *rc)
+{
+	step_job j = {.f = b->f, .rc = rc};
+	const flow_step *s;
+	store_err commit;
+
+	if (flows_def(b->f->st, rc->r.flow_id, rc->r.version, &j.def)) {
+		log_warn("flow run %lld: its definition cannot be read; the "
+			 "run is retried when its lease ends",
+			 (long long)rc->r.id);
+		return;
+	}
+	s = flowdef_step(j.def, (size_t)rc->r.step);
+	if (s && s->kind == FLOW_STEP_WEBHOOK)
+		call_webhook(b, &j, s);
+	j.now_ms = clock_now_ms();
+	if (writer_run(b->f->wr, step_fn, &j, &commit) != 0 || commit)
+		log_warn("flow run %lld step %d: not recorded (%s); retried "
+			 "when its lease ends", (long long)rc->r.id,
+			 rc->r.step, store_strerror(commit ? commit : j.err));
+	else if (j.queued)
+		sender_wake(b->f->snd);
+}
+
+/* Sleep until woken, the next item is due, or FLOWS_IDLE_MS. */
+static void idle(flows *f, unsigned long seen)
+{
+	int64_t next = 0, wait_ms = FLOWS_IDLE_MS;
+
+	if (store_run_next_due(f->st, &next) == STORE_OK) {
+		int64_t d = next - clock_now_ms();
+		wait_ms = d < 0 ? 0 : d < wait_ms ? d : wait_ms;
+	}
+	wake_sleep(&f->w, seen, wait_ms);
+}
+
+static void *flows_main(void *arg)
+{
+	flows *f = arg;
+	fbatch *b = calloc(1, sizeof *b);
+	unsigned long seen = 0;
+	store_err commit;
+
+	if (!b || !(b->wh = webhook_new())) {
+		log_warn("flow runner: out of memory");
+		goto out;
+	}
+	b->f = f;
+	while (!wake_stopping(&f->w, &seen)) {
+		b->now_ms = clock_now_ms();
+		if (writer_run(f->wr, claim_fn, b, &commit) != 0 || commit)
+			batch_clear(b);
+		for (size_t i = 0; i < b->n; i++)
+			run_one(b, &b->runs[i]);
+		if (b->n < FLOWS_BATCH)
+			idle(f, seen);
+		batch_clear(b);
+	}
+out:
+	if (b)
+		webhook_free(b->wh);
+	free(b);
+	flows_thread_done();
+	store_thread_done(f->st);
+	return NULL;
+}
+
+flows *flows_start(store *st, writer *wr, sender *snd, const flows_conf *c)
+{
+	flows *f = calloc(1, sizeof *f);
+
+	if (!f)
+		return NULL;
+	f->st = st;
+	f->wr = wr;
+	f->snd = snd;
+	f->c = *c;
+	wake_init(&f->w);
+	for (unsigned i = 0; i < c->threads && i < FLOWS_THREADS_MAX; i++)
+		if (pthread_create(&f->th[f->started], NULL, flows_main, f) == 0)
+			f->started++;
+	return f;
+}
+
+void flows_wake(flows *f)
+{
+	if (!f)
+		return;
+	wake_signal(&f->w);
+}
+
+void flows_stop(flows *f)
+{
+	if (!f)
+		return;
+	wake_stop(&f->w);
+	for (unsigned i = 0; i < f->started; i++)
+		pthread_join(f->th[i], NULL);
+	wake_destroy(&f->w);
+	free(f);
+}
