@@ -73,6 +73,19 @@ e2e() { # binary, suite name[, database]
 	count "$2" "$p" "$f"
 }
 
+# Templates against liquidjs (npm), the reference for standard Liquid.
+liquid() {
+	local log p f
+	log=$(mktemp)
+	tests/template/run.sh >"$log" 2>&1
+	tail -5 "$log"
+	p=$(tail -1 "$log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
+	f=$(tail -1 "$log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
+	rm -f "$log"
+	[ -n "$p" ] || { p=0; f=1; }
+	count "templates vs liquidjs" "$p" "$f"
+}
+
 fuzz_replay() {
 	local p=0 f=0 name
 	for t in build/fuzz/tests/fuzz/fuzz_*; do
@@ -108,6 +121,7 @@ fi
 
 build all unit && {
 	unit build "unit"
+	liquid
 	[ "$want_db" != sqlite ] && unit build "unit (postgres)" postgres
 	[ "$want_db" != postgres ] && e2e build/optd "e2e (sqlite)" sqlite
 	[ "$want_db" != sqlite ] && e2e build/optd "e2e (postgres)" postgres

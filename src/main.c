@@ -64,7 +64,9 @@ static int usage(void)
 		"optd events --user EXTERNAL_ID [--limit N]\n"
 		"       optd migrate | optd version\n"
 		"every command also takes --db PATH and --default-region CC;\n"
-		"SMS settings: docs/sms.md\n");
+		"serve also takes the SMS settings (--sms-*, --twilio-*, "
+		"--kannel-*,\n--public-url; docs/sms.md) and the flow settings "
+		"(--flow-*; docs/flows.md)\n");
 	return 2;
 }
 

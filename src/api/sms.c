@@ -214,8 +214,11 @@ static int twilio_signed(http_req *r, const http_form *f)
 	snprintf(url, sizeof url, "%s%s", a->public_url, http_uri(r));
 	if (a->twilio_token[0] && twsig_check(a->twilio_token, url, p, n, sig))
 		return 1;
-	return group_token(r, http_form_get(f, "To"), token) &&
-	       twsig_check(token, url, p, n, sig);
+	/* The group's number is To in a message, From in a status report. */
+	return (group_token(r, http_form_get(f, "To"), token) &&
+		twsig_check(token, url, p, n, sig)) ||
+	       (group_token(r, http_form_get(f, "From"), token) &&
+		twsig_check(token, url, p, n, sig));
 }
 
 static int kannel_secret_ok(http_req *r, const char *given)

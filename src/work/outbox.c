@@ -75,7 +75,9 @@ store_err outbox_provider_opt_out(store *st, const store_outbox *m,
 	phone_info p;
 	subs_result res;
 
-	if (phone_normalize(m->to, strlen(m->to), NULL, &p) != PHONE_OK)
+	/* m->to is E.164, so the region only has to be a known one. */
+	if (phone_normalize(m->to, strlen(m->to), OUTBOX_E164_REGION, &p) !=
+	    PHONE_OK)
 		return STORE_OK;
 	snprintf(ev, sizeof ev, "{\"provider\":\"%s\",\"outbox_id\":%lld,"
 		 "\"provider_error\":21610}", m->provider, (long long)m->id);

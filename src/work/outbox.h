@@ -21,6 +21,7 @@
 #include "store/store.h"
 
 #define OUTBOX_KIND_MESSAGE "message" /* the only kind that is not a reply */
+#define OUTBOX_E164_REGION "US" /* any known region parses a +number */
 
 typedef struct {
 	const char *group_id;

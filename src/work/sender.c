@@ -207,6 +207,16 @@ static void outcome(batch *b, size_t i, sms_err rc, const sms_send_res *res)
 	}
 }
 
+/* Back to queued, due now, its attempt not counted: it was never tried. */
+static void release(batch *b, size_t i)
+{
+	store_outbox *m = &b->m[i];
+
+	m->state = STORE_OUT_QUEUED;
+	m->attempts--;
+	m->next_ms = m->updated_ms = clock_now_ms();
+}
+
 static void send_one(batch *b, size_t i)
 {
 	store_outbox *m = &b->m[i];
@@ -293,9 +303,20 @@ static void run_batch(batch *b)
 		b->n = 0;
 		return;
 	}
-	for (size_t i = 0; i < b->n; i++)
-		if (!b->skip[i])
-			send_one(b, i);
+	/* The lease covers the whole batch; a message that could not be
+	 * tried inside it is given back, so no other sender claims a message
+	 * this one may still be sending. */
+	int64_t deadline = b->now_ms + b->s->c.lease_ms -
+			   b->s->c.provider.timeout_ms;
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->skip[i])
+			continue;
+		if (clock_now_ms() >= deadline) {
+			release(b, i);
+			continue;
+		}
+		send_one(b, i);
+	}
 	if (b->n && (writer_run(b->s->wr, record_fn, b, &commit) != 0 ||
 		     commit))
 		log_warn("sms: outcomes of %zu messages not recorded; they "

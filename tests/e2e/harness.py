@@ -169,10 +169,12 @@ class Optd:
 
     flags=False starts `optd serve ARGS` without the harness's --port and
     --db flags, giving them through OPTD_PORT and OPTD_DB instead (unless
-    `env` already sets those). host is the address clients connect to."""
+    `env` already sets those). host is the address clients connect to.
+    port fixes the port in advance (for flags that must name it, such as
+    --public-url); by default start() picks a free one."""
 
     def __init__(self, *args, env=None, db=None, tmp=None, flags=True,
-                 host="127.0.0.1"):
+                 host="127.0.0.1", port=None):
         self.owns_tmp = tmp is None
         self.tmp = tmp or tempfile.mkdtemp(prefix="optd-e2e-")
         self.db = db or new_db(self.tmp)
@@ -182,14 +184,14 @@ class Optd:
         self.env.update(env or {})
         self.flags = flags
         self.host = host
-        self.port = None
+        self.port = self.fixed_port = port
         self.proc = None
         self.log_path = os.path.join(self.tmp, "optd.log")
         self.out_path = os.path.join(self.tmp, "optd.out")
 
     # -- process control --
     def start(self, port=None, wait=True):
-        self.port = port or free_port()
+        self.port = port or self.fixed_port or free_port()
         if self.flags:
             cmd = [BIN, "serve", "--port", str(self.port), "--db", self.db,
                    *self.args]
