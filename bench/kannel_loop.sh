@@ -4,9 +4,12 @@
 #   - Kannel alone: bearerbox and smsbox, an sms-service answering every
 #     message with a static text (max-messages = 1)
 #   - Kannel with optd in the loop: the sms-service calls optd's
-#     /sms/inbound/kannel (get-url, max-messages = 0); optd records the
-#     message, changes consent, queues the reply, and its outbox sender
-#     hands the reply to smsbox's sendsms, which gives it to bearerbox
+#     /sms/inbound/kannel (get-url); optd records the message, changes
+#     consent and stores the reply in its outbox, all committed, then
+#     answers with the reply, which Kannel sends (REPLIES=inline, the
+#     default: optd's --kannel-replies inline, max-messages = 1); or
+#     (REPLIES=sendsms) answers empty and its outbox sender hands the
+#     reply to smsbox's sendsms (max-messages = 0)
 # Kannel's fakesmsc is the phone network in both: it sends N messages
 # (default 5,000, as fast as it can) from 1,000 phones, each START or STOP
 # at random, to the group's number, and the clock runs until it has
@@ -16,12 +19,14 @@
 #   bench/kannel_loop.sh
 #   N=20000 bench/kannel_loop.sh
 #   OPTD_FLAGS="--kannel-dlr-mask 0" bench/kannel_loop.sh   more optd flags
+#   REPLIES=sendsms bench/kannel_loop.sh     replies through sendsms
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 bench_init optd-bench-kannel
 N=${N:-5000}
 ROUNDS=${ROUNDS:-3}
+REPLIES=${REPLIES:-inline}
 TIMEOUT=${TIMEOUT:-300}
 NUMBER=+16502530000
 FAKESMSC=/usr/lib/kannel/test/fakesmsc
@@ -122,10 +127,16 @@ kannel_conf alone 'text = "You are subscribed to Bench. Reply STOP to stop."' \
 	'max-messages = 1'
 start_kannel alone
 
+if [ "$REPLIES" = inline ]; then
+	service_replies=('max-messages = 1' 'omit-empty = true')
+else
+	service_replies=('max-messages = 0')
+fi
 kannel_conf optd \
 	"get-url = \"http://127.0.0.1:$oport/sms/inbound/kannel?from=%p&to=%P&text=%a&id=%I&secret=$secret\"" \
-	'max-messages = 0'
+	"${service_replies[@]}"
 start_optd "$tmp/optd.db" "$oport" "$tmp/optd.log" \
+	--kannel-replies "$REPLIES" \
 	--sms-provider kannel \
 	--kannel-sendsms-url "http://127.0.0.1:${sendsms_port[optd]}/cgi-bin/sendsms" \
 	--kannel-username optd --kannel-password "$secret" \
