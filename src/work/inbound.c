@@ -179,11 +179,12 @@ static store_err decide(store *st, inb_ctx *c, inb_plan *plan,
 	store_err e;
 
 	kw_classify(smscfg_keywords(c->cfg), j->body, j->body_len, &c->m);
-	e = outbox_phone_subscribed(st, c->from.e164, c->g->id,
-				    &c->subscribed);
-	if (e)
-		return e;
 	if (c->g->double_opt_in) {
+		/* Only double opt-in asks whether the phone is subscribed. */
+		e = outbox_phone_subscribed(st, c->from.e164, c->g->id,
+					    &c->subscribed);
+		if (e)
+			return e;
 		e = store_doi_get(st, c->from.e164, c->g->id, &since);
 		if (e && e != STORE_NOTFOUND)
 			return e;
