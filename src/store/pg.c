@@ -315,6 +315,8 @@ static const char *const sql_text[P__COUNT] = {
 			   "WHERE flow_id = $1 ORDER BY id DESC LIMIT $2",
 	[P_RUN_NEXT_DUE] = "SELECT min(next_ms) FROM flow_runs "
 			   "WHERE state = 'active'",
+	[P_RUN_LAST_ENTRY] = "SELECT max(created_ms) FROM flow_runs "
+			     "WHERE flow_id = $1 AND user_id = $2",
 	[P_STEP_LOG_ADD] = "INSERT INTO step_logs (run_id, step, attempt, "
 			   "time_ms, outcome, http_status, detail) "
 			   "VALUES ($1,$2,$3,$4,$5,$6,$7)",
@@ -454,6 +456,7 @@ static const unsigned char is_read[P__COUNT] = {
 	[P_IDEM_GET] = 1, [P_FLOW_GET] = 1, [P_FLOW_DEF] = 1, [P_FLOW_LIST] = 1,
 	[P_FLOWS_FOR_EVENT] = 1, [P_FLOWS_FOR_GROUP] = 1, [P_RUN_GET] = 1,
 	[P_RUNS_BY_FLOW] = 1, [P_RUN_NEXT_DUE] = 1, [P_STEP_LOGS] = 1,
+	[P_RUN_LAST_ENTRY] = 1,
 };
 
 typedef struct pconn {

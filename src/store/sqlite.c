@@ -248,6 +248,8 @@ static const char *const sql_text[Q__COUNT] = {
 			   "WHERE flow_id = ? ORDER BY id DESC LIMIT ?",
 	[Q_RUN_NEXT_DUE] = "SELECT min(next_ms) FROM flow_runs "
 			   "WHERE state = 'active'",
+	[Q_RUN_LAST_ENTRY] = "SELECT max(created_ms) FROM flow_runs "
+			     "WHERE flow_id = ? AND user_id = ?",
 	[Q_STEP_LOG_ADD] = "INSERT INTO step_logs (run_id, step, attempt, "
 			   "time_ms, outcome, http_status, detail) "
 			   "VALUES (?,?,?,?,?,?,?)",
