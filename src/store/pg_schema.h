@@ -232,6 +232,11 @@ static const pg_migration pg_migrations[] = {
 	 " flow_id TEXT NOT NULL,"
 	 " user_id BIGINT NOT NULL,"
 	 " PRIMARY KEY (flow_id, user_id));"},
+	/* SDK keys (docs/sdk.md); see sqlite_schema.h. */
+	{5, "sdk",
+	 "ALTER TABLE api_keys"
+	 " ADD COLUMN sdk INTEGER NOT NULL DEFAULT 0 CHECK (sdk IN (0,1)),"
+	 " ADD COLUMN origins TEXT NOT NULL DEFAULT '';"},
 };
 
 #define PG_MIGRATIONS_COUNT (sizeof pg_migrations / sizeof pg_migrations[0])
