@@ -63,8 +63,6 @@ const char *origin_normalize(const char *in, char out[ORIGIN_MAX + 1])
 	out[0] = '\0';
 	if (n == 0 || n > ORIGIN_MAX)
 		return "must be 1 to 255 bytes";
-	if (in[n - 1] == '/') /* what a browser's address bar shows */
-		n--;
 	if (!strncasecmp(in, "https://", 8))
 		https = 1, host = in + 8;
 	else if (!strncasecmp(in, "http://", 7))
@@ -72,6 +70,8 @@ const char *origin_normalize(const char *in, char out[ORIGIN_MAX + 1])
 	else
 		return "must start with http:// or https://";
 	end = in + n;
+	if (end > host && end[-1] == '/') /* as an address bar shows it */
+		end--;
 	if (memchr(host, '/', (size_t)(end - host)) ||
 	    memchr(host, '?', (size_t)(end - host)) ||
 	    memchr(host, '#', (size_t)(end - host)) ||
