@@ -1,36 +1,132 @@
-# lib.sh: what the benchmark scripts share; sourced, not run.
-# Callers set tmp (scratch dir), admin (the admin key optd was started
-# with), and DURATION, CONNS, THREADS (wrk's load) before using these.
+# lib.sh: what the benchmark scripts share; sourced, not run, from the
+# top of the tree. bench_init sets what the others use: tmp (scratch dir),
+# admin (the admin key optd is started with), DURATION, CONNS, THREADS
+# (wrk's load) and pids (what start_optd started).
+
+# What every benchmark does first: the packages, the binary, the load's
+# defaults, a scratch dir, an admin key, and a trap that on exit stops
+# everything started here, calls the script's on_exit if it has one, and
+# removes the scratch dir (unless KEEP is set, to look at the logs).
+bench_init() { # scratch-dir-prefix
+	scripts/deps.sh bench
+	make -s -j"$(nproc)" build/optd
+	DURATION=${DURATION:-10s}
+	CONNS=${CONNS:-64}
+	THREADS=${THREADS:-2}
+	tmp=$(mktemp -d "/tmp/$1.XXXXXX")
+	admin=optd_bench_admin_$(random_hex 12)
+	pids=()
+	trap bench_cleanup EXIT
+}
+
+random_hex() { # bytes
+	head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'
+}
+
+stop_all() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+	pids=()
+}
+
+bench_cleanup() {
+	stop_all
+	[ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
+	[ "$(type -t on_exit)" = function ] && on_exit
+	if [ -n "${KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+machine() {
+	echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME")"
+}
+
+# An admin API call to the optd on this port; prints the answer.
+admin_api() { # port method path json
+	curl -sf -X "$2" "http://127.0.0.1:$1$3" \
+		-H "Authorization: Bearer $admin" \
+		-H 'Content-Type: application/json' -d "$4"
+}
+
 # The bench group and a bench key through the optd on this port; sets key.
 prepare() { # port
 	local port=$1
-	api() { curl -sf -X "$1" "http://127.0.0.1:$port$2" \
-		-H "Authorization: Bearer $admin" \
-		-H 'Content-Type: application/json' -d "$3"; }
-	api POST /admin/subscription_groups \
+	admin_api "$port" POST /admin/subscription_groups \
 		'{"id":"bench-group","name":"Bench","channel":"sms"}' >/dev/null
 	# The bench key's own limit is raised: Braze's default (5,000 a
 	# minute) would turn most of the run into 429s.
-	key=$(api POST /admin/api_keys '{"name":"bench","scopes":["subscription.status.set"],"rate_limit":100000000}' |
+	key=$(admin_api "$port" POST /admin/api_keys '{"name":"bench","scopes":["subscription.status.set"],"rate_limit":100000000}' |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 }
 
-# Load url with wrk; print a line and set ${label}_rps and ${label}_p99.
+# optd on this database and port, in the background; returns once it
+# answers /healthz.
+start_optd() { # db port log [flags...]
+	local db=$1 port=$2 log=$3
+	shift 3
+	OPTD_ADMIN_KEY=$admin ./build/optd serve --port "$port" --db "$db" "$@" \
+		>/dev/null 2>"$log" &
+	pids+=($!)
+	for _ in $(seq 100); do
+		curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return
+		sleep 0.1
+	done
+	echo "optd on $db did not start:" >&2
+	cat "$log" >&2
+	exit 1
+}
+
+# nginx on this port answering every request with one static response;
+# its pid is in $tmp/nginx.pid.
+start_nginx() { # port status content-type body
+	mkdir -p "$tmp/nginx"
+	cat >"$tmp/nginx.conf" <<CONF
+worker_processes auto;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx/body;
+  proxy_temp_path $tmp/nginx/proxy;
+  fastcgi_temp_path $tmp/nginx/fastcgi;
+  uwsgi_temp_path $tmp/nginx/uwsgi;
+  scgi_temp_path $tmp/nginx/scgi;
+  server {
+    listen 127.0.0.1:$1;
+    location / {
+      default_type $3;
+      return $2 '$4';
+    }
+  }
+}
+CONF
+	nginx -c "$tmp/nginx.conf" -p "$tmp/nginx"
+}
+
+# Load url with wrk and $WRK_SCRIPT (default bench/status_set.lua); print
+# a line and set ${label}_rps, ${label}_p99 (as wrk prints it),
+# ${label}_ok (responses under 400) and ${label}_bad.
 run_wrk() { # url label
 	OPTD_BENCH_KEY=${key:-} OPTD_BENCH_GROUP=bench-group \
 		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency \
-		-s bench/status_set.lua "$1" >"$tmp/$2.wrk"
-	local rps p50 p99 bad
+		-s "${WRK_SCRIPT:-bench/status_set.lua}" "$1" >"$tmp/$2.wrk"
+	local rps p50 p99 bad all
 	rps=$(awk '/^Requests\/sec/ {print $2}' "$tmp/$2.wrk")
 	p50=$(awk '$1=="50%" {print $2}' "$tmp/$2.wrk")
 	p99=$(awk '$1=="99%" {print $2}' "$tmp/$2.wrk")
 	bad=$(awk '/Non-2xx/ {print $5}' "$tmp/$2.wrk")
+	all=$(awk '/requests in/ {print $1}' "$tmp/$2.wrk")
 	printf '%-10s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n' \
 		"$2" "$rps" "$p50" "$p99" "${bad:-0}"
-	eval "${2}_rps=$rps; ${2}_p99=$p99"
+	eval "${2}_rps=$rps; ${2}_p99=$p99; ${2}_bad=${bad:-0}; ${2}_ok=$((all - ${bad:-0}))"
+}
+
+# wrk's latency (850.00us, 2.45ms, 1.02s) in milliseconds.
+to_ms() {
+	awk -v t="$1" 'BEGIN {
+		if (t ~ /us$/) print t / 1000; else if (t ~ /ms$/) print t + 0;
+		else if (t ~ /m$/) print t * 60000; else print t * 1000 }'
 }

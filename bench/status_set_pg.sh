@@ -17,53 +17,21 @@
 #   DURATION=30s bench/status_set_pg.sh
 set -eu
 cd "$(dirname "$0")/.."
-scripts/deps.sh bench
-make -s -j"$(nproc)" build/optd
-
-DURATION=${DURATION:-10s}
-CONNS=${CONNS:-64}
-THREADS=${THREADS:-2}
+. bench/lib.sh
+bench_init optd-bench-pg
+chmod 755 "$tmp"
 # optd on PostgreSQL: HTTP threads wait for the database on every request
 # (the key lookup), so more of them than cores keep the CPUs busy.
 PG_FLAGS=${PG_FLAGS:---threads 8}
-tmp=$(mktemp -d /tmp/optd-bench-pg.XXXXXX)
-chmod 755 "$tmp"
-admin=optd_bench_admin_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-pids=()
-. bench/lib.sh
-
-stop_all() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
-	pids=()
-}
-cleanup() {
-	stop_all
-	[ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
+on_exit() {
 	scripts/pg-test-server.sh stop "$tmp/pg" >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-start_optd() { # db port log [flags...]
-	local db=$1 port=$2 log=$3
-	shift 3
-	OPTD_ADMIN_KEY=$admin ./build/optd serve --port "$port" --db "$db" "$@" \
-		>/dev/null 2>"$log" &
-	pids+=($!)
-	for _ in $(seq 100); do
-		curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return
-		sleep 0.1
-	done
-	echo "optd on $db did not start:" >&2
-	cat "$log" >&2
-	exit 1
 }
 
 pgurl=$(scripts/pg-test-server.sh start "$tmp/pg")
 base=${pgurl%/*}
 psql() { command psql "$pgurl" -X -q -A -t -c "$1"; }
 
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME")"
+machine
 echo "load: wrk -t$THREADS -c$CONNS -d$DURATION, POST /subscription/status/set, one new phone per request"
 echo "postgres: $(command psql "$pgurl" -X -A -t -c 'SHOW server_version'), fsync $(command psql "$pgurl" -X -A -t -c 'SHOW fsync'), synchronous_commit on"
 

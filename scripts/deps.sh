@@ -13,7 +13,7 @@ libsqlite3-dev libpq-dev libcurl4-openssl-dev libssl-dev libphonenumber-dev
 libicu-dev"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev python3 curl postgresql
 nginx nodejs npm kannel kannel-extras"
-bench_pkgs="nginx wrk sqlite3 curl postgresql"
+bench_pkgs="nginx wrk sqlite3 curl postgresql kannel kannel-extras"
 
 case "${1:-run}" in
 run) want="$run_pkgs" ;;

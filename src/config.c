@@ -36,6 +36,7 @@ static const struct {
 	{"kannel-password", "OPTD_KANNEL_PASSWORD"},
 	{"kannel-secret", "OPTD_KANNEL_SECRET"},
 	{"kannel-dlr-mask", "OPTD_KANNEL_DLR_MASK"},
+	{"kannel-replies", "OPTD_KANNEL_REPLIES"},
 	{"flow-runners", "OPTD_FLOW_RUNNERS"},
 	{"flow-webhook-timeout-ms", "OPTD_FLOW_WEBHOOK_TIMEOUT_MS"},
 	{"flow-retry-base-ms", "OPTD_FLOW_RETRY_BASE_MS"},
@@ -103,6 +104,15 @@ static int set_sms(config *c, const char *name, const char *v,
 		if (strlen(v) >= cap)
 			goto bad;
 		snprintf(dst, cap, "%s", v);
+		return 0;
+	}
+	if (strcmp(name, "kannel-replies") == 0) {
+		if (strcmp(v, "inline") && strcmp(v, "sendsms")) {
+			snprintf(err, CONFIG_ERR_MAX, "invalid --kannel-replies "
+				 "\"%.32s\" (inline or sendsms)", v);
+			return -1;
+		}
+		c->kannel_inline = !strcmp(v, "inline");
 		return 0;
 	}
 	if (strcmp(name, "sms-provider") == 0)

@@ -35,6 +35,7 @@ typedef struct {
 	 * default from the port. */
 	sender_conf sender;
 	flows_conf flows; /* docs/flows.md, Settings */
+	int kannel_inline; /* --kannel-replies inline: replies in the answer */
 } config;
 
 /* Defaults, then the environment. 0 or -1 with err filled. */

@@ -110,6 +110,7 @@ int serve_run(const config *cfg)
 	snprintf(a.twilio_token, sizeof a.twilio_token, "%s", pc->twilio_token);
 	snprintf(a.kannel_secret, sizeof a.kannel_secret, "%s",
 		 pc->kannel_secret);
+	a.kannel_inline = cfg->kannel_inline && pc->kind == SMS_PROVIDER_KANNEL;
 	e = store_open_with(cfg->db, &so, &a.st);
 	if (e) {
 		log_error("cannot open database %s: %s",

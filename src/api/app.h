@@ -25,6 +25,7 @@ struct app {
 	char public_url[SMS_URL_MAX];      /* no trailing '/' */
 	char twilio_token[SMS_SECRET_MAX]; /* "" : Twilio webhooks refused */
 	char kannel_secret[SMS_SECRET_MAX]; /* "": Kannel webhooks refused */
+	int kannel_inline; /* replies go back in the get-url's answer */
 };
 
 #endif

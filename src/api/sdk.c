@@ -151,9 +151,15 @@ void api_sdk_data(http_req *r)
 		return;
 	}
 	for (size_t i = 0; i < c->req.n_chunks; i++) {
-		c->jobs[i].req = &c->req.chunks[i]->req;
-		c->jobs[i].now_ms = now;
-		c->jobs[i].strict = 1;
+		track_job *j = &c->jobs[i];
+		j->req = &c->req.chunks[i]->req;
+		j->now_ms = now;
+		j->strict = 1;
+		snprintf(j->key_name, sizeof j->key_name, "%s",
+			 http_key_of(r)->name);
+		snprintf(j->request_id, sizeof j->request_id, "%s",
+			 http_request_id(r));
+		snprintf(j->client, sizeof j->client, "%s", http_client(r));
 	}
 	c->all = (track_all){c->jobs, c->req.n_chunks, 0};
 	c->job.fn = track_apply_all;

@@ -80,7 +80,12 @@ static void in_finish(http_req *r)
 	if (c->answer == ANSWER_TWIML) {
 		http_reply_text(r, 200, "text/xml", TWIML_EMPTY);
 	} else if (c->answer == ANSWER_EMPTY) {
-		http_reply_text(r, 200, "text/plain", "");
+		/* Kannel sends a non-empty answer as the reply (max-messages
+		 * 1, omit-empty); a reply the outbox holds goes there. */
+		const store_outbox *o = j->n_replies ? &j->replies[0] : NULL;
+		int inline_sent = o && o->state == STORE_OUT_SENT;
+		http_reply_text(r, 200, "text/plain; charset=utf-8",
+				inline_sent ? o->body : "");
 	} else {
 		http_reply(r, 200, json_pack(
 			"{s:s,s:I,s:b,s:s,s:s,s:s,s:o}", "message", "success",
@@ -125,12 +130,15 @@ static size_t utf8_count(const char *s)
 typedef struct {
 	const char *provider;
 	const char *names[4]; /* from, to, body, id as the gateway calls them */
+	int can_inline;       /* its answer may carry the reply */
 } gateway;
 
 static const gateway gw_twilio = {"twilio",
-				  {"From", "To", "Body", "MessageSid"}};
-static const gateway gw_kannel = {"kannel", {"from", "to", "text", "id"}};
-static const gateway gw_generic = {"generic", {"from", "to", "body", "id"}};
+				  {"From", "To", "Body", "MessageSid"}, 0};
+static const gateway gw_kannel = {"kannel", {"from", "to", "text", "id"},
+				  1};
+static const gateway gw_generic = {"generic", {"from", "to", "body", "id"},
+				   0};
 
 static void submit(http_req *r, answer_kind answer, const gateway *gw,
 		   const char *from, const char *to, const char *body,
@@ -158,6 +166,9 @@ static void submit(http_req *r, answer_kind answer, const gateway *gw,
 	    field(r, gw->names[3], id, sizeof c->in.msgid, c->in.msgid, 1))
 		return;
 	snprintf(c->in.provider, sizeof c->in.provider, "%s", gw->provider);
+	if (gw->can_inline && a->kannel_inline)
+		snprintf(c->in.inline_provider, sizeof c->in.inline_provider,
+			 "%s", gw->provider);
 	c->in.body_len = strlen(body);
 	memcpy(c->in.body, body, c->in.body_len + 1);
 	snprintf(c->in.region, sizeof c->in.region, "%s", a->default_region);

@@ -37,10 +37,13 @@ static int kannel_line_len(const char *body, size_t len)
 	return (int)n;
 }
 
+/* "0: Accepted…", "3: Queued…", or "Sent." from an smsbox that answers
+ * before the bearerbox does (immediate-sendsms-reply = true). */
 static int kannel_accepted(const char *body, size_t len)
 {
-	return len >= 2 && (body[0] == '0' || body[0] == '3') &&
-	       body[1] == ':';
+	return (len >= 2 && (body[0] == '0' || body[0] == '3') &&
+		body[1] == ':') ||
+	       (len >= 5 && memcmp(body, "Sent.", 5) == 0);
 }
 
 sms_err sms_kannel_parse_response(long st, const char *body, size_t len,

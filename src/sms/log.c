@@ -5,15 +5,17 @@
  *   {"time":MS,"id":OUTBOX_ID,"dedupe":"...","to":"...","from":"...",
  *    "body":"..."}
  *
- * A line is written with one write(2) on an O_APPEND descriptor and
- * fsync'd before SMS_OK, so "sent" in the outbox means the line is on
- * disk. A message whose earlier attempt may have written its line (the
+ * A line is written with one write(2) on an O_APPEND descriptor, under
+ * an exclusive flock (several senders, even several processes, append to
+ * one file); the descriptor stays open until sms_log_sync() fsyncs it,
+ * once for a whole batch, and the sender records no message as sent
+ * before that: "sent" in the outbox still means the line is on disk. A message whose earlier attempt may have written its line (the
  * sender died before recording the outcome) is looked up by dedupe key
  * first and not written twice: readers of the file see each message once.
  * A line cut short by a crash is never taken for a sent message, and the
  * file is given the missing newline before the next line is appended.
- * The file is opened for each message, so a log rotated away (renamed or
- * deleted) is simply started again at the configured path.
+ * The file is opened again for each batch, so a log rotated away
+ * (renamed or deleted) is simply started again at the configured path.
  */
 #include "sms/sms_int.h"
 #include "lib/clock.h"
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -194,27 +197,40 @@ sms_err sms_log_send(sms_provider *p, const sms_send_req *r,
 		e = SMS_ERR_NOMEM;
 		goto out;
 	}
-	if ((fd = sms_log_append_fd(path)) < 0) {
+	if (p->log_fd < 0 && (p->log_fd = sms_log_append_fd(path)) < 0) {
 		sms_res_error(res, "sms log %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if ((w = write(fd, line, len)) != (ssize_t)len) {
+	fd = p->log_fd;
+	/* Mend and append as one step against other writers of the file. */
+	if (flock(fd, LOCK_EX) != 0 || sms_log_mend(fd) != 0 ||
+	    (w = write(fd, line, len)) != (ssize_t)len) {
 		sms_res_error(res, "sms log %s: write: %s", path,
-			      w < 0 ? strerror(errno) : "disk full");
+			      strerror(errno ? errno : ENOSPC));
+		flock(fd, LOCK_UN);
 		goto out; /* a torn line is ended before the next one */
 	}
-	if (fsync(fd) != 0) {
-		sms_res_error(res, "sms log %s: fsync: %s", path,
-			      strerror(errno));
-		goto out;
-	}
+	flock(fd, LOCK_UN);
 	e = SMS_OK;
 out:
 	if (e == SMS_OK)
 		snprintf(res->provider_id, sizeof res->provider_id,
 			 "log-%" PRId64, r->outbox_id);
-	if (fd >= 0)
-		close(fd);
 	free(line);
 	return e;
+}
+
+sms_err sms_log_sync(sms_provider *p, char err[SMS_ERR_MAX])
+{
+	int fd = p->log_fd, rc;
+
+	if (fd < 0)
+		return SMS_OK;
+	p->log_fd = -1;
+	rc = fsync(fd);
+	if (rc != 0)
+		snprintf(err, SMS_ERR_MAX, "sms log %.160s: fsync: %s",
+			 p->c.log_path, strerror(errno));
+	close(fd);
+	return rc == 0 ? SMS_OK : SMS_RETRY;
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *sms_kind_names[SMS_PROVIDER__COUNT] = {
 	"log", "twilio", "kannel",
@@ -200,6 +201,7 @@ sms_err sms_provider_open(const sms_provider_conf *c, sms_provider **out,
 	if (!(p = calloc(1, sizeof *p)))
 		return SMS_ERR_NOMEM;
 	p->c = *c;
+	p->log_fd = -1;
 	if (!p->c.timeout_ms)
 		p->c.timeout_ms = SMS_TIMEOUT_MS_DEFAULT;
 	e = c->kind == SMS_PROVIDER_LOG ? sms_log_open(p, err)
@@ -217,8 +219,17 @@ void sms_provider_close(sms_provider *p)
 {
 	if (!p)
 		return;
+	if (p->log_fd >= 0)
+		close(p->log_fd);
 	sms_http_close(p);
 	free(p);
+}
+
+sms_err sms_provider_sync(sms_provider *p, char err[SMS_ERR_MAX])
+{
+	if (!p)
+		return SMS_ERR_CONFIG;
+	return p->c.kind == SMS_PROVIDER_LOG ? sms_log_sync(p, err) : SMS_OK;
 }
 
 /* Printable ASCII without spaces: it travels in a header and URLs. */

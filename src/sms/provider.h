@@ -101,6 +101,14 @@ sms_err sms_provider_open(const sms_provider_conf *c, sms_provider **out,
 void sms_provider_close(sms_provider *p); /* NULL-safe */
 sms_err sms_provider_send(sms_provider *p, const sms_send_req *r,
 			  sms_send_res *res);
+/*
+ * Make every message this provider accepted since the last sync durable
+ * (the log provider writes its lines at send and fsyncs here, once for a
+ * whole batch; the gateways have nothing to do). The sender calls it
+ * before recording any of those messages as sent; on an error none of
+ * them counts as sent.
+ */
+sms_err sms_provider_sync(sms_provider *p, char err[SMS_ERR_MAX]);
 
 /* What a status callback's state means for the outbox. */
 typedef enum {

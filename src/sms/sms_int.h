@@ -30,6 +30,7 @@ struct sms_provider {
 	char curl_err[CURL_ERROR_SIZE];
 	char *resp;  /* SMS_RESPONSE_MAX + 1 bytes */
 	size_t resp_len;
+	int log_fd;  /* log: open while lines wait for a sync, else -1 */
 };
 
 /* A string that grows up to SMS_REQUEST_MAX bytes, then refuses. */
@@ -66,6 +67,7 @@ void sms_res_error(sms_send_res *res, const char *fmt, ...)
 sms_err sms_log_open(sms_provider *p, char err[SMS_ERR_MAX]);
 sms_err sms_log_send(sms_provider *p, const sms_send_req *r,
 		     sms_send_res *res);
+sms_err sms_log_sync(sms_provider *p, char err[SMS_ERR_MAX]);
 
 /* http.c: the curl handle of twilio and kannel */
 sms_err sms_http_open(sms_provider *p, char err[SMS_ERR_MAX]);

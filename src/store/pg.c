@@ -197,9 +197,14 @@ static const char *const sql_text[P__COUNT] = {
 	 * longer matches. RETURNING has no order of its own. */
 	[P_OUTBOX_CLAIM] = "WITH c AS (UPDATE outbox SET state = 'sending', "
 			   "next_ms = $2, updated_ms = $1 WHERE id IN "
-			   "(SELECT id FROM outbox WHERE state IN "
-			   "('queued','sending') AND next_ms <= $1 "
-			   "ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) "
+			   "(SELECT id FROM ("
+			   "(SELECT id, next_ms FROM outbox WHERE state = "
+			   "'queued' AND next_ms <= $1 ORDER BY next_ms "
+			   "LIMIT $3 FOR UPDATE SKIP LOCKED) UNION ALL "
+			   "(SELECT id, next_ms FROM outbox WHERE state = "
+			   "'sending' AND next_ms <= $1 ORDER BY next_ms "
+			   "LIMIT $3 FOR UPDATE SKIP LOCKED)) d "
+			   "ORDER BY next_ms, id LIMIT $3) "
 			   "RETURNING " OUTBOX_COLS ") "
 			   "SELECT * FROM c ORDER BY id",
 	[P_OUTBOX_UPDATE] = "UPDATE outbox SET state = $1, provider = $2, "
@@ -296,9 +301,14 @@ static const char *const sql_text[P__COUNT] = {
 	/* As P_OUTBOX_CLAIM. */
 	[P_RUN_CLAIM] = "WITH c AS (UPDATE flow_runs SET state = 'running', "
 			"next_ms = $2, updated_ms = $1 WHERE id IN "
-			"(SELECT id FROM flow_runs WHERE state IN "
-			"('active','running') AND next_ms <= $1 "
-			"ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) "
+			"(SELECT id FROM ("
+			"(SELECT id, next_ms FROM flow_runs WHERE state = "
+			"'active' AND next_ms <= $1 ORDER BY next_ms "
+			"LIMIT $3 FOR UPDATE SKIP LOCKED) UNION ALL "
+			"(SELECT id, next_ms FROM flow_runs WHERE state = "
+			"'running' AND next_ms <= $1 ORDER BY next_ms "
+			"LIMIT $3 FOR UPDATE SKIP LOCKED)) d "
+			"ORDER BY next_ms, id LIMIT $3) "
 			"RETURNING " RUN_COLS ") SELECT * FROM c ORDER BY id",
 	[P_RUN_UPDATE] = "UPDATE flow_runs SET state = $1, step = $2, "
 			 "attempts = $3, next_ms = $4, updated_ms = $5 "
@@ -308,6 +318,8 @@ static const char *const sql_text[P__COUNT] = {
 			   "WHERE flow_id = $1 ORDER BY id DESC LIMIT $2",
 	[P_RUN_NEXT_DUE] = "SELECT min(next_ms) FROM flow_runs "
 			   "WHERE state = 'active'",
+	[P_RUN_LAST_ENTRY] = "SELECT max(created_ms) FROM flow_runs "
+			     "WHERE flow_id = $1 AND user_id = $2",
 	[P_STEP_LOG_ADD] = "INSERT INTO step_logs (run_id, step, attempt, "
 			   "time_ms, outcome, http_status, detail) "
 			   "VALUES ($1,$2,$3,$4,$5,$6,$7)",
@@ -448,6 +460,7 @@ static const unsigned char is_read[P__COUNT] = {
 	[P_IDEM_GET] = 1, [P_FLOW_GET] = 1, [P_FLOW_DEF] = 1, [P_FLOW_LIST] = 1,
 	[P_FLOWS_FOR_EVENT] = 1, [P_FLOWS_FOR_GROUP] = 1, [P_RUN_GET] = 1,
 	[P_RUNS_BY_FLOW] = 1, [P_RUN_NEXT_DUE] = 1, [P_STEP_LOGS] = 1,
+	[P_RUN_LAST_ENTRY] = 1,
 };
 
 typedef struct pconn {

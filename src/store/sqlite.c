@@ -146,10 +146,18 @@ static const char *const sql_text[Q__COUNT] = {
 			    "nullif(?,''), ?, ?, ?, ?, ?, ?, ?, ?)",
 	/* RETURNING hands the rows back in no particular order: the ids
 	 * are sorted and the rows read after. */
+	/* Each state is read through the (state, next_ms) index, earliest
+	 * due first: an IN over both states made SQLite read and sort every
+	 * due row, so a claim cost as much as the whole backlog. */
 	[Q_OUTBOX_CLAIM] = "UPDATE outbox SET state = 'sending', next_ms = ?2, "
-			   "updated_ms = ?1 WHERE id IN (SELECT id FROM outbox "
-			   "WHERE state IN ('queued','sending') AND "
-			   "next_ms <= ?1 ORDER BY id LIMIT ?3) RETURNING id",
+			   "updated_ms = ?1 WHERE id IN (SELECT id FROM ("
+			   "SELECT * FROM (SELECT id, next_ms FROM outbox "
+			   "WHERE state = 'queued' AND next_ms <= ?1 "
+			   "ORDER BY next_ms LIMIT ?3) UNION ALL "
+			   "SELECT * FROM (SELECT id, next_ms FROM outbox "
+			   "WHERE state = 'sending' AND next_ms <= ?1 "
+			   "ORDER BY next_ms LIMIT ?3)) "
+			   "ORDER BY next_ms, id LIMIT ?3) RETURNING id",
 	[Q_OUTBOX_UPDATE] = "UPDATE outbox SET state = ?, provider = ?, "
 			    "provider_id = nullif(?,''), attempts = ?, "
 			    "next_ms = ?, error = ?, updated_ms = ? "
@@ -226,10 +234,16 @@ static const char *const sql_text[Q__COUNT] = {
 			 "coalesce(nullif(?10,''),'{}'), nullif(?11,'') "
 			 "WHERE ?12 = 0 OR NOT EXISTS (SELECT 1 FROM flow_runs "
 			 "WHERE flow_id = ?1 AND user_id = ?3)",
+	/* As Q_OUTBOX_CLAIM. */
 	[Q_RUN_CLAIM] = "UPDATE flow_runs SET state = 'running', next_ms = ?2, "
-			"updated_ms = ?1 WHERE id IN (SELECT id FROM flow_runs "
-			"WHERE state IN ('active','running') AND "
-			"next_ms <= ?1 ORDER BY id LIMIT ?3) RETURNING id",
+			"updated_ms = ?1 WHERE id IN (SELECT id FROM ("
+			"SELECT * FROM (SELECT id, next_ms FROM flow_runs "
+			"WHERE state = 'active' AND next_ms <= ?1 "
+			"ORDER BY next_ms LIMIT ?3) UNION ALL "
+			"SELECT * FROM (SELECT id, next_ms FROM flow_runs "
+			"WHERE state = 'running' AND next_ms <= ?1 "
+			"ORDER BY next_ms LIMIT ?3)) "
+			"ORDER BY next_ms, id LIMIT ?3) RETURNING id",
 	[Q_RUN_UPDATE] = "UPDATE flow_runs SET state = ?, step = ?, "
 			 "attempts = ?, next_ms = ?, updated_ms = ? "
 			 "WHERE id = ?",
@@ -238,6 +252,8 @@ static const char *const sql_text[Q__COUNT] = {
 			   "WHERE flow_id = ? ORDER BY id DESC LIMIT ?",
 	[Q_RUN_NEXT_DUE] = "SELECT min(next_ms) FROM flow_runs "
 			   "WHERE state = 'active'",
+	[Q_RUN_LAST_ENTRY] = "SELECT max(created_ms) FROM flow_runs "
+			     "WHERE flow_id = ? AND user_id = ?",
 	[Q_STEP_LOG_ADD] = "INSERT INTO step_logs (run_id, step, attempt, "
 			   "time_ms, outcome, http_status, detail) "
 			   "VALUES (?,?,?,?,?,?,?)",

@@ -504,6 +504,10 @@ store_err store_runs_by_flow(store *st, const char *flow, size_t limit,
 			     store_run_cb cb, void *ctx);
 /* The earliest next_ms among active runs; NOTFOUND when none. */
 store_err store_run_next_due(store *st, int64_t *next_ms);
+/* When this user last entered this flow (created_ms of the newest run);
+ * NOTFOUND when never. */
+store_err store_run_last_entry(store *st, const char *flow, int64_t user,
+			       int64_t *created_ms);
 
 typedef struct {
 	int64_t run_id;

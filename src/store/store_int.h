@@ -56,6 +56,8 @@
 	  (st, u, g, s, src, doi, now))                                     \
 	X(user_subs, (store * st, int64_t u, store_sub_cb cb, void *ctx),   \
 	  (st, u, cb, ctx))                                                 \
+	X(run_last_entry, (store * st, const char *f, int64_t u, int64_t *o), \
+	  (st, f, u, o))                                                    \
 	X(ledger_append, (store * st, const store_ledger *e), (st, e))      \
 	X(ledger_find, (store * st, store_by by, const char *v,             \
 			int64_t after, size_t limit, store_ledger_cb cb,    \

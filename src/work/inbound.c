@@ -67,7 +67,13 @@ static store_err reply(store *st, inb_ctx *c, const char *kind,
 		.body = text,
 		.now_ms = j->now_ms,
 	};
+	const char *kind_override = smscfg_provider_of(c->cfg)->kind;
 
+	/* The gateway takes the reply in its answer to this webhook; a
+	 * group that sends through another provider keeps the outbox. */
+	om.inline_provider = j->inline_provider[0] && (!kind_override[0] ||
+		!strcmp(kind_override, j->inline_provider))
+		? j->inline_provider : NULL;
 	if (j->n_replies >= INB_REPLIES_MAX)
 		return STORE_INVALID;
 	return outbox_queue(st, &om, &j->replies[j->n_replies++]);
@@ -173,11 +179,12 @@ static store_err decide(store *st, inb_ctx *c, inb_plan *plan,
 	store_err e;
 
 	kw_classify(smscfg_keywords(c->cfg), j->body, j->body_len, &c->m);
-	e = outbox_phone_subscribed(st, c->from.e164, c->g->id,
-				    &c->subscribed);
-	if (e)
-		return e;
 	if (c->g->double_opt_in) {
+		/* Only double opt-in asks whether the phone is subscribed. */
+		e = outbox_phone_subscribed(st, c->from.e164, c->g->id,
+					    &c->subscribed);
+		if (e)
+			return e;
 		e = store_doi_get(st, c->from.e164, c->g->id, &since);
 		if (e && e != STORE_NOTFOUND)
 			return e;

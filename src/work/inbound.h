@@ -36,6 +36,9 @@ typedef struct {
 	size_t body_len;
 	char region[PHONE_REGION_MAX + 1]; /* for numbers without a '+' */
 	int64_t now_ms;
+	/* "kannel" when the webhook's answer carries the reply (Kannel's
+	 * get-url with max-messages 1): replies are stored already sent */
+	char inline_provider[STORE_PROVIDER_MAX + 1];
 	/* set by inb_prepare() */
 	phone_info sender; /* the sender's phone, when from_ok */
 	int from_ok;

@@ -64,6 +64,13 @@ store_err outbox_queue(store *st, const outbox_msg *m, store_outbox *o)
 	if (!ok) {
 		o->state = STORE_OUT_REJECTED;
 		snprintf(o->error, sizeof o->error, "unsubscribed");
+	} else if (m->inline_provider && outbox_kind_is_reply(m->kind)) {
+		o->state = STORE_OUT_SENT;
+		o->attempts = 1;
+		snprintf(o->provider, sizeof o->provider, "%s",
+			 m->inline_provider);
+		snprintf(o->provider_id, sizeof o->provider_id, "%.15s-inline-%.40s",
+			 m->inline_provider, o->dedupe);
 	}
 	return store_outbox_insert(st, o);
 }

@@ -32,6 +32,9 @@ typedef struct {
 	const char *body;
 	int64_t now_ms;
 	const char *dedupe; /* NULL: from inbound_id, or random */
+	/* a reply handed to this provider in the webhook's answer: stored
+	 * sent at once, never claimed by a sender; NULL otherwise */
+	const char *inline_provider;
 } outbox_msg;
 
 /* 1 when a message of this kind obeys the sending rule. */

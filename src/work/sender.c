@@ -42,6 +42,7 @@ typedef struct {
 	int recovered[SENDER_BATCH];
 	int skip[SENDER_BATCH]; /* rejected at claim: nothing to send */
 	int opted_out[SENDER_BATCH];
+	sms_provider *via[SENDER_BATCH]; /* the provider that accepted it */
 	sms_provider *glob;
 	prov_slot prov[SENDER_PROVIDERS];
 	char err[SMS_ERR_MAX];
@@ -242,6 +243,7 @@ static void send_one(batch *b, size_t i)
 		.recovered = b->recovered[i],
 	};
 	rc = sms_provider_send(p, &rq, &res);
+	b->via[i] = rc == SMS_OK ? p : NULL;
 	if (rc != SMS_OK)
 		log_warn("sms %lld to %s: attempt %d: %s",
 			 (long long)m->id, m->to, m->attempts,
@@ -259,9 +261,11 @@ static int record_fn(store *st, void *arg)
 		store_outbox now;
 		if (b->skip[i])
 			continue;
-		/* A status report may have overtaken this attempt's answer. */
-		e = store_outbox_get(st, b->m[i].id, &now);
-		if (e)
+		/* A status report may have overtaken this attempt's answer;
+		 * the log provider sends none, so its messages skip the read. */
+		now.state = STORE_OUT_SENDING;
+		if (strcmp(b->m[i].provider, "log") != 0 &&
+		    (e = store_outbox_get(st, b->m[i].id, &now)))
 			break;
 		if (now.state == STORE_OUT_DELIVERED ||
 		    (now.state == STORE_OUT_FAILED && b->m[i].state ==
@@ -294,6 +298,30 @@ static void idle(sender *s, unsigned long seen)
 	wake_sleep(&s->w, seen, wait_ms);
 }
 
+/* Make the batch's accepted messages durable with their providers before
+ * any is recorded as sent; a provider that cannot, has sent none. */
+static void sync_all(batch *b)
+{
+	char err[SMS_ERR_MAX];
+	sms_send_res res;
+
+	for (size_t i = 0; i < b->n; i++) {
+		sms_provider *p = b->via[i];
+		if (!p || sms_provider_sync(p, err) == SMS_OK)
+			continue;
+		log_warn("sms: %s", err);
+		for (size_t k = i; k < b->n; k++) {
+			if (b->via[k] != p)
+				continue;
+			memset(&res, 0, sizeof res);
+			snprintf(res.error, sizeof res.error, "%s", err);
+			b->m[k].state = STORE_OUT_SENDING;
+			outcome(b, k, SMS_RETRY, &res);
+			b->via[k] = NULL;
+		}
+	}
+}
+
 static void run_batch(batch *b)
 {
 	store_err commit;
@@ -309,6 +337,7 @@ static void run_batch(batch *b)
 	int64_t deadline = b->now_ms + b->s->c.lease_ms -
 			   b->s->c.provider.timeout_ms;
 	for (size_t i = 0; i < b->n; i++) {
+		b->via[i] = NULL;
 		if (b->skip[i])
 			continue;
 		if (clock_now_ms() >= deadline) {
@@ -317,6 +346,7 @@ static void run_batch(batch *b)
 		}
 		send_one(b, i);
 	}
+	sync_all(b);
 	if (b->n && (writer_run(b->s->wr, record_fn, b, &commit) != 0 ||
 		     commit))
 		log_warn("sms: outcomes of %zu messages not recorded; they "

@@ -88,8 +88,13 @@ class KannelError(AssertionError):
 
 
 class Kannel:
-    def __init__(self, get_url, username="optd", password=None, tmp=None):
+    def __init__(self, get_url, username="optd", password=None, tmp=None,
+                 inline=False):
         self.get_url = get_url
+        # inline: the get-url's answer is the reply (optd's
+        # --kannel-replies inline), so Kannel sends one non-empty answer
+        self.service_replies = ("max-messages = 1\nomit-empty = true"
+                                if inline else "max-messages = 0")
         self.username = username
         self.password = password or "pw%d" % os.getpid()
         self.admin_password = "adm%d" % time.time_ns()
@@ -153,7 +158,7 @@ password = %s
 group = sms-service
 keyword = default
 get-url = %s
-max-messages = 0
+%s
 """ % (self.admin_port, _conf_str(self.admin_password), self.smsbox_port,
                 _conf_str(os.path.join(t, "bb.log")),
                 _conf_str(os.path.join(t, "bb-access.log")),
@@ -161,7 +166,7 @@ max-messages = 0
                 _conf_str(os.path.join(t, "sb.log")),
                 _conf_str(os.path.join(t, "sb-access.log")),
                 _conf_str(self.username), _conf_str(self.password),
-                _conf_str(self.get_url)))
+                _conf_str(self.get_url), self.service_replies))
 
     def _spawn(self, exe, out):
         f = open(os.path.join(self.tmp, out), "ab")

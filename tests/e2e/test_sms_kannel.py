@@ -17,15 +17,36 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
                   r"[0-9a-f]{12}$")
 
 
-def kannel_and_optd():
+def kannel_and_optd(inline=False):
     if not kannel.available():
         raise AssertionError("Kannel is not installed: scripts/deps.sh test")
     port = free_port()
     k = kannel.Kannel("http://127.0.0.1:%d/sms/inbound/kannel?from=%%p&"
-                      "to=%%P&text=%%a&id=%%I&secret=%s" % (port, SECRET))
+                      "to=%%P&text=%%a&id=%%I&secret=%s" % (port, SECRET),
+                      inline=inline)
+    extra = ("--kannel-replies", "inline") if inline else ()
     o = sms_optd(*k.optd_flags(), "--kannel-secret", SECRET,
-                 "--sms-retry-base-ms", "200", port=port)
+                 "--sms-retry-base-ms", "200", *extra, port=port)
     return k, o
+
+
+def test_replies_in_the_get_url_answer():
+    """--kannel-replies inline: the reply is Kannel's get-url answer, the
+    outbox row is stored sent with it, and no sendsms call is made."""
+    k, o = kannel_and_optd(inline=True)
+    with k, o:
+        sms_group(o)
+        p = phone(61)
+        got, ms = text(k, o, p, NUMBER, "START")
+        expect(got == [ms[0]["body"]] and ms[0]["kind"] == "opt_in" and
+               ms[0]["state"] == "sent" and ms[0]["provider"] == "kannel",
+               "the confirmation went back in the answer", (got, ms))
+        expect(state(o, "promo", p) == "Subscribed", "subscribed")
+        got, ms = text(k, o, p, NUMBER, "STOP")
+        expect(ms[0]["kind"] == "opt_out" and got == [ms[0]["body"]],
+               "the opt-out confirmation, once", ms)
+        text(k, o, p, NUMBER, "stopwatch", n=0)
+        expect(state(o, "promo", p) == "Unsubscribed", "unsubscribed")
 
 
 def text(k, o, frm, to, body, n=1):

@@ -277,6 +277,8 @@ static const answer kannel_answers[] = {
 	{200, "0: Accepted for delivery\n", SMS_OK, 0, "", ""},
 	/* stored by Kannel, sent when its SMSC link is back: accepted */
 	{202, "3: Queued for later delivery", SMS_OK, 0, "", ""},
+	/* immediate-sendsms-reply = true: smsbox answers before bearerbox */
+	{202, "Sent.", SMS_OK, 0, "", ""},
 	{202, "Sending failed.", SMS_FAIL, 0, "",
 	 "kannel HTTP 202: unexpected answer: Sending failed."},
 	{200, "", SMS_FAIL, 0, "", "unexpected answer"},

@@ -1,0 +1,162 @@
+#!/bin/bash
+# kannel_loop.sh: keyword messages through Kannel and back, in messages per
+# second, against Kannel on its own, in one run:
+#   - Kannel alone: bearerbox and smsbox, an sms-service answering every
+#     message with a static text (max-messages = 1)
+#   - Kannel with optd in the loop: the sms-service calls optd's
+#     /sms/inbound/kannel (get-url); optd records the message, changes
+#     consent and stores the reply in its outbox, all committed, then
+#     answers with the reply, which Kannel sends (REPLIES=inline, the
+#     default: optd's --kannel-replies inline, max-messages = 1); or
+#     (REPLIES=sendsms) answers empty and its outbox sender hands the
+#     reply to smsbox's sendsms (max-messages = 0)
+# Kannel's fakesmsc is the phone network in both: it sends N messages
+# (default 5,000, as fast as it can) from 1,000 phones, each START or STOP
+# at random, to the group's number, and the clock runs until it has
+# received N replies. optd runs on a fresh database, durability full.
+# Target: with optd >= 80% of Kannel alone.
+#
+#   bench/kannel_loop.sh
+#   N=20000 bench/kannel_loop.sh
+#   OPTD_FLAGS="--kannel-dlr-mask 0" bench/kannel_loop.sh   more optd flags
+#   REPLIES=sendsms bench/kannel_loop.sh     replies through sendsms
+set -eu
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+bench_init optd-bench-kannel
+N=${N:-5000}
+ROUNDS=${ROUNDS:-3}
+REPLIES=${REPLIES:-inline}
+TIMEOUT=${TIMEOUT:-300}
+NUMBER=+16502530000
+FAKESMSC=/usr/lib/kannel/test/fakesmsc
+secret=$(random_hex 12)
+
+# Kannel's configuration, with this sms-service block, in $tmp/$1.conf;
+# each instance has its own ports.
+declare -A smsbox_port smsc_port sendsms_port
+kannel_conf() { # name service-lines...
+	local name=$1
+	shift
+	smsbox_port[$name]=$(free_port)
+	smsc_port[$name]=$(free_port)
+	sendsms_port[$name]=$(free_port)
+	cat >"$tmp/$name.conf" <<CONF
+group = core
+admin-port = $(free_port)
+admin-password = bench
+smsbox-port = ${smsbox_port[$name]}
+box-allow-ip = "127.0.0.1"
+admin-allow-ip = "127.0.0.1"
+log-file = "$tmp/$name-bearerbox.log"
+log-level = 2
+
+group = smsc
+smsc = fake
+smsc-id = fake1
+port = ${smsc_port[$name]}
+connect-allow-ip = 127.0.0.1
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+sendsms-port = ${sendsms_port[$name]}
+log-file = "$tmp/$name-smsbox.log"
+log-level = 2
+
+group = sendsms-user
+username = optd
+password = $secret
+
+group = sms-service
+keyword = default
+CONF
+	printf '%s\n' "$@" >>"$tmp/$name.conf"
+}
+
+# bearerbox and smsbox on $tmp/$1.conf; returns once smsbox's sendsms
+# port answers (smsbox opens it after connecting to bearerbox).
+start_kannel() { # name
+	/usr/sbin/bearerbox -v 2 "$tmp/$1.conf" >"$tmp/$1-bearerbox.out" 2>&1 &
+	pids+=($!)
+	sleep 0.5
+	/usr/sbin/smsbox -v 2 "$tmp/$1.conf" >"$tmp/$1-smsbox.out" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 100); do
+		curl -s -o /dev/null "http://127.0.0.1:${sendsms_port[$1]}/" && return
+		sleep 0.1
+	done
+	echo "Kannel did not start:" >&2
+	cat "$tmp/$1-bearerbox.out" "$tmp/$1-smsbox.out" >&2
+	exit 1
+}
+
+# fakesmsc sends N messages from 1,000 phones, each START or STOP at
+# random, through the named instance; prints "replies seconds
+# send-seconds".
+loop() { # name
+	local msgs=() i
+	for i in $(seq 0 999); do
+		msgs+=("+1650$((3000000 + i)) $NUMBER text START"
+			"+1650$((3000000 + i)) $NUMBER text STOP")
+	done
+	python3 bench/fakesmsc_clock.py "$N" "$TIMEOUT" "$FAKESMSC" \
+		-H 127.0.0.1 -r "${smsc_port[$1]}" -i 0 -m "$N" "${msgs[@]}"
+}
+
+# One round through the named instance: a line, and the rate in
+# $tmp/$1.rates.
+round() { # name label
+	local got s sent rate
+	read -r got s sent < <(loop "$1")
+	rate=$(awk -v n="$got" -v s="$s" 'BEGIN {printf "%.0f", n / s}')
+	[ "$got" -lt "$N" ] && echo "INCOMPLETE: $got of $N replies"
+	printf '%-12s %6d replies in %7.3f s (sent in %.3f s)  %6d msg/s\n' \
+		"$2" "$got" "$s" "$sent" "$rate"
+	echo "$rate" >>"$tmp/$1.rates"
+}
+
+median() { # file
+	sort -n "$1" | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+
+oport=$(free_port)
+machine
+echo "load: fakesmsc sends $N messages at once (START or STOP from 1,000 phones); the clock stops at the last reply; $ROUNDS rounds each, taking turns"
+
+kannel_conf alone 'text = "You are subscribed to Bench. Reply STOP to stop."' \
+	'max-messages = 1'
+start_kannel alone
+
+if [ "$REPLIES" = inline ]; then
+	service_replies=('max-messages = 1' 'omit-empty = true')
+else
+	service_replies=('max-messages = 0')
+fi
+kannel_conf optd \
+	"get-url = \"http://127.0.0.1:$oport/sms/inbound/kannel?from=%p&to=%P&text=%a&id=%I&secret=$secret\"" \
+	"${service_replies[@]}"
+start_optd "$tmp/optd.db" "$oport" "$tmp/optd.log" \
+	--kannel-replies "$REPLIES" \
+	--sms-provider kannel \
+	--kannel-sendsms-url "http://127.0.0.1:${sendsms_port[optd]}/cgi-bin/sendsms" \
+	--kannel-username optd --kannel-password "$secret" \
+	--kannel-secret "$secret" --public-url "http://127.0.0.1:$oport" \
+	${OPTD_FLAGS:-}
+admin_api "$oport" POST /admin/subscription_groups \
+	"{\"id\":\"bench-group\",\"name\":\"Bench\",\"channel\":\"sms\",\"numbers\":[\"$NUMBER\"]}" >/dev/null
+start_kannel optd
+
+for _ in $(seq "$ROUNDS"); do
+	round alone kannel
+	round optd kannel+optd
+	# The last delivery reports, before the next round is timed.
+	sleep 1
+done
+stop_all
+
+sql() { sqlite3 "$tmp/optd.db" "$1"; }
+echo "optd stored $(sql "SELECT count(*) FROM inbound") inbound messages, $(sql "SELECT count(*) FROM consent_ledger") consent changes, $(sql "SELECT count(*) FROM outbox") replies ($(sql "SELECT group_concat(state || ' ' || n, ', ') FROM (SELECT state, count(*) n FROM outbox GROUP BY state)"))"
+alone=$(median "$tmp/alone.rates")
+with=$(median "$tmp/optd.rates")
+echo "median: kannel $alone msg/s, kannel+optd $with msg/s"
+awk -v a="$alone" -v o="$with" 'BEGIN {printf "kannel+optd / kannel  %.1f%%   (target >= 80%%)\n", 100 * o / a}'
