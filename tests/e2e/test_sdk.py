@@ -14,10 +14,10 @@ with nothing applied, not even the good objects beside it.
 import http.client
 import json
 
+from flowutil import add_flow, runs, wait_runs
 from harness import (ADMIN_KEY, Optd, Response, expect, expect_error,
                      expect_status)
-from smsutil import (NUMBER, messages, phone, sms_group, sms_optd,
-                     wait_for, wait_outbox)
+from smsutil import NUMBER, phone, sms_group, sms_optd, wait_outbox
 
 SHOP = "https://shop.example"
 T0 = 1795690841.5  # seconds, as the SDK writes times
@@ -84,19 +84,11 @@ def events_of(o, user):
     return expect_status(r, 200, "events of %s" % user).json["events"]
 
 
-def runs(o, flow):
-    r = expect_status(o.get("/admin/flows/%s/runs" % flow), 200, "runs")
-    return r.json["runs"]
-
-
 def gate_flow(o, fid, audience):
     """A flow entered on event fid by users matching `audience` only; a
     run (it waits an hour) shows that the profile matched."""
-    r = o.post("/admin/flows", {"id": fid, "entry": {"event": fid},
-                                "audience": audience,
-                                "steps": [{"type": "delay",
-                                           "seconds": 3600}]})
-    expect_status(r, 201, "flow %s" % fid)
+    add_flow(o, {"id": fid, "entry": {"event": fid}, "audience": audience,
+                 "steps": [{"type": "delay", "seconds": 3600}]})
 
 
 def option2_flow(o, rest_key, group="promo"):
@@ -105,7 +97,7 @@ def option2_flow(o, rest_key, group="promo"):
     body = ('{"subscription_group_id":"%s","subscription_state":'
             '"subscribed","external_id":"{{${user_id}}}","phone":'
             '"{{canvas_entry_properties.${phone_number}}}"}' % group)
-    r = o.post("/admin/flows", {
+    add_flow(o, {
         "id": "seed-option-2", "name": "Phone captured",
         "entry": {"event": "phone_number_captured"},
         "audience": {"all": [{"attribute": "external_id",
@@ -119,7 +111,6 @@ def option2_flow(o, rest_key, group="promo"):
             {"type": "sms", "group_id": group,
              "body": "Thanks {{${first_name} | default: \"there\"}}! "
                      "Reply STOP to cancel."}]})
-    expect_status(r, 201, "Option 2 flow")
 
 
 # ---- keys ----
@@ -301,9 +292,7 @@ def test_sdk_event_starts_option_2_flow():
                                    {"phone_number": p})]},
                  key=k, origin=SHOP)
         expect_status(r, 200, "data")
-        run = wait_for(lambda: [x for x in runs(o, "seed-option-2")
-                                if x["state"] in ("done", "failed")],
-                       15, "the run ends")[0]
+        run = wait_runs(o, "seed-option-2", 1, timeout=15)[0]
         expect(run["state"] == "done", "run done", run)
         st = expect_status(o.status_get("promo", external_id="shopper-1"),
                            200).json
