@@ -170,11 +170,7 @@ static void read_flow(sqlite3_stmt *s, store_flow *f)
 /* End the savepoint "flow": kept when err is STORE_OK, undone else. */
 static store_err flow_sp_end(store *st, store_err err)
 {
-	if (!err && !(err = sqlt__exec(st, Q_FLOW_RELEASE)))
-		return STORE_OK;
-	(void)sqlt__exec(st, Q_FLOW_ROLLBACK_TO);
-	(void)sqlt__exec(st, Q_FLOW_RELEASE);
-	return err;
+	return sqlt__sp_end(st, Q_FLOW_RELEASE, Q_FLOW_ROLLBACK_TO, err);
 }
 
 static store_err version_add(store *st, const char *flow, int version,
