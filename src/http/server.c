@@ -635,6 +635,7 @@ static void preflight(http_req *r)
 {
 	const char *origin = http_header(r, "Origin");
 	const char *want = http_header(r, "Access-Control-Request-Headers");
+	const char *pna;
 	store_err err;
 
 	http_reply_header(r, "Allow", "POST, OPTIONS");
@@ -662,6 +663,12 @@ static void preflight(http_req *r)
 		http_reply_header(r, "Access-Control-Allow-Headers",
 				  r->cors_headers);
 	}
+	/* A public page reaching an optd on a private network: the listed
+	 * origin is exactly what the browser asks optd to vouch for. */
+	pna = http_header(r, "Access-Control-Request-Private-Network");
+	if (pna && !strcmp(pna, "true"))
+		http_reply_header(r, "Access-Control-Allow-Private-Network",
+				  "true");
 	http_reply(r, 204, NULL);
 }
 

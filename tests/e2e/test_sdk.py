@@ -422,10 +422,20 @@ def test_cors_for_listed_origins_only():
                    "content-type,x-braze-api-key,x-requested-with" and
                    int(r.header("Access-Control-Max-Age")) > 0,
                    "preflight headers", r.headers)
+        # A public page asking to reach optd on a private network.
+        r = o.request("OPTIONS", "/api/v3/data/", key=None, headers={
+            "Origin": SHOP, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Private-Network": "true"})
+        expect(r.status == 204 and r.header(
+            "Access-Control-Allow-Private-Network") == "true",
+            "private network preflight", r.headers)
         r = o.request("OPTIONS", "/api/v3/data/", key=None, headers={
             "Origin": "https://evil.example",
-            "Access-Control-Request-Method": "POST"})
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Private-Network": "true"})
         expect_error(r, 403, "not allowed")
+        expect(r.header("Access-Control-Allow-Private-Network") is None,
+               "not for an unlisted origin", r.headers)
         expect(r.header("Access-Control-Allow-Origin") is None,
                "no CORS header", r.headers)
         r = o.request("OPTIONS", "/api/v3/data/", key=None)
