@@ -35,7 +35,9 @@ LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lphonenumber -lpthread
 
 SRC_C := $(shell find src -name '*.c' ! -name main.c | sort)
 SRC_CC := $(shell find src -name '*.cc' | sort)
-OBJ := $(SRC_C:%.c=$(BUILD)/%.o) $(SRC_CC:%.cc=$(BUILD)/%.o)
+WEB_SRC := $(sort $(wildcard web/*))
+OBJ := $(SRC_C:%.c=$(BUILD)/%.o) $(SRC_CC:%.cc=$(BUILD)/%.o) \
+       $(BUILD)/gen/assets.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -54,6 +56,14 @@ $(BUILD)/%.o: %.c
 $(BUILD)/%.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+# web/ is compiled in (lib/assets.h): its files become one C table.
+$(BUILD)/gen/assets.c: $(WEB_SRC) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	scripts/embed.sh $(WEB_SRC) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/assets.o: $(BUILD)/gen/assets.c
+	$(CC) $(CFLAGS) -c $< -o $@
 
 # C++ links the libphonenumber shim's runtime.
 $(BUILD)/optd: $(OBJ) $(BUILD)/src/main.o

@@ -29,7 +29,7 @@
 #include <string.h>
 
 #define OPTD_VERSION "0.1.0"
-#define CLI_LIST_MAX 100 /* repeated --scope / --number flags */
+#define CLI_LIST_MAX 100 /* repeated --scope, --number, --origin flags */
 #define CLI_OPTS_MAX 64  /* settings and command flags together */
 #define CLI_FILE_MAX (STORE_SMS_CONFIG_MAX + 1) /* bytes of --file */
 
@@ -45,6 +45,8 @@ static int usage(void)
 		"[--db-pool N]\n"
 		"                  [--nodes N]\n"
 		"       optd keys create --name NAME --scope SCOPE... "
+		"[--rate-limit N]\n"
+		"       optd keys create --sdk --name NAME [--origin URL...] "
 		"[--rate-limit N]\n"
 		"       optd keys list | optd keys revoke ID|NAME\n"
 		"       optd groups create --name NAME --channel sms|email "
@@ -78,9 +80,10 @@ typedef struct {
 	const char *name, *channel, *id, *rate, *doi, *phone, *email, *ext;
 	const char *from, *to, *url, *key, *file, *state, *limit, *flow,
 		*user;
-	const char *scopes[CLI_LIST_MAX], *numbers[CLI_LIST_MAX];
-	size_t nscopes, nnumbers;
-	int doi_flag;
+	const char *scopes[CLI_LIST_MAX], *numbers[CLI_LIST_MAX],
+		*origins[CLI_LIST_MAX];
+	size_t nscopes, nnumbers, norigins;
+	int doi_flag, sdk;
 } cli_args;
 
 /* Flags whose value the command line itself must understand. */
@@ -113,7 +116,8 @@ static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
 				      "scope", "number", "phone", "email",
 				      "external-id", "double-opt-in", "from",
 				      "to", "url", "key", "file", "state",
-				      "limit", "flow", "user", NULL};
+				      "limit", "flow", "user", "origin", "sdk",
+				      NULL};
 	char err[CONFIG_ERR_MAX];
 	const char *f;
 	int idx, c;
@@ -123,8 +127,9 @@ static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
 		opts[n++] = (struct option){f, required_argument, 0, 0};
 	for (size_t i = 0; extra[i] && n < CLI_OPTS_MAX; i++)
 		opts[n++] = (struct option){extra[i],
-			strcmp(extra[i], "double-opt-in") ? required_argument
-							  : optional_argument,
+			!strcmp(extra[i], "double-opt-in") ? optional_argument
+			: !strcmp(extra[i], "sdk") ? no_argument
+						   : required_argument,
 			0, 0};
 	memset(&opts[n], 0, sizeof opts[n]);
 	memset(a, 0, sizeof *a);
@@ -160,6 +165,10 @@ static int parse_args(int argc, char **argv, config *cfg, cli_args *a)
 			a->scopes[a->nscopes++] = v;
 		else if (!strcmp(nm, "number") && a->nnumbers < CLI_LIST_MAX)
 			a->numbers[a->nnumbers++] = v;
+		else if (!strcmp(nm, "origin") && a->norigins < CLI_LIST_MAX)
+			a->origins[a->norigins++] = v;
+		else if (!strcmp(nm, "sdk"))
+			a->sdk = 1;
 		else if (config_set(cfg, nm, v, err) != 0) {
 			fprintf(stderr, "optd: %s\n", err);
 			return 2;
@@ -433,7 +442,15 @@ static json_t *spec_of(const cli_args *a, int group)
 	if (a->name)
 		json_object_set_new(o, "name", json_string(a->name));
 	if (!group) {
-		json_object_set_new(o, "scopes", strings(a->scopes, a->nscopes));
+		/* An SDK key has no scopes: manage.c refuses any given. */
+		if (!a->sdk || a->nscopes)
+			json_object_set_new(o, "scopes",
+					    strings(a->scopes, a->nscopes));
+		if (a->sdk)
+			json_object_set_new(o, "sdk", json_true());
+		if (a->sdk || a->norigins)
+			json_object_set_new(o, "origins",
+					    strings(a->origins, a->norigins));
 		if (a->rate)
 			json_object_set_new(o, "rate_limit",
 					    json_integer(strtoll(a->rate, 0, 10)));

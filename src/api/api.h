@@ -19,6 +19,11 @@ void api_user_status(http_req *r);
 /* track.c: Braze's POST /users/track */
 void api_users_track(http_req *r);
 
+/* sdk.c: the Braze Web SDK's endpoints, and optd's capture widget */
+void api_sdk_data(http_req *r);
+void api_sdk_sync(http_req *r);
+void api_sdk_widget(http_req *r);
+
 /* admin.c: optd's own management API under /admin/ */
 void api_admin_keys_list(http_req *r);
 void api_admin_keys_create(http_req *r);

@@ -3,7 +3,20 @@
 #include "api/app.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+void *api_ctx_new(http_req *r, size_t size, void (*free_fn)(void *))
+{
+	void *c = calloc(1, size);
+
+	if (!c) {
+		http_reply_error(r, 503, NULL, "out of memory; retry");
+		return NULL;
+	}
+	http_set_ctx(r, c, free_fn);
+	return c;
+}
 
 void api_reply_store_error(http_req *r, store_err err)
 {

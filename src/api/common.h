@@ -15,6 +15,9 @@ typedef struct {
 	size_t n_ext, n_phone, n_email;
 } api_ids;
 
+/* A zeroed context of `size` bytes for a request that goes to the
+ * writer, freed by free_fn when the request ends; NULL after a 503. */
+void *api_ctx_new(http_req *r, size_t size, void (*free_fn)(void *));
 /* 400 for STORE_INVALID; otherwise 503 with Retry-After, never a 2xx. */
 void api_reply_store_error(http_req *r, store_err err);
 /* external_id, phone and email (each also as name[]), at most 50 each. */

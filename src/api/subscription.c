@@ -242,13 +242,10 @@ static void status_set(http_req *r, int v2)
 
 	if (!body)
 		return;
-	c = calloc(1, sizeof *c);
-	if (!c) {
+	if (!(c = api_ctx_new(r, sizeof *c, set_ctx_free))) {
 		json_decref(body);
-		http_reply_error(r, 503, NULL, "out of memory; retry");
 		return;
 	}
-	http_set_ctx(r, c, set_ctx_free);
 	pe = v2 ? subreq_parse_v2(body, a->default_region, &c->req, err)
 		: subreq_parse_v1(body, a->default_region, &c->req, err);
 	json_decref(body);

@@ -91,13 +91,10 @@ void api_users_track(http_req *r)
 
 	if (!body)
 		return;
-	c = calloc(1, sizeof *c);
-	if (!c) {
+	if (!(c = api_ctx_new(r, sizeof *c, track_ctx_free))) {
 		json_decref(body);
-		http_reply_error(r, 503, NULL, "out of memory; retry");
 		return;
 	}
-	http_set_ctx(r, c, track_ctx_free);
 	c->j.now_ms = clock_now_ms();
 	te = track_parse(body, a->default_region, c->j.now_ms, &c->req, err);
 	json_decref(body);

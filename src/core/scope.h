@@ -14,6 +14,9 @@
 #define SCOPE_GROUPS_GET 0x04u  /* subscription.groups.get */
 #define SCOPE_USERS_TRACK 0x08u /* users.track */
 #define SCOPE_SMS_INBOUND 0x10u /* sms.inbound: optd's generic SMS webhook */
+/* Not a permission any key is given, and no name: it marks the browser
+ * SDK's routes, which take SDK keys only (docs/sdk.md). */
+#define SCOPE_SDK 0x20u
 #define SCOPE_ADMIN 0x80u       /* admin */
 #define SCOPE_ALL 0x9fu
 

@@ -36,6 +36,7 @@ typedef struct {
 	int64_t id;
 	char name[IDENT_NAME_MAX + 1];
 	uint32_t scopes;
+	int sdk; /* a public SDK key (its scopes are 0) */
 } http_key;
 
 app *http_app(http_req *r);
@@ -100,7 +101,10 @@ const char *http_cookie(http_req *r, const char *name);
 
 /*
  * Parse the body as a JSON object with HTTP_JSON_DEPTH_MAX. On failure
- * replies 400 naming the problem and returns NULL.
+ * replies 400 naming the problem and returns NULL. The result is a new
+ * reference; the request keeps one too, so a second call (the SDK
+ * routes read their key from the body before the handler runs) parses
+ * nothing again.
  */
 json_t *http_body_json(http_req *r);
 

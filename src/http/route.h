@@ -18,6 +18,7 @@ typedef enum {
 	RATE_DEFAULT,    /* 250,000 an hour */
 	RATE_ADMIN,      /* optd's own: 6,000 a minute */
 	RATE_USERS_TRACK, /* 3,000 every three seconds */
+	RATE_SDK,        /* per SDK key and client address: 300 a minute */
 } route_bucket;
 
 typedef struct {
@@ -25,7 +26,7 @@ typedef struct {
 	const char *path;
 	int prefix;
 	http_handler fn;
-	uint32_t scope; /* 0: public */
+	uint32_t scope; /* 0: public; SCOPE_SDK: an SDK key, CORS */
 	route_bucket bucket;
 	int json_body; /* requires Content-Type: application/json */
 	const char *suffix; /* after the prefix's segment, or NULL */

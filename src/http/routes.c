@@ -11,6 +11,17 @@
 
 static const http_route routes[] = {
 	{"GET", "/healthz", 0, api_healthz, 0, RATE_NONE, 0, NULL},
+	/* The Braze Web SDK's endpoints under its baseUrl (docs/sdk.md). */
+	{"POST", "/api/v3/data/", 0, api_sdk_data, SCOPE_SDK, RATE_SDK, 1,
+	 NULL},
+	{"POST", "/api/v3/data", 0, api_sdk_data, SCOPE_SDK, RATE_SDK, 1, NULL},
+	{"POST", "/api/v3/content_cards/sync", 0, api_sdk_sync, SCOPE_SDK,
+	 RATE_SDK, 1, NULL},
+	{"POST", "/api/v3/feature_flags/sync", 0, api_sdk_sync, SCOPE_SDK,
+	 RATE_SDK, 1, NULL},
+	{"POST", "/api/v3/banners/sync", 0, api_sdk_sync, SCOPE_SDK, RATE_SDK,
+	 1, NULL},
+	{"GET", "/sdk/widget.js", 0, api_sdk_widget, 0, RATE_NONE, 0, NULL},
 	{"POST", "/subscription/status/set", 0, api_status_set_v1,
 	 SCOPE_STATUS_SET, RATE_STATUS_SET, 1, NULL},
 	{"POST", "/v2/subscription/status/set", 0, api_status_set_v2,
@@ -149,6 +160,9 @@ void route_bucket_limit(route_bucket b, uint32_t key_override,
 	case RATE_USERS_TRACK:
 		*limit = 3000, *window_s = 3;
 		break;
+	case RATE_SDK: /* a busy page flushes every few seconds */
+		*limit = 300, *window_s = 60;
+		break;
 	case RATE_DEFAULT:
 	default:
 		*limit = 250000, *window_s = 3600;
@@ -164,6 +178,7 @@ const char *route_bucket_name(route_bucket b)
 	case RATE_STATUS_SET: return "status_set";
 	case RATE_ADMIN: return "admin";
 	case RATE_USERS_TRACK: return "users_track";
+	case RATE_SDK: return "sdk";
 	case RATE_DEFAULT: return "default";
 	default: return "none";
 	}

@@ -1,13 +1,18 @@
 /*
  * server: libmicrohttpd glue. The only file that calls MHD_*.
  *
- * A request moves through: first call (route, early 404/405/413/415) ->
- * body chunks (copied into a buffer capped at HTTP_BODY_MAX; past the cap
- * the rest is read and dropped so the client still gets a clean 413) ->
- * final call (authenticate, rate-limit, handler) -> optionally suspended
- * until the writer commits -> reply -> completion callback (access log,
- * free). Invariant: `inflight` counts requests between first call and
- * completion, which is what a clean shutdown waits for.
+ * A request moves through: first call (route, early 404/405/413/415, CORS
+ * preflights) -> body chunks (copied into a buffer capped at
+ * HTTP_BODY_MAX; past the cap the rest is read and dropped so the client
+ * still gets a clean 413) -> final call (authenticate, rate-limit,
+ * handler) -> optionally suspended until the writer commits -> reply ->
+ * completion callback (access log, free). Invariant: `inflight` counts
+ * requests between first call and completion, which is what a clean
+ * shutdown waits for.
+ *
+ * CORS is for the SDK routes only (route scope SCOPE_SDK): a page origin
+ * gets Access-Control-Allow-Origin when its SDK key lists it, and a
+ * preflight, which names no key, when some live SDK key lists it.
  */
 #include "http/server.h"
 #include "http/auth.h"
@@ -18,8 +23,11 @@
 #include "lib/secret.h"
 #include "lib/utf8.h"
 #include "core/ident.h"
+#include "core/origin.h"
+#include "core/scope.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -30,6 +38,12 @@
 #include <unistd.h>
 
 #define HTTP_HEADERS_EXTRA_MAX 8
+#define HTTP_CORS_HEADERS_MAX 1024 /* bytes of Access-Control-Request-Headers */
+#define HTTP_CORS_MAX_AGE "600"    /* seconds a browser may keep a preflight */
+/* What a page's script may read of an SDK answer: the SDK backs off by
+ * Retry-After. */
+#define HTTP_CORS_EXPOSE "Retry-After, X-RateLimit-Limit, " \
+			 "X-RateLimit-Remaining, X-RateLimit-Reset, X-Request-Id"
 
 struct http_server {
 	struct MHD_Daemon *d;
@@ -48,6 +62,10 @@ struct http_req {
 	char uri[HTTP_URI_MAX];
 	char seg[HTTP_PATH_MAX]; /* the path's segment when a suffix follows */
 	http_form *form;
+	json_t *json; /* the body, once parsed */
+	char cors[ORIGIN_MAX + 1]; /* the allowed Origin, "" when none */
+	char cors_headers[HTTP_CORS_HEADERS_MAX + 1]; /* preflight's ask */
+	char retry_after[24];
 	char client[HTTP_CLIENT_MAX];
 	char reqid[17];
 	char *body;
@@ -449,6 +467,8 @@ json_t *http_body_json(http_req *r)
 	json_error_t e;
 	json_t *v;
 
+	if (r->json)
+		return json_incref(r->json);
 	if (r->body_len == 0) {
 		http_reply_error(r, 400, NULL, "request body is empty; "
 				 "expected a JSON object");
@@ -475,6 +495,7 @@ json_t *http_body_json(http_req *r)
 				 HTTP_JSON_DEPTH_MAX);
 		return NULL;
 	}
+	r->json = json_incref(v);
 	return v;
 }
 
@@ -502,8 +523,23 @@ static void add_headers(http_req *r)
 	for (int i = 0; i < r->nextra; i++)
 		MHD_add_response_header(r->resp, r->extra[i][0],
 					r->extra[i][1]);
+	if (r->cors[0]) {
+		MHD_add_response_header(r->resp, "Access-Control-Allow-Origin",
+					r->cors);
+		MHD_add_response_header(r->resp, "Vary", "Origin");
+		MHD_add_response_header(r->resp,
+					"Access-Control-Expose-Headers",
+					HTTP_CORS_EXPOSE);
+	}
 	if (!r->have_rate)
 		return;
+	if (!r->rate.allowed) {
+		int64_t wait = r->rate.reset_s - clock_now_ms() / 1000;
+		snprintf(r->retry_after, sizeof r->retry_after, "%lld",
+			 (long long)(wait > 1 ? wait : 1));
+		MHD_add_response_header(r->resp, "Retry-After",
+					r->retry_after);
+	}
 	snprintf(v, sizeof v, "%u", r->rate.limit);
 	MHD_add_response_header(r->resp, "X-RateLimit-Limit", v);
 	snprintf(v, sizeof v, "%u", r->rate.remaining);
@@ -577,12 +613,79 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind,
 	return MHD_NO;
 }
 
+/* A header list as browsers write it: names, commas and spaces. */
+static int header_list_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > HTTP_CORS_HEADERS_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("-_, ", s[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * OPTIONS on an SDK route: a browser asks before it posts JSON from a
+ * page. The ask names no key, so the origin passes when any live SDK key
+ * lists it; the POST itself is then checked against its own key's list.
+ */
+static void preflight(http_req *r)
+{
+	const char *origin = http_header(r, "Origin");
+	const char *want = http_header(r, "Access-Control-Request-Headers");
+	const char *pna;
+	store_err err;
+
+	http_reply_header(r, "Allow", "POST, OPTIONS");
+	if (!origin) { /* not a preflight: just what the path allows */
+		http_reply(r, 204, NULL);
+		return;
+	}
+	err = strlen(origin) > ORIGIN_MAX ? STORE_NOTFOUND
+		: store_key_origin_known(r->srv->a->st, origin);
+	if (err == STORE_NOTFOUND) {
+		http_reply_error(r, 403, NULL, "origin %.255s is not allowed "
+				 "by any SDK key", origin);
+		return;
+	}
+	if (err) {
+		http_reply_header(r, "Retry-After", "1");
+		http_reply_error(r, 503, NULL, "database unavailable; retry");
+		return;
+	}
+	snprintf(r->cors, sizeof r->cors, "%s", origin);
+	http_reply_header(r, "Access-Control-Allow-Methods", "POST");
+	http_reply_header(r, "Access-Control-Max-Age", HTTP_CORS_MAX_AGE);
+	if (want && header_list_ok(want)) {
+		snprintf(r->cors_headers, sizeof r->cors_headers, "%s", want);
+		http_reply_header(r, "Access-Control-Allow-Headers",
+				  r->cors_headers);
+	}
+	/* A public page reaching an optd on a private network: the listed
+	 * origin is exactly what the browser asks optd to vouch for. */
+	pna = http_header(r, "Access-Control-Request-Private-Network");
+	if (pna && !strcmp(pna, "true"))
+		http_reply_header(r, "Access-Control-Allow-Private-Network",
+				  "true");
+	http_reply(r, 204, NULL);
+}
+
 /* Checks that need no body: route, method, declared size, content type. */
 static void first_call(http_req *r)
 {
 	int path_ok;
 	const char *cl;
 
+	if (!strcmp(r->method, "OPTIONS")) {
+		const http_route *post = route_find("POST", r->path, &path_ok,
+						    &r->rest, r->seg);
+		if (post && post->scope == SCOPE_SDK) {
+			preflight(r);
+			return;
+		}
+	}
 	r->rt = route_find(r->method, r->path, &path_ok, &r->rest, r->seg);
 	if (!r->rt && !path_ok) {
 		http_reply_error(r, 404, NULL, "no such endpoint: %s",
@@ -648,6 +751,94 @@ static void rate_limit(http_req *r, uint32_t override, const char *who)
 	r->have_rate = 1;
 }
 
+/* The SDK key: X-Braze-Api-Key, or the body's api_key (the SDK sends
+ * both; they must agree). NULL with *bad set after replying 400. */
+static const char *sdk_token(http_req *r, int *bad)
+{
+	const char *hdr = http_header(r, "X-Braze-Api-Key");
+	json_t *body = http_body_json(r), *k;
+	const char *tok;
+
+	*bad = !body;
+	if (!body)
+		return NULL;
+	k = json_object_get(body, "api_key");
+	tok = json_string_value(k); /* r->json keeps it alive */
+	json_decref(body);
+	if (k && !tok) {
+		http_reply_error(r, 400, NULL, "api_key must be a string");
+		*bad = 1;
+		return NULL;
+	}
+	if (hdr && tok && strcmp(hdr, tok) != 0) {
+		http_reply_error(r, 400, NULL, "api_key and X-Braze-Api-Key "
+				 "name different keys");
+		*bad = 1;
+		return NULL;
+	}
+	return hdr ? hdr : tok;
+}
+
+/*
+ * SDK routes: the key is public, so what limits a caller is its address:
+ * each (key, address) pair has its own budget (the key's rate_limit a
+ * minute, or RATE_SDK's), and unknown keys share one per address. A page
+ * from an origin the key does not list is refused, and gets no CORS
+ * header, so the browser shows it nothing either.
+ */
+static int admit_sdk(http_req *r)
+{
+	char origins[STORE_ORIGINS_MAX + 1];
+	char who[HTTP_CLIENT_MAX + 32];
+	const char *origin = http_header(r, "Origin");
+	const char *tok;
+	uint32_t override = 0;
+	auth_err err;
+	int bad;
+
+	tok = sdk_token(r, &bad);
+	if (bad)
+		return -1;
+	err = auth_sdk(r->srv->a->st, tok, &r->key, &override, origins);
+	if (err == AUTH_UNAVAILABLE) {
+		http_reply_header(r, "Retry-After", "1");
+		http_reply_error(r, 503, NULL, "database unavailable; retry");
+		return -1;
+	}
+	r->have_key = err == AUTH_OK || err == AUTH_FORBIDDEN;
+	if (err == AUTH_OK && origin && origin_listed(origins, origin))
+		snprintf(r->cors, sizeof r->cors, "%s", origin);
+	if (err == AUTH_OK)
+		snprintf(who, sizeof who, "key%lld:%s", (long long)r->key.id,
+			 r->client);
+	else
+		snprintf(who, sizeof who, "addr:%s", r->client);
+	rate_limit(r, err == AUTH_OK ? override : 0, who);
+	if (!r->rate.allowed) {
+		http_reply_error(r, 429, NULL, "rate limit exceeded; retry "
+				 "after Retry-After seconds");
+		return -1;
+	}
+	if (err == AUTH_MISSING || err == AUTH_INVALID) {
+		http_reply_error(r, 401, NULL, err == AUTH_MISSING
+				 ? "missing SDK key: send api_key in the body"
+				 : "invalid SDK key");
+		return -1;
+	}
+	if (err == AUTH_FORBIDDEN) {
+		http_reply_error(r, 403, NULL, "API key '%s' is a REST API key; "
+				 "this endpoint takes an SDK key (a REST key "
+				 "must never be in a web page)", r->key.name);
+		return -1;
+	}
+	if (origin && !r->cors[0]) {
+		http_reply_error(r, 403, NULL, "origin %.255s is not allowed "
+				 "for SDK key '%s'", origin, r->key.name);
+		return -1;
+	}
+	return 0;
+}
+
 /* Authenticate and count the request; 0 when the handler may run. */
 static int admit(http_req *r)
 {
@@ -657,6 +848,8 @@ static int admit(http_req *r)
 
 	if (!r->rt->scope)
 		return 0;
+	if (r->rt->scope == SCOPE_SDK)
+		return admit_sdk(r);
 	err = auth_check(r->srv->a->st, http_header(r, "Authorization"),
 			 r->rt->scope, &r->key, &override);
 	if (err == AUTH_UNAVAILABLE) {
@@ -687,9 +880,11 @@ static int admit(http_req *r)
 		return -1;
 	}
 	if (err == AUTH_FORBIDDEN) {
-		http_reply_error(r, 403, NULL,
-				 "API key '%s' lacks the permission this "
-				 "endpoint needs", r->key.name);
+		http_reply_error(r, 403, NULL, r->key.sdk
+				 ? "API key '%s' is an SDK key; it is only "
+				   "taken by /api/v3/data/"
+				 : "API key '%s' lacks the permission this "
+				   "endpoint needs", r->key.name);
 		return -1;
 	}
 	return 0;
@@ -774,6 +969,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 		    r->have_key ? r->key.name : "", r->reqid);
 	if (r->ctx_free)
 		r->ctx_free(r->ctx);
+	json_decref(r->json);
 	if (r->resp)
 		MHD_destroy_response(r->resp);
 	form_free(r->form);

@@ -55,7 +55,7 @@
 #define PG_LOCK_SQL_MAX 64      /* "SELECT pg_advisory_lock(<int>)" */
 
 #define KEY_COLS "id, name, key_hash, scopes, rate_limit, created_ms, " \
-		 "coalesce(revoked_ms, 0)"
+		 "coalesce(revoked_ms, 0), sdk, origins"
 #define USER_COLS "id, coalesce(external_id,''), coalesce(phone,''), " \
 		  "phone_valid, coalesce(phone_type,''), coalesce(email,''), " \
 		  "created_ms, updated_ms"
@@ -98,8 +98,8 @@
  * collation. */
 static const char *const sql_text[P__COUNT] = {
 	[P_KEY_INSERT] = "INSERT INTO api_keys (name, key_hash, scopes, "
-			 "rate_limit, created_ms) VALUES ($1,$2,$3,$4,$5) "
-			 "RETURNING id",
+			 "rate_limit, created_ms, sdk, origins) "
+			 "VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id",
 	[P_KEY_BY_HASH] = "SELECT " KEY_COLS " FROM api_keys "
 			  "WHERE key_hash = $1 AND revoked_ms IS NULL",
 	[P_KEY_BY_NAME] = "SELECT " KEY_COLS " FROM api_keys "
@@ -108,6 +108,9 @@ static const char *const sql_text[P__COUNT] = {
 	[P_KEY_REVOKE] = "UPDATE api_keys SET revoked_ms = $1 "
 			 "WHERE id = $2 AND revoked_ms IS NULL",
 	[P_KEY_LIST] = "SELECT " KEY_COLS " FROM api_keys ORDER BY id",
+	[P_KEY_ORIGIN_KNOWN] = "SELECT 1 FROM api_keys WHERE sdk = 1 AND "
+			       "revoked_ms IS NULL AND strpos(' ' || origins "
+			       "|| ' ', ' ' || $1 || ' ') > 0 LIMIT 1",
 	[P_GROUP_INSERT] = "INSERT INTO subscription_groups (id, name, "
 			   "channel, double_opt_in, created_ms, updated_ms) "
 			   "VALUES ($1,$2,$3,$4,$5,$6)",
@@ -472,7 +475,8 @@ typedef struct {
  * so they answer "no rows" rather than send it (PostgreSQL refuses it). */
 static const unsigned char is_read[P__COUNT] = {
 	[P_KEY_BY_HASH] = 1, [P_KEY_BY_NAME] = 1, [P_KEY_GET] = 1,
-	[P_KEY_LIST] = 1, [P_GROUP_GET] = 1, [P_GROUP_LIST] = 1,
+	[P_KEY_LIST] = 1, [P_KEY_ORIGIN_KNOWN] = 1, [P_GROUP_GET] = 1,
+	[P_GROUP_LIST] = 1,
 	[P_NUMBER_OWNER] = 1, [P_GROUP_NUMBERS] = 1, [P_USER_GET] = 1,
 	[P_USER_BY_EXT] = 1, [P_USERS_BY_PHONE] = 1, [P_USERS_BY_EMAIL] = 1,
 	[P_SUB_GET] = 1, [P_USER_SUBS] = 1, [P_LEDGER_BY_PHONE] = 1,

@@ -28,6 +28,8 @@ static void read_key(const PGresult *r, int i, store_key *k)
 	k->rate_limit = (uint32_t)pg__int64(r, i, 4);
 	k->created_ms = pg__int64(r, i, 5);
 	k->revoked_ms = pg__int64(r, i, 6);
+	k->sdk = pg__int64(r, i, 7) != 0;
+	pg__copy(r, i, 8, k->origins, sizeof k->origins);
 }
 
 store_err pg_key_insert(store *st, store_key *k)
@@ -41,6 +43,8 @@ store_err pg_key_insert(store *st, store_key *k)
 	pg__int(&a, k->scopes);
 	pg__int(&a, k->rate_limit);
 	pg__int(&a, k->created_ms);
+	pg__int(&a, k->sdk != 0);
+	pg__text(&a, k->origins);
 	err = pg__query(st, P_KEY_INSERT, &a, &r);
 	if (!err)
 		k->id = pg__int64(r, 0, 0);
@@ -108,6 +112,20 @@ store_err pg_key_list(store *st, store_key_cb cb, void *ctx)
 		if (cb(ctx, &k))
 			break;
 	}
+	PQclear(r);
+	return err;
+}
+
+store_err pg_key_origin_known(store *st, const char *origin)
+{
+	pg_args a = {0};
+	PGresult *r = NULL;
+	store_err err;
+
+	if (!*origin || strchr(origin, ' ')) /* the list's separator */
+		return STORE_NOTFOUND;
+	pg__text(&a, origin);
+	err = pg__one_row(st, P_KEY_ORIGIN_KNOWN, &a, &r);
 	PQclear(r);
 	return err;
 }

@@ -264,6 +264,11 @@ static const pg_migration pg_migrations[] = {
 	 " name TEXT PRIMARY KEY CHECK (name <> ''),"
 	 " value TEXT NOT NULL CHECK (value <> ''),"
 	 " created_ms BIGINT NOT NULL);"},
+	/* SDK keys (docs/sdk.md); see sqlite_schema.h. */
+	{5, "sdk",
+	 "ALTER TABLE api_keys"
+	 " ADD COLUMN sdk INTEGER NOT NULL DEFAULT 0 CHECK (sdk IN (0,1)),"
+	 " ADD COLUMN origins TEXT NOT NULL DEFAULT '';"},
 };
 
 #define PG_MIGRATIONS_COUNT (sizeof pg_migrations / sizeof pg_migrations[0])

@@ -29,7 +29,7 @@
 
 
 #define KEY_COLS "id, name, key_hash, scopes, rate_limit, created_ms, " \
-		 "coalesce(revoked_ms, 0)"
+		 "coalesce(revoked_ms, 0), sdk, origins"
 #define USER_COLS "id, coalesce(external_id,''), coalesce(phone,''), " \
 		  "phone_valid, coalesce(phone_type,''), coalesce(email,''), " \
 		  "created_ms, updated_ms"
@@ -58,7 +58,8 @@
 
 static const char *const sql_text[Q__COUNT] = {
 	[Q_KEY_INSERT] = "INSERT INTO api_keys (name, key_hash, scopes, "
-			 "rate_limit, created_ms) VALUES (?,?,?,?,?)",
+			 "rate_limit, created_ms, sdk, origins) "
+			 "VALUES (?,?,?,?,?,?,?)",
 	[Q_KEY_BY_HASH] = "SELECT " KEY_COLS " FROM api_keys "
 			  "WHERE key_hash = ? AND revoked_ms IS NULL",
 	[Q_KEY_BY_NAME] = "SELECT " KEY_COLS " FROM api_keys "
@@ -67,6 +68,9 @@ static const char *const sql_text[Q__COUNT] = {
 	[Q_KEY_REVOKE] = "UPDATE api_keys SET revoked_ms = ? "
 			 "WHERE id = ? AND revoked_ms IS NULL",
 	[Q_KEY_LIST] = "SELECT " KEY_COLS " FROM api_keys ORDER BY id",
+	[Q_KEY_ORIGIN_KNOWN] = "SELECT 1 FROM api_keys WHERE sdk = 1 AND "
+			       "revoked_ms IS NULL AND instr(' ' || origins "
+			       "|| ' ', ' ' || ? || ' ') > 0 LIMIT 1",
 	[Q_GROUP_INSERT] = "INSERT INTO subscription_groups (id, name, "
 			   "channel, double_opt_in, created_ms, updated_ms) "
 			   "VALUES (?,?,?,?,?,?)",

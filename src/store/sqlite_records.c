@@ -22,6 +22,8 @@ static void read_key(sqlite3_stmt *s, store_key *k)
 	k->rate_limit = (uint32_t)sqlite3_column_int64(s, 4);
 	k->created_ms = sqlite3_column_int64(s, 5);
 	k->revoked_ms = sqlite3_column_int64(s, 6);
+	k->sdk = sqlite3_column_int(s, 7) != 0;
+	sqlt__col_copy(s, 8, k->origins, sizeof k->origins);
 }
 
 store_err sqlt_key_insert(store *st, store_key *k)
@@ -34,6 +36,8 @@ store_err sqlt_key_insert(store *st, store_key *k)
 	sqlite3_bind_int64(s, 3, k->scopes);
 	sqlite3_bind_int64(s, 4, k->rate_limit);
 	sqlite3_bind_int64(s, 5, k->created_ms);
+	sqlite3_bind_int(s, 6, k->sdk != 0);
+	sqlt__bind_text(s, 7, k->origins);
 	err = sqlt__step_done(s);
 	if (!err)
 		k->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
@@ -99,6 +103,20 @@ store_err sqlt_key_list(store *st, store_key_cb cb, void *ctx)
 			break;
 	}
 	return sqlt__finish(s, rc == SQLITE_ROW ? SQLITE_DONE : rc);
+}
+
+store_err sqlt_key_origin_known(store *st, const char *origin)
+{
+	Q_OR_FAIL(s, st, Q_KEY_ORIGIN_KNOWN);
+	store_err err;
+
+	if (!*origin || strchr(origin, ' ')) /* the list's separator */
+		return STORE_NOTFOUND;
+	sqlt__bind_text(s, 1, origin);
+	err = sqlt__first_row(s);
+	if (!err)
+		sqlt__finish(s, SQLITE_ROW);
+	return err;
 }
 
 /* ---- groups and numbers ---- */

@@ -244,6 +244,13 @@ static const sqlite_migration sqlite_migrations[] = {
 	 " name TEXT PRIMARY KEY CHECK (name <> ''),"
 	 " value TEXT NOT NULL CHECK (value <> ''),"
 	 " created_ms INTEGER NOT NULL) WITHOUT ROWID;"},
+	/* SDK keys (docs/sdk.md): public keys for the browser SDK's
+	 * endpoints, each with the page origins allowed to use it. The list
+	 * is short and read whole, so it is one space-separated text. */
+	{5, "sdk",
+	 "ALTER TABLE api_keys"
+	 " ADD COLUMN sdk INTEGER NOT NULL DEFAULT 0 CHECK (sdk IN (0,1));"
+	 "ALTER TABLE api_keys ADD COLUMN origins TEXT NOT NULL DEFAULT '';"},
 };
 
 #define SQLITE_MIGRATIONS_COUNT \

@@ -47,6 +47,7 @@ typedef enum { STORE_DURABLE_FULL = 0, STORE_DURABLE_NORMAL } store_durability;
 
 #define STORE_URL_MAX 1024
 #define STORE_HASH_MAX 64
+#define STORE_ORIGINS_MAX 4096 /* bytes of an SDK key's origin list */
 #define STORE_TYPE_MAX 24 /* phone line type name */
 #define STORE_CLIENT_MAX 64
 #define STORE_REQID_MAX 32
@@ -103,6 +104,11 @@ typedef struct {
 	uint32_t rate_limit;           /* per minute; 0 = Braze defaults */
 	int64_t created_ms;
 	int64_t revoked_ms; /* 0 while live */
+	/* An SDK key is public: it has no scopes, is taken only by the
+	 * browser SDK's endpoints, and names the page origins (space
+	 * separated, as core/origin.h writes them) that may use it. */
+	int sdk;
+	char origins[STORE_ORIGINS_MAX + 1];
 } store_key;
 
 typedef int (*store_key_cb)(void *ctx, const store_key *k);
@@ -115,6 +121,9 @@ store_err store_key_by_name(store *st, const char *name, store_key *out);
 store_err store_key_get(store *st, int64_t id, store_key *out);
 store_err store_key_revoke(store *st, int64_t id, int64_t now_ms);
 store_err store_key_list(store *st, store_key_cb cb, void *ctx);
+/* STORE_OK when a live SDK key lists `origin`, NOTFOUND when none does
+ * (a CORS preflight names its origin but not its key). */
+store_err store_key_origin_known(store *st, const char *origin);
 
 /* ---- Subscription groups and their sending numbers ---- */
 

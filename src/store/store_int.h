@@ -29,6 +29,7 @@
 	X(key_get, (store * st, int64_t id, store_key *o), (st, id, o))     \
 	X(key_revoke, (store * st, int64_t id, int64_t now), (st, id, now)) \
 	X(key_list, (store * st, store_key_cb cb, void *ctx), (st, cb, ctx)) \
+	X(key_origin_known, (store * st, const char *o), (st, o))           \
 	X(group_insert, (store * st, const store_group *g), (st, g))        \
 	X(group_get, (store * st, const char *id, store_group *o), (st, id, o)) \
 	X(group_update, (store * st, const store_group *g), (st, g))        \

@@ -2,6 +2,7 @@
 #include "work/manage.h"
 #include "work/manage_int.h"
 #include "core/ident.h"
+#include "core/origin.h"
 #include "core/phone.h"
 #include "core/scope.h"
 #include "core/smscfg.h"
@@ -15,6 +16,9 @@
 #include <string.h>
 
 #define KEY_RATE_LIMIT_MAX 100000000u /* requests a minute */
+
+_Static_assert(ORIGIN_LIST_BYTES <= STORE_ORIGINS_MAX + 1,
+	       "an SDK key's longest origin list fits its column");
 
 unsigned manage_http_status(manage_err e)
 {
@@ -72,6 +76,20 @@ manage_err manage_only_fields(json_t *spec, const char *const *known,
 
 /* ---- keys ---- */
 
+static json_t *origins_json(const char *list)
+{
+	json_t *arr = json_array();
+
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, " ");
+		if (n)
+			json_array_append_new(arr, json_stringn(p, n));
+		p += n;
+		p += *p == ' ';
+	}
+	return arr;
+}
+
 static json_t *key_json(const store_key *k)
 {
 	json_t *scopes = json_array();
@@ -87,6 +105,9 @@ static json_t *key_json(const store_key *k)
 			      manage_iso(k->created_ms));
 	json_object_set_new(o, "revoked_at",
 			    k->revoked_ms ? manage_iso(k->revoked_ms) : json_null());
+	json_object_set_new(o, "sdk", json_boolean(k->sdk));
+	if (k->sdk)
+		json_object_set_new(o, "origins", origins_json(k->origins));
 	return o;
 }
 
@@ -113,10 +134,54 @@ static manage_err parse_scopes(json_t *v, uint32_t *out, char *err)
 	return MANAGE_OK;
 }
 
+/* An SDK key's origins, normalised, into the stored list; no repeats. */
+static manage_err parse_origins(json_t *v, store_key *k, char *err)
+{
+	char one[ORIGIN_MAX + 1];
+	size_t i, o = 0;
+	json_t *x;
+
+	if (!json_is_array(v) || json_array_size(v) > ORIGIN_LIST_MAX)
+		return manage_fail(err, MANAGE_INVALID, "origins must be an "
+			    "array of at most %d origins", ORIGIN_LIST_MAX);
+	json_array_foreach(v, i, x) {
+		const char *s = json_string_value(x);
+		const char *why = s ? origin_normalize(s, one)
+				    : "must be a string";
+		if (why)
+			return manage_fail(err, MANAGE_INVALID, "origins[%zu] "
+				    "\"%.64s\" %s", i, s ? s : "", why);
+		if (origin_listed(k->origins, one))
+			continue;
+		o += (size_t)snprintf(k->origins + o, sizeof k->origins - o,
+				      "%s%s", o ? " " : "", one);
+	}
+	return MANAGE_OK;
+}
+
+/* {"sdk": true, "origins"?}: a public key with no scopes. */
+static manage_err sdk_spec(json_t *spec, store_key *k, char *err)
+{
+	json_t *sdk = json_object_get(spec, "sdk");
+	json_t *origins = json_object_get(spec, "origins");
+
+	if (sdk && !json_is_boolean(sdk))
+		return manage_fail(err, MANAGE_INVALID, "sdk must be a boolean");
+	k->sdk = json_is_true(sdk);
+	if (!k->sdk && origins)
+		return manage_fail(err, MANAGE_INVALID, "origins are for SDK keys "
+			    "only (\"sdk\": true)");
+	if (k->sdk && json_object_get(spec, "scopes"))
+		return manage_fail(err, MANAGE_INVALID, "an SDK key has no scopes: "
+			    "it may only send events and attributes to "
+			    "/api/v3/data/");
+	return origins ? parse_origins(origins, k, err) : MANAGE_OK;
+}
+
 static manage_err key_spec(json_t *spec, store_key *k, char *err)
 {
 	static const char *const known[] = {"name", "scopes", "rate_limit",
-					    NULL};
+					    "sdk", "origins", NULL};
 	json_t *name = json_object_get(spec, "name");
 	json_t *rate = json_object_get(spec, "rate_limit");
 	const char *why;
@@ -130,8 +195,10 @@ static manage_err key_spec(json_t *spec, store_key *k, char *err)
 	if ((why = ident_check_name(json_string_value(name))))
 		return manage_fail(err, MANAGE_INVALID, "name %s", why);
 	snprintf(k->name, sizeof k->name, "%s", json_string_value(name));
-	if ((m = parse_scopes(json_object_get(spec, "scopes"), &k->scopes,
-			      err)))
+	if ((m = sdk_spec(spec, k, err)))
+		return m;
+	if (!k->sdk && (m = parse_scopes(json_object_get(spec, "scopes"),
+					 &k->scopes, err)))
 		return m;
 	if (rate && (!json_is_integer(rate) || json_integer_value(rate) < 0 ||
 		     json_integer_value(rate) > KEY_RATE_LIMIT_MAX))
@@ -157,6 +224,12 @@ manage_err manage_key_create(store *st, json_t *spec, int64_t now_ms,
 		return m;
 	if (secret_token(token) != 0)
 		return manage_fail(err, MANAGE_STORE, "no randomness available");
+	/* "optd_sdk_…": whoever finds it in a page's source can tell it is
+	 * the public kind. */
+	if (k.sdk) {
+		memmove(token + 9, token + 5, strlen(token + 5) + 1);
+		memcpy(token + 5, "sdk_", 4);
+	}
 	secret_sha256_hex(token, strlen(token), k.hash);
 	k.created_ms = now_ms;
 	e = store_key_insert(st, &k);

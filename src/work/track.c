@@ -352,9 +352,10 @@ int track_apply(store *st, void *arg)
 	t.errors = json_copy(j->req->errors);
 	e = t.errors ? run_all(&t) : STORE_NOMEM;
 	if (!e) {
-		j->status = 201;
+		j->status = j->strict && json_array_size(t.errors) ? 400 : 201;
 		j->answer = answer_of(&t);
-		e = j->answer ? STORE_OK : STORE_NOMEM;
+		e = !j->answer ? STORE_NOMEM
+		    : j->status == 400 ? STORE_INVALID : STORE_OK;
 	}
 	if (!e && j->idem_key[0])
 		e = store_idem_put(st, TRACK_ROUTE, j->idem_key, j->status,
@@ -363,4 +364,16 @@ out:
 	json_decref(t.errors);
 	j->err = e;
 	return e != STORE_OK;
+}
+
+int track_apply_all(store *st, void *arg)
+{
+	track_all *all = arg;
+
+	for (size_t i = 0; i < all->n; i++)
+		track_job_clear(&all->jobs[i]);
+	for (all->failed = 0; all->failed < all->n; all->failed++)
+		if (track_apply(st, &all->jobs[all->failed]))
+			return 1;
+	return 0;
 }

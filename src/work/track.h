@@ -10,6 +10,11 @@
  * the change; a repeat finds it and changes nothing.
  *
  * The job may run twice (a writer replay): it resets its outputs first.
+ *
+ * A strict job (the browser SDK's, api/sdk.c) is all or nothing: an
+ * object error fails it (status 400, the answer naming the object) and
+ * rolls back what it wrote; track_apply_all() applies several of them as
+ * one.
  */
 #ifndef OPTD_TRACK_H
 #define OPTD_TRACK_H
@@ -26,6 +31,7 @@ typedef struct {
 	track_req *req;
 	char idem_key[STORE_IDEM_KEY_MAX + 1]; /* "" when none */
 	int64_t now_ms;
+	int strict;
 	/* for the consent ledger, as /subscription/status/set records */
 	char key_name[IDENT_NAME_MAX + 1];
 	char request_id[STORE_REQID_MAX + 1];
@@ -40,6 +46,15 @@ typedef struct {
 } track_job;
 
 int track_apply(store *st, void *arg); /* a writer_fn */
+
+typedef struct {
+	track_job *jobs; /* strict ones */
+	size_t n;
+	size_t failed; /* after a failure: the job that failed */
+} track_all;
+
+/* A writer_fn: every job of a track_all, in order, or none of them. */
+int track_apply_all(store *st, void *arg);
 /* Merge attributes into a user's (null removes). STORE_INVALID when the
  * result would pass STORE_ATTRS_MAX; nothing is written then. */
 store_err track_merge_attrs(store *st, int64_t user, json_t *set,

@@ -1,10 +1,10 @@
 #!/bin/bash
 # run.sh: optd's real-browser tests. Installs what is missing (Chromium,
-# Node.js and npm from Debian; playwright-core at the version pinned in
-# package-lock.json, into tests/browser/node_modules), then runs every
-# tests/browser/test_*.mjs against the optd binary given, one line per
-# test and last "N passed, N failed"; exits non-zero when a test fails or
-# a step cannot run.
+# Node.js and npm from Debian; playwright-core and @braze/web-sdk at the
+# versions pinned in package-lock.json, into tests/browser/node_modules),
+# then runs every tests/browser/test_*.mjs against the optd binary given,
+# one line per test and last "N passed, N failed"; exits non-zero when a
+# test fails or a step cannot run.
 #
 #   tests/browser/run.sh build/optd
 set -eu
@@ -33,10 +33,17 @@ if [ -n "$need" ]; then
 	apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi
 
-want=$(node -p "require('./$dir/package-lock.json').packages['node_modules/playwright-core'].version")
-have=$(node -p "try { require('./$dir/node_modules/playwright-core/package.json').version } catch { '' }")
-if [ "$have" != "$want" ]; then
-	echo "installing playwright-core $want" >&2
+# Every package (playwright-core, @braze/web-sdk) at the version
+# package-lock.json pins.
+stale=$(node -e "
+const lock = require('./$dir/package-lock.json').packages;
+for (const [path, p] of Object.entries(lock)) {
+	let have = '';
+	try { have = require('./$dir/' + path + '/package.json').version; } catch {}
+	if (path && have !== p.version) console.log(path.slice(13) + ' ' + p.version);
+}")
+if [ -n "$stale" ]; then
+	echo "installing" $stale >&2
 	npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
 fi
 

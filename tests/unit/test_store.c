@@ -156,7 +156,7 @@ static long long sql_int(const char *path, const char *sql)
 
 /* ---- open and migrations ---- */
 
-#define N_MIGRATIONS 4 /* what a fresh database records */
+#define N_MIGRATIONS 5 /* what a fresh database records */
 
 static void test_migrations_once(void **state)
 {
@@ -416,6 +416,47 @@ static void test_key_revoke(void **state)
 	assert_int_equal(store_key_insert(f->st, &same_hash), STORE_OK);
 	assert_int_equal(store_key_by_hash(f->st, "aaaa", &got), STORE_OK);
 	assert_int_equal(got.id, same_hash.id);
+}
+
+/* SDK keys keep their origins; a preflight asks whether any live SDK key
+ * lists an origin, whole entries only. */
+static void test_sdk_key_origins(void **state)
+{
+	fixture *f = *state;
+	store_key web = key_of("web", "eeee"), rest = key_of("rest", "ffff");
+	store_key got;
+
+	web.scopes = 0;
+	web.sdk = 1;
+	snprintf(web.origins, sizeof web.origins, "%s",
+		 "https://shop.example http://127.0.0.1:8080");
+	snprintf(rest.origins, sizeof rest.origins, "%s", "https://rest.example");
+	assert_int_equal(store_key_insert(f->st, &web), STORE_OK);
+	assert_int_equal(store_key_insert(f->st, &rest), STORE_OK);
+	assert_int_equal(store_key_by_hash(f->st, "eeee", &got), STORE_OK);
+	assert_int_equal(got.sdk, 1);
+	assert_string_equal(got.origins, web.origins);
+	assert_int_equal(store_key_get(f->st, rest.id, &got), STORE_OK);
+	assert_int_equal(got.sdk, 0);
+	assert_int_equal(store_key_origin_known(f->st, "https://shop.example"),
+			 STORE_OK);
+	assert_int_equal(store_key_origin_known(f->st, "http://127.0.0.1:8080"),
+			 STORE_OK);
+	assert_int_equal(store_key_origin_known(f->st, "https://shop.exampl"),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_key_origin_known(f->st, "http://127.0.0.1"),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_key_origin_known(f->st, "https://shop.example "
+						"http://127.0.0.1:8080"),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_key_origin_known(f->st, "%"), STORE_NOTFOUND);
+	assert_int_equal(store_key_origin_known(f->st, ""), STORE_NOTFOUND);
+	/* Only SDK keys count, and only live ones. */
+	assert_int_equal(store_key_origin_known(f->st, "https://rest.example"),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_key_revoke(f->st, web.id, 2000), STORE_OK);
+	assert_int_equal(store_key_origin_known(f->st, "https://shop.example"),
+			 STORE_NOTFOUND);
 }
 
 /* ---- groups and numbers ---- */
@@ -3345,6 +3386,7 @@ int main(void)
 		T(test_keys),
 		T(test_key_conflicts),
 		T(test_key_revoke),
+		T(test_sdk_key_origins),
 		T(test_groups),
 		T(test_numbers),
 		T(test_users),
