@@ -547,7 +547,7 @@ def test_sms_step_obeys_the_sending_rule():
                [(phone(131), "Deal for Ina")], "the --sms-log file")
 
 
-def test_delay_step_postpones_the_next():
+def test_delay_step_postpones_the_next_and_outlives_disable():
     with flow_optd() as o, Target() as t:
         add_flow(o, {"id": "wait", "entry": {"event": "go"}, "steps": [
             webhook(t.url("/before")), {"type": "delay", "seconds": 1},
@@ -558,6 +558,8 @@ def test_delay_step_postpones_the_next():
                                 rs[0])(runs(o, "wait")), 5, "in the delay")
         expect(run["state"] == "active" and not t.requests("/after"),
                "waiting, the next step not run", run)
+        # disabling the flow stops new entries, not a run under way
+        expect_status(o.post("/admin/flows/wait/disable"), 200, "disable")
         after = t.wait("/after", timeout=5)[0]["time"]
         expect(1.0 <= after - before < 3.0, "about a second later",
                after - before)
