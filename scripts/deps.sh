@@ -12,7 +12,7 @@ run_pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev
 libsqlite3-dev libpq-dev libcurl4-openssl-dev libssl-dev libphonenumber-dev
 libicu-dev"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev python3 curl postgresql
-nginx nodejs npm kannel kannel-extras"
+nginx nodejs npm kannel kannel-extras chromium"
 bench_pkgs="nginx wrk sqlite3 curl postgresql kannel kannel-extras"
 
 case "${1:-run}" in

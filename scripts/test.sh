@@ -5,6 +5,7 @@
 #   unit         cmocka tests of the pure modules      (build/, build/asan/)
 #   e2e          the real optd on a free port, over HTTP (build/, build/asan/)
 #   fuzz-replay  each fuzz target over its committed corpus (build/fuzz/)
+#   browser      Chromium driving the real optd (tests/browser, build/)
 #
 # The e2e suite runs twice on each of build/ and build/asan/: on SQLite,
 # then on PostgreSQL (a throwaway server from scripts/pg-test-server.sh,
@@ -73,18 +74,25 @@ e2e() { # binary, suite name[, database]
 	count "$2" "$p" "$f"
 }
 
-# Templates against liquidjs (npm), the reference for standard Liquid.
-liquid() {
-	local log p f
+# A suite whose last line is "N passed, N failed": run it and count it.
+tally() { # suite name, command...
+	local name=$1 log p f
+	shift
 	log=$(mktemp)
-	tests/template/run.sh >"$log" 2>&1
+	"$@" >"$log" 2>&1
 	tail -5 "$log"
 	p=$(tail -1 "$log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
 	f=$(tail -1 "$log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
 	rm -f "$log"
 	[ -n "$p" ] || { p=0; f=1; }
-	count "templates vs liquidjs" "$p" "$f"
+	count "$name" "$p" "$f"
 }
+
+# Templates against liquidjs (npm), the reference for standard Liquid.
+liquid() { tally "templates vs liquidjs" tests/template/run.sh; }
+
+# Chromium driving the real optd (playwright-core from npm).
+browser() { tally "browser" tests/browser/run.sh build/optd; }
 
 fuzz_replay() {
 	local p=0 f=0 name
@@ -125,6 +133,7 @@ build all unit && {
 	[ "$want_db" != sqlite ] && unit build "unit (postgres)" postgres
 	[ "$want_db" != postgres ] && e2e build/optd "e2e (sqlite)" sqlite
 	[ "$want_db" != sqlite ] && e2e build/optd "e2e (postgres)" postgres
+	browser
 }
 if [ "${OPTD_TEST_QUICK:-0}" != 1 ]; then
 	build SAN=1 all unit && {

@@ -5,6 +5,7 @@
  *   optd keys create|list|revoke
  *   optd groups create|list|show|update
  *   optd consent show
+ *   optd forms add|list|show|text
  *   optd migrate
  *
  * Management commands open the database directly and run each operation
@@ -60,6 +61,8 @@ static int usage(void)
 		"       optd flows add --file FLOW.json | list | show ID | "
 		"update ID --file F\n"
 		"       optd flows enable ID | optd flows disable ID\n"
+		"       optd forms add --file FORM.json | list | show ID | "
+		"text SHA256\n"
 		"       optd runs --flow ID [--limit N] | "
 		"optd events --user EXTERNAL_ID [--limit N]\n"
 		"       optd migrate | optd version\n"
@@ -353,6 +356,19 @@ static manage_err op_flows(store *st, void *arg, json_t **out, char *err)
 				  now, out, err);
 }
 
+static manage_err op_forms(store *st, void *arg, json_t **out, char *err)
+{
+	cli_ctx *c = arg;
+
+	if (!strcmp(c->verb, "add"))
+		return manage_form_create(st, c->spec, clock_now_ms(), out, err);
+	if (!strcmp(c->verb, "list"))
+		return manage_form_list(st, out, err);
+	if (!strcmp(c->verb, "show"))
+		return manage_form_get(st, c->target, out, err);
+	return manage_consent_text(st, c->target, out, err);
+}
+
 static manage_err op_runs(store *st, void *arg, json_t **out, char *err)
 {
 	cli_ctx *c = arg;
@@ -449,6 +465,16 @@ static int flows_verb_ok(const char *verb, const char *id, const char *file)
 		      !strcmp(verb, "disable"));
 }
 
+/* optd forms VERB: the same for forms. */
+static int forms_verb_ok(const char *verb, const char *id, const char *file)
+{
+	if (!strcmp(verb, "add"))
+		return file != NULL;
+	if (!strcmp(verb, "list"))
+		return 1;
+	return id && (!strcmp(verb, "show") || !strcmp(verb, "text"));
+}
+
 /* Where `optd sim` finds optd: this command line's --listen and --port. */
 static const char *default_url(const config *cfg, char out[STORE_URL_MAX])
 {
@@ -501,6 +527,11 @@ static int cli_dispatch(const char *cmd, const char *verb, const config *cfg,
 			return 1;
 		rc = with_store(cfg, op_flows, &c, strcmp(verb, "list") &&
 					     strcmp(verb, "show"));
+	} else if (!strcmp(cmd, "forms") && forms_verb_ok(verb, c.target,
+							   a->file)) {
+		if (a->file && !(c.spec = read_json_file(a->file)))
+			return 1;
+		rc = with_store(cfg, op_forms, &c, !strcmp(verb, "add"));
 	} else if ((!strcmp(cmd, "runs") && a->flow) ||
 		   (!strcmp(cmd, "events") && a->user)) {
 		rc = with_store(cfg, op_runs, &c, 0);

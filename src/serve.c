@@ -23,6 +23,8 @@
 
 #define SERVE_DRAIN_MS 30000
 #define SERVE_ADMIN_KEY_NAME "admin"
+#define SERVE_FORM_SECRET_NAME "form_token_key"
+#define SERVE_FORM_SECRET_BYTES 32
 
 /* OPTD_ADMIN_KEY wins; otherwise create one the first time, shown once. */
 static int admin_key(store *st)
@@ -68,6 +70,23 @@ static int admin_key(store *st)
 	fflush(stdout);
 	json_decref(out);
 	return 0;
+}
+
+/* The key forms sign with: this process's candidate, unless another
+ * process on the database stored one first. */
+static int form_secret(store *st, char out[STORE_SECRET_MAX + 1])
+{
+	store_err e;
+
+	if (secret_hex(out, SERVE_FORM_SECRET_BYTES) != 0) {
+		log_error("no randomness for the forms' secret");
+		return -1;
+	}
+	e = store_secret_ensure(st, SERVE_FORM_SECRET_NAME, out);
+	if (e)
+		log_error("cannot read the forms' secret: %s",
+			  store_strerror(e));
+	return e ? -1 : 0;
 }
 
 static int wait_for_signal(void)
@@ -117,7 +136,7 @@ int serve_run(const config *cfg)
 			  store_url_redact(cfg->db, shown), store_strerror(e));
 		goto out;
 	}
-	if (admin_key(a.st) != 0)
+	if (admin_key(a.st) != 0 || form_secret(a.st, a.form_secret) != 0)
 		goto out;
 	/* The main thread is done with the database: give its connection
 	 * (a pool slot on PostgreSQL) back before the workers start. */

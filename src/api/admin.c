@@ -16,7 +16,8 @@
 
 typedef enum { OP_KEY_CREATE, OP_KEY_REVOKE, OP_GROUP_CREATE,
 	       OP_GROUP_UPDATE, OP_GROUP_SMS_SET, OP_MESSAGE_SEND, OP_FLOW_ADD,
-	       OP_FLOW_UPDATE, OP_FLOW_ENABLE, OP_FLOW_DISABLE } admin_op;
+	       OP_FLOW_UPDATE, OP_FLOW_ENABLE, OP_FLOW_DISABLE,
+	       OP_FORM_ADD } admin_op;
 
 typedef struct {
 	admin_op op;
@@ -96,6 +97,10 @@ static int admin_apply(store *st, void *arg)
 		c->m = manage_flow_enable(st, c->target, c->op == OP_FLOW_ENABLE,
 					  c->now_ms, &c->out, c->err);
 		break;
+	case OP_FORM_ADD:
+		c->m = manage_form_create(st, c->spec, c->now_ms, &c->out,
+					  c->err);
+		break;
 	}
 	return c->m != MANAGE_OK;
 }
@@ -126,7 +131,8 @@ static void admin_finish(http_req *r)
 	reply_manage(r, c->m, c->err,
 		     c->op == OP_KEY_CREATE || c->op == OP_GROUP_CREATE ||
 				     c->op == OP_MESSAGE_SEND ||
-				     c->op == OP_FLOW_ADD ? 201 : 200,
+				     c->op == OP_FLOW_ADD ||
+				     c->op == OP_FORM_ADD ? 201 : 200,
 		     out);
 }
 
@@ -189,6 +195,14 @@ void api_admin_flows_enable(http_req *r) { submit(r, OP_FLOW_ENABLE, 0); }
 void api_admin_flows_disable(http_req *r) { submit(r, OP_FLOW_DISABLE, 0); }
 
 void api_admin_flows_list(http_req *r) { read_all(r, manage_flow_list); }
+
+void api_admin_forms_add(http_req *r) { submit(r, OP_FORM_ADD, 1); }
+void api_admin_forms_list(http_req *r) { read_all(r, manage_form_list); }
+void api_admin_forms_get(http_req *r) { read_one(r, manage_form_get); }
+void api_admin_consent_text(http_req *r)
+{
+	read_one(r, manage_consent_text);
+}
 
 void api_admin_flows_get(http_req *r) { read_one(r, manage_flow_get); }
 

@@ -46,6 +46,16 @@ void api_admin_messages_list(http_req *r);
 void api_admin_messages_get(http_req *r);
 void api_admin_messages_send(http_req *r);
 
+/* form.c: the hosted sign-up form, /f/{form} */
+void api_form_get(http_req *r);
+void api_form_post(http_req *r);
+
+/* hosted forms and their consent texts (admin.c) */
+void api_admin_forms_list(http_req *r);
+void api_admin_forms_add(http_req *r);
+void api_admin_forms_get(http_req *r);
+void api_admin_consent_text(http_req *r);
+
 /* sms.c: gateways' webhooks */
 void api_sms_inbound_twilio(http_req *r);
 void api_sms_inbound_kannel(http_req *r);

@@ -110,6 +110,11 @@ void api_users_track(http_req *r)
 	if (api_idempotency_key(r, c->j.idem_key))
 		return;
 	c->j.req = &c->req;
+	snprintf(c->j.key_name, sizeof c->j.key_name, "%s",
+		 http_key_of(r)->name);
+	snprintf(c->j.request_id, sizeof c->j.request_id, "%s",
+		 http_request_id(r));
+	snprintf(c->j.client, sizeof c->j.client, "%s", http_client(r));
 	c->job.fn = track_apply;
 	c->job.arg = &c->j;
 	c->job.done = track_done;

@@ -200,6 +200,19 @@ static const char *parse_contact(json_t *o, const char *region,
 	return NULL;
 }
 
+static int attr_value_ok(json_t *v)
+{
+	size_t i;
+	json_t *x;
+
+	if (!json_is_array(v))
+		return !json_is_object(v);
+	json_array_foreach(v, i, x)
+		if (!json_is_string(x))
+			return 0;
+	return 1;
+}
+
 static const char *parse_attr(json_t *o, const char *region, track_attr *a,
 			      char type[TRACK_TYPE_MAX])
 {
@@ -222,6 +235,12 @@ static const char *parse_attr(json_t *o, const char *region, track_attr *a,
 			snprintf(type, TRACK_TYPE_MAX, "attribute name \"%.64s\""
 				 " must be 1 to 255 characters, not starting "
 				 "with $", k);
+			return type;
+		}
+		if (!attr_value_ok(v)) {
+			snprintf(type, TRACK_TYPE_MAX, "attribute \"%.64s\" must "
+				 "be a string, number, boolean, array of "
+				 "strings or null", k);
 			return type;
 		}
 		json_object_set(a->set, k, v);

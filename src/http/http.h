@@ -6,7 +6,8 @@
  * A handler either replies before returning, or calls http_defer() and
  * hands work to another thread, which calls http_wake() when done; the
  * `finish` function then runs on an HTTP thread and must reply.
- * Every reply is JSON; errors have Braze's shape
+ * Every reply is JSON (but the hosted form's pages, http_reply_text());
+ * errors have Braze's shape
  * {"message": "...", "errors": [...]}.
  */
 #ifndef OPTD_HTTP_H
@@ -89,6 +90,13 @@ void http_reply_error(http_req *r, unsigned status, json_t *errors,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Add a response header; name and value must be static strings. */
 void http_reply_header(http_req *r, const char *name, const char *value);
+/* The same with a value made for this reply (copied; at most
+ * HTTP_HEADER_VALUE_MAX bytes, else the header is left out): a
+ * Set-Cookie, a Location. */
+#define HTTP_HEADER_VALUE_MAX 2048
+void http_reply_header_copy(http_req *r, const char *name, const char *value);
+/* The value of the request's cookie `name`, or NULL. */
+const char *http_cookie(http_req *r, const char *name);
 
 /*
  * Parse the body as a JSON object with HTTP_JSON_DEPTH_MAX. On failure

@@ -63,6 +63,18 @@ static const http_route routes[] = {
 	 RATE_ADMIN, 0, "/runs"},
 	{"GET", "/admin/users/", 1, api_admin_user_events, SCOPE_ADMIN,
 	 RATE_ADMIN, 0, "/events"},
+	{"GET", "/admin/forms", 0, api_admin_forms_list, SCOPE_ADMIN,
+	 RATE_ADMIN, 0, NULL},
+	{"POST", "/admin/forms", 0, api_admin_forms_add, SCOPE_ADMIN,
+	 RATE_ADMIN, 1, NULL},
+	{"GET", "/admin/forms/", 1, api_admin_forms_get, SCOPE_ADMIN,
+	 RATE_ADMIN, 0, NULL},
+	{"GET", "/admin/consent_texts/", 1, api_admin_consent_text,
+	 SCOPE_ADMIN, RATE_ADMIN, 0, NULL},
+	/* The hosted form is public: its POST is checked by a token bound
+	 * to a cookie, and limited per address by its handler. */
+	{"GET", "/f/", 1, api_form_get, 0, RATE_NONE, 0, NULL},
+	{"POST", "/f/", 1, api_form_post, 0, RATE_NONE, 0, NULL},
 	/* Gateways authenticate by signature or shared secret, not by key;
 	 * the handlers check them. */
 	{"POST", "/sms/inbound/twilio", 0, api_sms_inbound_twilio, 0,

@@ -62,6 +62,8 @@ struct http_req {
 	unsigned status;
 	const char *extra[HTTP_HEADERS_EXTRA_MAX][2]; /* static strings */
 	int nextra;
+	char *owned[HTTP_HEADERS_EXTRA_MAX]; /* copied values among them */
+	int nowned;
 	int deferred;
 	http_handler finish;
 	void *ctx;
@@ -345,6 +347,23 @@ void http_reply_header(http_req *r, const char *name, const char *value)
 	r->extra[r->nextra][0] = name;
 	r->extra[r->nextra][1] = value;
 	r->nextra++;
+}
+
+void http_reply_header_copy(http_req *r, const char *name, const char *value)
+{
+	char *v;
+
+	if (r->nextra >= HTTP_HEADERS_EXTRA_MAX ||
+	    strnlen(value, HTTP_HEADER_VALUE_MAX + 1) > HTTP_HEADER_VALUE_MAX ||
+	    !(v = strdup(value)))
+		return;
+	r->owned[r->nowned++] = v;
+	http_reply_header(r, name, v);
+}
+
+const char *http_cookie(http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
 }
 
 void http_reply(http_req *r, unsigned status, json_t *body)
@@ -758,6 +777,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	if (r->resp)
 		MHD_destroy_response(r->resp);
 	form_free(r->form);
+	for (int i = 0; i < r->nowned; i++)
+		free(r->owned[i]);
 	free(r->body);
 	free(r);
 	*con_cls = NULL;

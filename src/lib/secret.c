@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -85,6 +86,22 @@ void secret_sha256_hex(const void *data, size_t n,
 	EVP_Digest(data, n, md, &len, sha256_md ? sha256_md : EVP_sha256(),
 		   NULL);
 	to_hex(md, len, out);
+}
+
+int secret_hmac_sha256_hex(const char *key, const void *data, size_t n,
+			   char out[SECRET_HASH_HEX + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	pthread_once(&sha256_once, sha256_fetch);
+	if (!HMAC(sha256_md ? sha256_md : EVP_sha256(), key, (int)strlen(key),
+		  data, n, md, &len) || len * 2 != SECRET_HASH_HEX) {
+		out[0] = '\0';
+		return -1;
+	}
+	to_hex(md, len, out);
+	return 0;
 }
 
 int secret_equal(const char *a, const char *b, size_t n)

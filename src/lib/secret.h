@@ -30,6 +30,9 @@ int secret_hex(char *out, size_t nbytes);
 void secret_request_id(char out[17]);
 void secret_sha256_hex(const void *data, size_t n,
 		       char out[SECRET_HASH_HEX + 1]);
+/* HMAC-SHA256 of data under the text `key`, in hex; 0 on success. */
+int secret_hmac_sha256_hex(const char *key, const void *data, size_t n,
+			   char out[SECRET_HASH_HEX + 1]);
 int secret_equal(const char *a, const char *b, size_t n); /* 1 if same */
 
 #endif

@@ -82,6 +82,8 @@
 		 "next_ms, created_ms, updated_ms, entry_props, event_props"
 #define STEP_COLS "run_id, step, attempt, time_ms, outcome, http_status, " \
 		  "detail"
+#define FORM_COLS "id, title, coalesce(redirect_url,''), created_ms, " \
+		  "updated_ms"
 /* The columns of a new run after the flow and the user, as parameters
  * typed for an INSERT ... SELECT; "" props are none. */
 #define RUN_VALUES "$4::text, $5::integer, $6::integer, $7::bigint, " \
@@ -195,12 +197,12 @@ static const char *const sql_text[P__COUNT] = {
 	[P_OUTBOX_CLAIM] = "WITH c AS (UPDATE outbox SET state = 'sending', "
 			   "next_ms = $2, updated_ms = $1 WHERE id IN "
 			   "(SELECT id FROM ("
-			   "(SELECT id, next_ms FROM outbox WHERE state = "
-			   "'queued' AND next_ms <= $1 ORDER BY next_ms "
-			   "LIMIT $3 FOR UPDATE SKIP LOCKED) UNION ALL "
-			   "(SELECT id, next_ms FROM outbox WHERE state = "
-			   "'sending' AND next_ms <= $1 ORDER BY next_ms "
-			   "LIMIT $3 FOR UPDATE SKIP LOCKED)) d "
+			   "SELECT * FROM (SELECT id, next_ms FROM outbox "
+			   "WHERE state = 'queued' AND next_ms <= $1 ORDER BY "
+			   "next_ms LIMIT $3 FOR UPDATE SKIP LOCKED) q UNION ALL "
+			   "SELECT * FROM (SELECT id, next_ms FROM outbox "
+			   "WHERE state = 'sending' AND next_ms <= $1 ORDER BY "
+			   "next_ms LIMIT $3 FOR UPDATE SKIP LOCKED) s) d "
 			   "ORDER BY next_ms, id LIMIT $3) "
 			   "RETURNING " OUTBOX_COLS ") "
 			   "SELECT * FROM c ORDER BY id",
@@ -299,12 +301,12 @@ static const char *const sql_text[P__COUNT] = {
 	[P_RUN_CLAIM] = "WITH c AS (UPDATE flow_runs SET state = 'running', "
 			"next_ms = $2, updated_ms = $1 WHERE id IN "
 			"(SELECT id FROM ("
-			"(SELECT id, next_ms FROM flow_runs WHERE state = "
-			"'active' AND next_ms <= $1 ORDER BY next_ms "
-			"LIMIT $3 FOR UPDATE SKIP LOCKED) UNION ALL "
-			"(SELECT id, next_ms FROM flow_runs WHERE state = "
-			"'running' AND next_ms <= $1 ORDER BY next_ms "
-			"LIMIT $3 FOR UPDATE SKIP LOCKED)) d "
+			"SELECT * FROM (SELECT id, next_ms FROM flow_runs "
+			"WHERE state = 'active' AND next_ms <= $1 ORDER BY "
+			"next_ms LIMIT $3 FOR UPDATE SKIP LOCKED) a UNION ALL "
+			"SELECT * FROM (SELECT id, next_ms FROM flow_runs "
+			"WHERE state = 'running' AND next_ms <= $1 ORDER BY "
+			"next_ms LIMIT $3 FOR UPDATE SKIP LOCKED) r) d "
 			"ORDER BY next_ms, id LIMIT $3) "
 			"RETURNING " RUN_COLS ") SELECT * FROM c ORDER BY id",
 	[P_RUN_UPDATE] = "UPDATE flow_runs SET state = $1, step = $2, "
@@ -315,11 +317,39 @@ static const char *const sql_text[P__COUNT] = {
 			   "WHERE flow_id = $1 ORDER BY id DESC LIMIT $2",
 	[P_RUN_NEXT_DUE] = "SELECT min(next_ms) FROM flow_runs "
 			   "WHERE state = 'active'",
+	[P_RUN_LAST_ENTRY] = "SELECT max(created_ms) FROM flow_runs "
+			     "WHERE flow_id = $1 AND user_id = $2",
 	[P_STEP_LOG_ADD] = "INSERT INTO step_logs (run_id, step, attempt, "
 			   "time_ms, outcome, http_status, detail) "
 			   "VALUES ($1,$2,$3,$4,$5,$6,$7)",
 	[P_STEP_LOGS] = "SELECT " STEP_COLS " FROM step_logs "
 			"WHERE run_id = $1 ORDER BY id",
+	[P_TEXT_PUT] = "INSERT INTO consent_texts (sha256, text, created_ms) "
+		       "VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
+	[P_TEXT_GET] = "SELECT text FROM consent_texts WHERE sha256 = $1",
+	/* The form and its groups in one statement, so neither is ever
+	 * there without the other; group ids and hashes never hold ','
+	 * (pg_form.c checks). No form row: the id was taken. */
+	[P_FORM_INSERT] = "WITH f AS (INSERT INTO forms (id, title, "
+			  "redirect_url, created_ms, updated_ms) VALUES ($1, "
+			  "$2, nullif($3,''), $4, $5) ON CONFLICT (id) DO "
+			  "NOTHING RETURNING id), g AS (INSERT INTO "
+			  "form_groups (form_id, pos, group_id, "
+			  "consent_sha256) SELECT f.id, x.pos - 1, x.gid, "
+			  "x.sha FROM f, unnest(string_to_array($6, ','), "
+			  "string_to_array($7, ',')) WITH ORDINALITY "
+			  "AS x(gid, sha, pos) RETURNING 1) "
+			  "SELECT (SELECT count(*) FROM f), "
+			  "(SELECT count(*) FROM g)",
+	[P_FORM_GET] = "SELECT " FORM_COLS " FROM forms WHERE id = $1",
+	[P_FORM_GROUPS] = "SELECT group_id, consent_sha256 FROM form_groups "
+			  "WHERE form_id = $1 ORDER BY pos",
+	[P_FORM_LIST] = "SELECT " FORM_COLS " FROM forms "
+			"ORDER BY id COLLATE \"C\"",
+	[P_SECRET_PUT] = "INSERT INTO secrets (name, value, created_ms) "
+			 "VALUES ($1, $2, (extract(epoch FROM now()) * 1000)"
+			 "::bigint) ON CONFLICT (name) DO NOTHING",
+	[P_SECRET_GET] = "SELECT value FROM secrets WHERE name = $1",
 	[P_BEGIN] = "BEGIN",
 	[P_COMMIT] = "COMMIT",
 	[P_ROLLBACK] = "ROLLBACK",
@@ -454,6 +484,9 @@ static const unsigned char is_read[P__COUNT] = {
 	[P_IDEM_GET] = 1, [P_FLOW_GET] = 1, [P_FLOW_DEF] = 1, [P_FLOW_LIST] = 1,
 	[P_FLOWS_FOR_EVENT] = 1, [P_FLOWS_FOR_GROUP] = 1, [P_RUN_GET] = 1,
 	[P_RUNS_BY_FLOW] = 1, [P_RUN_NEXT_DUE] = 1, [P_STEP_LOGS] = 1,
+	[P_RUN_LAST_ENTRY] = 1,
+	[P_TEXT_GET] = 1, [P_FORM_GET] = 1, [P_FORM_GROUPS] = 1,
+	[P_FORM_LIST] = 1, [P_SECRET_GET] = 1,
 };
 
 typedef struct pconn {

@@ -414,6 +414,25 @@ store_err pg_run_next_due(store *st, int64_t *next_ms)
 	return pg__min_of(st, P_RUN_NEXT_DUE, next_ms);
 }
 
+store_err pg_run_last_entry(store *st, const char *flow, int64_t user,
+			    int64_t *created_ms)
+{
+	pg_args a = {0};
+	PGresult *r;
+	store_err err;
+
+	pg__text(&a, flow);
+	pg__int(&a, user);
+	err = pg__one_row(st, P_RUN_LAST_ENTRY, &a, &r);
+	/* max() over no rows is one NULL row. */
+	if (!err && PQgetisnull(r, 0, 0))
+		err = STORE_NOTFOUND;
+	if (!err)
+		*created_ms = pg__int64(r, 0, 0);
+	PQclear(r);
+	return err;
+}
+
 /* ---- step logs ---- */
 
 store_err pg_step_log_add(store *st, const store_step_log *l)

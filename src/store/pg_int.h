@@ -1,7 +1,7 @@
 /*
  * pg_int: what the PostgreSQL backend's files share and nothing else sees.
  * pg.c owns connections, the pipeline and transactions; pg_records.c,
- * pg_sms.c and pg_flow.c have one function per store.h operation and reach
+ * pg_sms.c, pg_flow.c and pg_form.c have one function per store.h operation and reach
  * the database only through the helpers declared here. The statement list
  * lives here so all of them agree on ids; every statement is prepared once
  * per connection, named "q<id>".
@@ -32,7 +32,9 @@ enum {
 	P_IDEM_PUT, P_FLOW_INSERT, P_FLOW_NEW_VERSION, P_FLOW_GET, P_FLOW_DEF,
 	P_FLOW_SET_ENABLED, P_FLOW_LIST, P_FLOWS_FOR_EVENT, P_FLOWS_FOR_GROUP,
 	P_RUN_INSERT, P_RUN_INSERT_ONCE, P_RUN_CLAIM, P_RUN_UPDATE, P_RUN_GET,
-	P_RUNS_BY_FLOW, P_RUN_NEXT_DUE, P_STEP_LOG_ADD, P_STEP_LOGS,
+	P_RUNS_BY_FLOW, P_RUN_NEXT_DUE, P_RUN_LAST_ENTRY, P_STEP_LOG_ADD, P_STEP_LOGS,
+	P_TEXT_PUT, P_TEXT_GET, P_FORM_INSERT, P_FORM_GET, P_FORM_GROUPS,
+	P_FORM_LIST, P_SECRET_PUT, P_SECRET_GET,
 	P_BEGIN, P_COMMIT, P_ROLLBACK, P_SAVEPOINT, P_RELEASE, P_ROLLBACK_TO,
 	P_PING,
 	P_STMT_SAVEPOINT, P_STMT_RELEASE, P_STMT_ROLLBACK_TO,

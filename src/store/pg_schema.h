@@ -232,6 +232,38 @@ static const pg_migration pg_migrations[] = {
 	 " flow_id TEXT NOT NULL,"
 	 " user_id BIGINT NOT NULL,"
 	 " PRIMARY KEY (flow_id, user_id));"},
+	/* Hosted sign-up forms, as in sqlite_schema.h. */
+	{4, "forms",
+	 "CREATE TABLE consent_texts ("
+	 " sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),"
+	 " text TEXT NOT NULL,"
+	 " created_ms BIGINT NOT NULL);"
+	 "CREATE TABLE forms ("
+	 " id TEXT PRIMARY KEY CHECK (id <> ''),"
+	 " title TEXT NOT NULL,"
+	 " redirect_url TEXT,"
+	 " created_ms BIGINT NOT NULL,"
+	 " updated_ms BIGINT NOT NULL);"
+	 "CREATE TABLE form_groups ("
+	 " form_id TEXT NOT NULL REFERENCES forms(id),"
+	 " pos INTEGER NOT NULL,"
+	 " group_id TEXT NOT NULL REFERENCES subscription_groups(id),"
+	 " consent_sha256 TEXT NOT NULL REFERENCES consent_texts(sha256),"
+	 " PRIMARY KEY (form_id, pos));"
+	 /* A text that evidence names must never change or go. */
+	 "CREATE FUNCTION consent_texts_append_only() RETURNS trigger"
+	 " LANGUAGE plpgsql AS $$ BEGIN"
+	 " RAISE EXCEPTION 'consent_texts is append-only'; END $$;"
+	 "CREATE TRIGGER consent_texts_no_change BEFORE UPDATE OR DELETE"
+	 " ON consent_texts FOR EACH ROW"
+	 " EXECUTE FUNCTION consent_texts_append_only();"
+	 "CREATE TRIGGER consent_texts_no_truncate BEFORE TRUNCATE"
+	 " ON consent_texts FOR EACH STATEMENT"
+	 " EXECUTE FUNCTION consent_texts_append_only();"
+	 "CREATE TABLE secrets ("
+	 " name TEXT PRIMARY KEY CHECK (name <> ''),"
+	 " value TEXT NOT NULL CHECK (value <> ''),"
+	 " created_ms BIGINT NOT NULL);"},
 };
 
 #define PG_MIGRATIONS_COUNT (sizeof pg_migrations / sizeof pg_migrations[0])

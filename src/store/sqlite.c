@@ -53,6 +53,8 @@
 		 "next_ms, created_ms, updated_ms, entry_props, event_props"
 #define STEP_COLS "run_id, step, attempt, time_ms, outcome, http_status, " \
 		  "detail"
+#define FORM_COLS "id, title, coalesce(redirect_url,''), created_ms, " \
+		  "updated_ms"
 
 static const char *const sql_text[Q__COUNT] = {
 	[Q_KEY_INSERT] = "INSERT INTO api_keys (name, key_hash, scopes, "
@@ -248,6 +250,8 @@ static const char *const sql_text[Q__COUNT] = {
 			   "WHERE flow_id = ? ORDER BY id DESC LIMIT ?",
 	[Q_RUN_NEXT_DUE] = "SELECT min(next_ms) FROM flow_runs "
 			   "WHERE state = 'active'",
+	[Q_RUN_LAST_ENTRY] = "SELECT max(created_ms) FROM flow_runs "
+			     "WHERE flow_id = ? AND user_id = ?",
 	[Q_STEP_LOG_ADD] = "INSERT INTO step_logs (run_id, step, attempt, "
 			   "time_ms, outcome, http_status, detail) "
 			   "VALUES (?,?,?,?,?,?,?)",
@@ -258,6 +262,26 @@ static const char *const sql_text[Q__COUNT] = {
 	[Q_FLOW_SAVEPOINT] = "SAVEPOINT flow",
 	[Q_FLOW_RELEASE] = "RELEASE flow",
 	[Q_FLOW_ROLLBACK_TO] = "ROLLBACK TO flow",
+	[Q_TEXT_PUT] = "INSERT INTO consent_texts (sha256, text, created_ms) "
+		       "VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+	[Q_TEXT_GET] = "SELECT text FROM consent_texts WHERE sha256 = ?",
+	[Q_FORM_INSERT] = "INSERT INTO forms (id, title, redirect_url, "
+			  "created_ms, updated_ms) "
+			  "VALUES (?, ?, nullif(?,''), ?, ?)",
+	[Q_FORM_GROUP_ADD] = "INSERT INTO form_groups (form_id, pos, "
+			     "group_id, consent_sha256) VALUES (?, ?, ?, ?)",
+	[Q_FORM_GET] = "SELECT " FORM_COLS " FROM forms WHERE id = ?",
+	[Q_FORM_GROUPS] = "SELECT group_id, consent_sha256 FROM form_groups "
+			  "WHERE form_id = ? ORDER BY pos",
+	[Q_FORM_LIST] = "SELECT " FORM_COLS " FROM forms ORDER BY id",
+	[Q_SECRET_PUT] = "INSERT INTO secrets (name, value, created_ms) "
+			 "VALUES (?, ?, "
+			 "CAST(strftime('%s','now') AS INTEGER) * 1000) "
+			 "ON CONFLICT (name) DO NOTHING",
+	[Q_SECRET_GET] = "SELECT value FROM secrets WHERE name = ?",
+	[Q_FORM_SAVEPOINT] = "SAVEPOINT form",
+	[Q_FORM_RELEASE] = "RELEASE form",
+	[Q_FORM_ROLLBACK_TO] = "ROLLBACK TO form",
 	/* IMMEDIATE: take the write lock now rather than fail mid-batch. */
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
@@ -535,6 +559,16 @@ store_err sqlt__col_dup(sqlite3_stmt *s, int i, char **out)
 
 	*out = strdup(v ? (const char *)v : "");
 	return *out ? STORE_OK : STORE_NOMEM;
+}
+
+store_err sqlt__sp_end(store *st, int release, int rollback_to,
+		       store_err err)
+{
+	if (!err && !(err = sqlt__exec(st, release)))
+		return STORE_OK;
+	(void)sqlt__exec(st, rollback_to);
+	(void)sqlt__exec(st, release);
+	return err;
 }
 
 store_err sqlt__text_one(sqlite3_stmt *s, char **out)

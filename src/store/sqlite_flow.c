@@ -170,11 +170,7 @@ static void read_flow(sqlite3_stmt *s, store_flow *f)
 /* End the savepoint "flow": kept when err is STORE_OK, undone else. */
 static store_err flow_sp_end(store *st, store_err err)
 {
-	if (!err && !(err = sqlt__exec(st, Q_FLOW_RELEASE)))
-		return STORE_OK;
-	(void)sqlt__exec(st, Q_FLOW_ROLLBACK_TO);
-	(void)sqlt__exec(st, Q_FLOW_RELEASE);
-	return err;
+	return sqlt__sp_end(st, Q_FLOW_RELEASE, Q_FLOW_ROLLBACK_TO, err);
 }
 
 static store_err version_add(store *st, const char *flow, int version,
@@ -431,6 +427,25 @@ store_err sqlt_runs_by_flow(store *st, const char *flow, size_t limit,
 store_err sqlt_run_next_due(store *st, int64_t *next_ms)
 {
 	return sqlt__min_of(st, Q_RUN_NEXT_DUE, next_ms);
+}
+
+store_err sqlt_run_last_entry(store *st, const char *flow, int64_t user,
+			      int64_t *created_ms)
+{
+	Q_OR_FAIL(s, st, Q_RUN_LAST_ENTRY);
+	sqlt__bind_text(s, 1, flow);
+	sqlite3_bind_int64(s, 2, user);
+	store_err err = sqlt__first_row(s);
+
+	if (err)
+		return err;
+	/* max() over no rows is one NULL row. */
+	if (sqlite3_column_type(s, 0) == SQLITE_NULL) {
+		sqlt__finish(s, SQLITE_ROW);
+		return STORE_NOTFOUND;
+	}
+	*created_ms = sqlite3_column_int64(s, 0);
+	return sqlt__finish(s, SQLITE_ROW);
 }
 
 /* ---- step logs ---- */

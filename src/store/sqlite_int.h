@@ -1,8 +1,8 @@
 /*
  * sqlite_int: what the SQLite backend's files share and nothing else sees.
  * The statement list lives here so sqlite.c (connections, transactions)
- * and sqlite_records.c, sqlite_sms.c and sqlite_flow.c (one function per
- * store.h operation) agree on ids.
+ * and sqlite_records.c, sqlite_sms.c, sqlite_flow.c and sqlite_form.c
+ * (one function per store.h operation) agree on ids.
  */
 #ifndef OPTD_SQLITE_INT_H
 #define OPTD_SQLITE_INT_H
@@ -30,8 +30,11 @@ enum {
 	Q_IDEM_PUT, Q_FLOW_INSERT, Q_FLOW_VERSION_ADD, Q_FLOW_BUMP, Q_FLOW_GET,
 	Q_FLOW_DEF, Q_FLOW_SET_ENABLED, Q_FLOW_LIST, Q_FLOWS_FOR_EVENT,
 	Q_FLOWS_FOR_GROUP, Q_RUN_INSERT, Q_RUN_CLAIM, Q_RUN_UPDATE, Q_RUN_GET,
-	Q_RUNS_BY_FLOW, Q_RUN_NEXT_DUE, Q_STEP_LOG_ADD, Q_STEP_LOGS,
+	Q_RUNS_BY_FLOW, Q_RUN_NEXT_DUE, Q_RUN_LAST_ENTRY, Q_STEP_LOG_ADD, Q_STEP_LOGS,
 	Q_FLOW_SAVEPOINT, Q_FLOW_RELEASE, Q_FLOW_ROLLBACK_TO,
+	Q_TEXT_PUT, Q_TEXT_GET, Q_FORM_INSERT, Q_FORM_GROUP_ADD, Q_FORM_GET,
+	Q_FORM_GROUPS, Q_FORM_LIST, Q_SECRET_PUT, Q_SECRET_GET,
+	Q_FORM_SAVEPOINT, Q_FORM_RELEASE, Q_FORM_ROLLBACK_TO,
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
 	Q_PING,
 	Q__COUNT
@@ -60,6 +63,11 @@ store_err sqlt__change_one(sqlite3_stmt *s);
 store_err sqlt__insert_row(sqlite3_stmt *s, int64_t *id);
 /* Run statement q, which returns no rows. */
 store_err sqlt__exec(store *st, int q);
+/* End a savepoint of a store operation: RELEASE (statement `release`)
+ * when err is STORE_OK, else ROLLBACK TO (`rollback_to`) and RELEASE.
+ * Returns err, or RELEASE's own error. */
+store_err sqlt__sp_end(store *st, int release, int rollback_to,
+		       store_err err);
 /* The one value of statement q, a min() of milliseconds: NOTFOUND when
  * it is NULL (min() over no rows). */
 store_err sqlt__min_of(store *st, int q, int64_t *out);

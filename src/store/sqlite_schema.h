@@ -213,6 +213,37 @@ static const sqlite_migration sqlite_migrations[] = {
 	 " http_status INTEGER NOT NULL,"
 	 " detail TEXT NOT NULL);"
 	 "CREATE INDEX step_logs_run ON step_logs(run_id, id);"},
+	/* Hosted sign-up forms. A consent text is kept once, under the
+	 * SHA-256 of its exact bytes, which the ledger's evidence names; a
+	 * form's check boxes point to their group and their text. `secrets`
+	 * holds what every process on the database must share (the key
+	 * that signs forms' tokens). */
+	{4, "forms",
+	 "CREATE TABLE consent_texts ("
+	 " sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),"
+	 " text TEXT NOT NULL,"
+	 " created_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	 "CREATE TABLE forms ("
+	 " id TEXT PRIMARY KEY CHECK (id <> ''),"
+	 " title TEXT NOT NULL,"
+	 " redirect_url TEXT,"
+	 " created_ms INTEGER NOT NULL,"
+	 " updated_ms INTEGER NOT NULL);"
+	 "CREATE TABLE form_groups ("
+	 " form_id TEXT NOT NULL REFERENCES forms(id),"
+	 " pos INTEGER NOT NULL,"
+	 " group_id TEXT NOT NULL REFERENCES subscription_groups(id),"
+	 " consent_sha256 TEXT NOT NULL REFERENCES consent_texts(sha256),"
+	 " PRIMARY KEY (form_id, pos)) WITHOUT ROWID;"
+	 /* A text that evidence names must never change or go. */
+	 "CREATE TRIGGER consent_texts_no_update BEFORE UPDATE ON consent_texts"
+	 " BEGIN SELECT RAISE(ABORT, 'consent_texts is append-only'); END;"
+	 "CREATE TRIGGER consent_texts_no_delete BEFORE DELETE ON consent_texts"
+	 " BEGIN SELECT RAISE(ABORT, 'consent_texts is append-only'); END;"
+	 "CREATE TABLE secrets ("
+	 " name TEXT PRIMARY KEY CHECK (name <> ''),"
+	 " value TEXT NOT NULL CHECK (value <> ''),"
+	 " created_ms INTEGER NOT NULL) WITHOUT ROWID;"},
 };
 
 #define SQLITE_MIGRATIONS_COUNT \

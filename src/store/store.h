@@ -495,6 +495,10 @@ store_err store_runs_by_flow(store *st, const char *flow, size_t limit,
 			     store_run_cb cb, void *ctx);
 /* The earliest next_ms among active runs; NOTFOUND when none. */
 store_err store_run_next_due(store *st, int64_t *next_ms);
+/* When this user last entered this flow (created_ms of the newest run);
+ * NOTFOUND when never. */
+store_err store_run_last_entry(store *st, const char *flow, int64_t user,
+			       int64_t *created_ms);
 
 typedef struct {
 	int64_t run_id;
@@ -512,5 +516,55 @@ store_err store_step_log_add(store *st, const store_step_log *l);
 /* Oldest first. */
 store_err store_step_logs(store *st, int64_t run, store_step_cb cb,
 			  void *ctx);
+
+/* ---- Hosted sign-up forms, the consent texts they show, secrets ---- */
+
+#define STORE_FORM_GROUPS_MAX 8      /* check boxes on one form */
+#define STORE_FORM_TITLE_MAX 200     /* bytes of a form's title */
+#define STORE_FORM_URL_MAX 1024      /* bytes of a form's redirect URL */
+#define STORE_CONSENT_TEXT_MAX 2048  /* bytes of one consent text */
+#define STORE_SECRET_MAX 128         /* bytes of a stored secret */
+
+typedef struct {
+	char group_id[IDENT_GROUP_ID_MAX + 1];
+	char text_sha256[STORE_HASH_MAX + 1]; /* its consent text's hash */
+} store_form_group;
+
+typedef struct {
+	char id[IDENT_GROUP_ID_MAX + 1];
+	char title[STORE_FORM_TITLE_MAX + 1];
+	char redirect_url[STORE_FORM_URL_MAX + 1]; /* "" when none */
+	size_t n_groups;
+	store_form_group groups[STORE_FORM_GROUPS_MAX]; /* in page order */
+	int64_t created_ms;
+	int64_t updated_ms;
+} store_form;
+
+typedef int (*store_form_cb)(void *ctx, const store_form *f);
+
+/*
+ * Consent texts are kept once each, keyed by the SHA-256 (hex) of their
+ * exact bytes, which is what ledger evidence names. Putting a text that
+ * is already there is no error; texts are never changed or removed.
+ * get: *text is malloc'd; NOTFOUND when no text has that hash.
+ */
+store_err store_consent_text_put(store *st, const char *sha256,
+				 const char *text, int64_t now_ms);
+store_err store_consent_text_get(store *st, const char *sha256, char **text);
+/* A form and its groups, all or nothing; CONFLICT when the id is taken.
+ * Every group and every text hash must exist (INVALID otherwise). */
+store_err store_form_insert(store *st, const store_form *f);
+store_err store_form_get(store *st, const char *id, store_form *out);
+/* Ordered by id; the groups are not read (n_groups is 0). */
+store_err store_form_list(store *st, store_form_cb cb, void *ctx);
+
+/*
+ * A secret every process on this database shares (the key forms sign
+ * their tokens with): `value` comes in holding a fresh candidate, which is
+ * stored if `name` has no value yet, and goes out holding the stored one,
+ * so that racing processes all end up with the first one stored.
+ */
+store_err store_secret_ensure(store *st, const char *name,
+			      char value[STORE_SECRET_MAX + 1]);
 
 #endif

@@ -55,6 +55,8 @@
 	  (st, u, g, s, src, doi, now))                                     \
 	X(user_subs, (store * st, int64_t u, store_sub_cb cb, void *ctx),   \
 	  (st, u, cb, ctx))                                                 \
+	X(run_last_entry, (store * st, const char *f, int64_t u, int64_t *o), \
+	  (st, f, u, o))                                                    \
 	X(ledger_append, (store * st, const store_ledger *e), (st, e))      \
 	X(ledger_find, (store * st, store_by by, const char *v,             \
 			int64_t after, size_t limit, store_ledger_cb cb,    \
@@ -128,7 +130,16 @@
 	X(run_next_due, (store * st, int64_t *next), (st, next))            \
 	X(step_log_add, (store * st, const store_step_log *l), (st, l))     \
 	X(step_logs, (store * st, int64_t run, store_step_cb cb, void *ctx), \
-	  (st, run, cb, ctx))
+	  (st, run, cb, ctx))                                               \
+	X(consent_text_put, (store * st, const char *h, const char *text,   \
+			     int64_t now), (st, h, text, now))              \
+	X(consent_text_get, (store * st, const char *h, char **text),       \
+	  (st, h, text))                                                    \
+	X(form_insert, (store * st, const store_form *f), (st, f))          \
+	X(form_get, (store * st, const char *id, store_form *o), (st, id, o)) \
+	X(form_list, (store * st, store_form_cb cb, void *ctx), (st, cb, ctx)) \
+	X(secret_ensure, (store * st, const char *n,                        \
+			  char v[STORE_SECRET_MAX + 1]), (st, n, v))
 
 #define STORE_VT_FIELD(name, params, args) store_err(*name) params;
 

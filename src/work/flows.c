@@ -228,8 +228,9 @@ static int64_t backoff_ms(const flows_conf *c, int attempts)
 
 	for (int i = 1; i < attempts; i++)
 		d *= 2;
+	/* Jitter above the step, never below: base, 2 x base, 4 x ... */
 	if (getrandom(&r, sizeof r, 0) == sizeof r && d > 1)
-		d = d / 2 + (int64_t)(r % (uint32_t)(d / 2 + 1));
+		d += (int64_t)(r % (uint32_t)(d / 4 + 1));
 	return d;
 }
 

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FLOWS_ENTRY_MAX 32 /* flows one event may start */
+#define FLOWS_ENTRY_MAX 32   /* flows one event may start */
+#define FLOWS_REENTRY_MS 1000 /* re-entry: at most one entry this often */
 
 typedef struct {
 	char flow[STORE_FLOW_ID_MAX + 1];
@@ -257,6 +258,15 @@ static store_err enter(store *st, const store_flow *sf, flows_view *v,
 		return STORE_IO;
 	if (!in)
 		return STORE_OK;
+	if (flowdef_reentry(def)) {
+		/* Braze: one entry a second, however often the event comes */
+		int64_t last;
+		e = store_run_last_entry(st, sf->id, v->u.id, &last);
+		if (!e && v->now_ms - last < FLOWS_REENTRY_MS)
+			return STORE_OK;
+		if (e && e != STORE_NOTFOUND)
+			return e;
+	}
 	memset(&r, 0, sizeof r);
 	snprintf(r.flow_id, sizeof r.flow_id, "%s", sf->id);
 	r.version = sf->version;

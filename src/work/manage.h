@@ -99,6 +99,20 @@ manage_err manage_user_events(store *st, const char *external_id,
 			      size_t limit, json_t **out,
 			      char err[MANAGE_ERR_MAX]);
 
+/* ---- hosted sign-up forms, in manage_forms.c ---- */
+
+/* {"id"?, "title", "groups": [{"group_id", "consent_text"?}, ...],
+ *  "redirect_url"?}: checked in full, then stored with its texts. */
+manage_err manage_form_create(store *st, json_t *spec, int64_t now_ms,
+			      json_t **out, char err[MANAGE_ERR_MAX]);
+manage_err manage_form_get(store *st, const char *id, json_t **out,
+			   char err[MANAGE_ERR_MAX]);
+manage_err manage_form_list(store *st, json_t **out,
+			    char err[MANAGE_ERR_MAX]);
+/* The consent text whose SHA-256 (hex) a ledger entry names. */
+manage_err manage_consent_text(store *st, const char *sha256, json_t **out,
+			       char err[MANAGE_ERR_MAX]);
+
 /* by is "phone", "email" or "external_id"; oldest first. */
 manage_err manage_consent(store *st, const char *by, const char *value,
 			  const char *region, int64_t after_id, size_t limit,

@@ -163,7 +163,9 @@ static store_err subscribe(track_run *t, const track_attr *a,
 		.source = CONSENT_SRC_API,
 		.n_user = 1,
 		.user_ids = &u->id,
-		.key_name = NULL,
+		.key_name = t->j->key_name,
+		.request_id = t->j->request_id,
+		.client_addr = t->j->client,
 		.evidence = "{\"endpoint\":\"users/track\"}",
 		.now_ms = t->j->now_ms,
 	};
@@ -176,12 +178,37 @@ static store_err subscribe(track_run *t, const track_attr *a,
 	return e;
 }
 
+/* Every group the object names exists; else it is that object's error and
+ * nothing of it is applied (not even its user is made). */
+static store_err groups_exist(track_run *t, const track_attr *a, int *ok)
+{
+	char type[IDENT_GROUP_ID_MAX + 64];
+	store_group g;
+	store_err e = STORE_OK;
+
+	*ok = 1;
+	for (size_t i = 0; i < a->n_subs && *ok && !e; i++) {
+		e = store_group_get(t->st, a->subs[i].group_id, &g);
+		if (e != STORE_NOTFOUND)
+			continue;
+		e = STORE_OK;
+		*ok = 0;
+		snprintf(type, sizeof type, "subscription_group_id \"%s\" does "
+			 "not exist", a->subs[i].group_id);
+		obj_error(t, "attributes", a->index, type);
+	}
+	return e;
+}
+
 static store_err apply_attr(track_run *t, const track_attr *a)
 {
 	store_user u;
 	store_err e;
-	int found;
+	int found, ok;
 
+	e = groups_exist(t, a, &ok);
+	if (e || !ok)
+		return e;
 	e = resolve(t, &a->who, &u, &found);
 	if (!e && !found) {
 		obj_error(t, "attributes", a->index, "user does not exist "

@@ -26,6 +26,10 @@ typedef struct {
 	track_req *req;
 	char idem_key[STORE_IDEM_KEY_MAX + 1]; /* "" when none */
 	int64_t now_ms;
+	/* for the consent ledger, as /subscription/status/set records */
+	char key_name[IDENT_NAME_MAX + 1];
+	char request_id[STORE_REQID_MAX + 1];
+	char client[STORE_CLIENT_MAX + 1];
 	/* outputs */
 	int replayed;       /* the key was known: answer is the first one */
 	int status;         /* HTTP status of the answer */

@@ -156,7 +156,7 @@ static long long sql_int(const char *path, const char *sql)
 
 /* ---- open and migrations ---- */
 
-#define N_MIGRATIONS 3 /* what a fresh database records */
+#define N_MIGRATIONS 4 /* what a fresh database records */
 
 static void test_migrations_once(void **state)
 {
@@ -2480,6 +2480,67 @@ static void test_purchases(void **state)
 	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM purchases"), 2);
 }
 
+/* Forms: consent texts kept once, a form and its boxes together or not
+ * at all, and a secret that the first process to store it sets. */
+static void test_forms(void **state)
+{
+	fixture *f = *state;
+	store_group sms = group_of("f-sms", CHANNEL_SMS, 1);
+	store_group mail = group_of("f-mail", CHANNEL_EMAIL, 1);
+	char h1[STORE_HASH_MAX + 1], h2[STORE_HASH_MAX + 1];
+	char secret[STORE_SECRET_MAX + 1] = "first", *text = NULL;
+	store_form form, got;
+
+	memset(h1, '1', STORE_HASH_MAX);
+	memset(h2, '2', STORE_HASH_MAX);
+	h1[STORE_HASH_MAX] = h2[STORE_HASH_MAX] = '\0';
+
+	assert_int_equal(store_group_insert(f->st, &sms), STORE_OK);
+	assert_int_equal(store_group_insert(f->st, &mail), STORE_OK);
+	assert_int_equal(store_consent_text_put(f->st, h1, "Reply STOP", 5),
+			 STORE_OK);
+	assert_int_equal(store_consent_text_put(f->st, h1, "other", 6),
+			 STORE_OK);
+	assert_int_equal(store_consent_text_get(f->st, h1, &text), STORE_OK);
+	assert_string_equal(text, "Reply STOP");
+	free(text);
+	assert_int_equal(store_consent_text_get(f->st, h2, &text),
+			 STORE_NOTFOUND);
+	assert_null(text);
+	assert_int_equal(store_consent_text_put(f->st, h2, "E-mail me", 7),
+			 STORE_OK);
+
+	memset(&form, 0, sizeof form);
+	strcpy(form.id, "join");
+	strcpy(form.title, "Join us");
+	strcpy(form.redirect_url, "https://a.example/");
+	form.n_groups = 2;
+	strcpy(form.groups[0].group_id, "f-mail");
+	strcpy(form.groups[0].text_sha256, h2);
+	strcpy(form.groups[1].group_id, "f-sms");
+	strcpy(form.groups[1].text_sha256, h1);
+	form.created_ms = form.updated_ms = 9;
+	assert_int_equal(store_form_insert(f->st, &form), STORE_OK);
+	assert_int_equal(store_form_insert(f->st, &form), STORE_CONFLICT);
+	assert_int_equal(store_form_get(f->st, "join", &got), STORE_OK);
+	assert_memory_equal(&got, &form, sizeof got);
+	assert_int_equal(store_form_get(f->st, "nope", &got), STORE_NOTFOUND);
+	/* A box of a group that does not exist: no form at all. */
+	strcpy(form.id, "broken");
+	strcpy(form.groups[1].group_id, "no-such-group");
+	assert_int_equal(store_form_insert(f->st, &form), STORE_INVALID);
+	assert_int_equal(store_form_get(f->st, "broken", &got), STORE_NOTFOUND);
+
+	assert_int_equal(store_secret_ensure(f->st, "k", secret), STORE_OK);
+	assert_string_equal(secret, "first");
+	strcpy(secret, "second");
+	assert_int_equal(store_secret_ensure(f->st, "k", secret), STORE_OK);
+	assert_string_equal(secret, "first");
+	secret[0] = '\0';
+	assert_int_equal(store_secret_ensure(f->st, "k", secret),
+			 STORE_INVALID);
+}
+
 static void test_idempotency(void **state)
 {
 	fixture *f = *state;
@@ -3319,6 +3380,7 @@ int main(void)
 		T(test_events),
 		T(test_purchases),
 		T(test_idempotency),
+		T(test_forms),
 		T(test_flows),
 		T(test_flows_for_entry),
 		T(test_runs),
