@@ -35,7 +35,7 @@ as_pg() {
 }
 
 pg_ctl_() { # action [args]
-	as_pg "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 "$@" >/dev/null
+	as_pg "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 300 "$@" >/dev/null
 }
 
 case "$cmd" in
@@ -53,6 +53,10 @@ port = $port
 unix_socket_directories = '$dir'
 max_connections = 300
 shared_buffers = 256MB
+# Frequent checkpoints keep crash recovery (the crash tests) short on a
+# busy machine; durability is PostgreSQL's default.
+checkpoint_timeout = 30s
+max_wal_size = 256MB
 CONF
 	pg_ctl_ start
 	echo "postgres://postgres@127.0.0.1:$port/postgres"

@@ -97,7 +97,7 @@ def pg_server(action):
     ("up") the throwaway PostgreSQL."""
     subprocess.run([os.path.join(os.path.dirname(__file__), "..", "..",
                                  "scripts", "pg-test-server.sh"),
-                    action, PG_DIR], check=True, timeout=120)
+                    action, PG_DIR], check=True, timeout=330)
 
 
 # Scratch directories of servers whose `with` block ended without an
