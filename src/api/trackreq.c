@@ -231,7 +231,7 @@ static const char *parse_attr(json_t *o, const char *region, track_attr *a,
 				return why;
 			continue;
 		}
-		if (!*k || strlen(k) > TRACK_PROP_NAME_MAX || k[0] == '$') {
+		if (!*k || chars(k) > TRACK_PROP_NAME_MAX || k[0] == '$') {
 			snprintf(type, TRACK_TYPE_MAX, "attribute name \"%.64s\""
 				 " must be 1 to 255 characters, not starting "
 				 "with $", k);
@@ -302,7 +302,7 @@ static const char *parse_event(json_t *o, const char *region,
 	if ((why = parse_who(o, region, 0, &e->who, type)))
 		return why;
 	e->name = json_string_value(json_object_get(o, "name"));
-	if (!e->name || !*e->name || chars(e->name) > STORE_EVENT_NAME_MAX)
+	if (!e->name || !*e->name || chars(e->name) > TRACK_NAME_CHARS)
 		return "name must be a string of 1 to 255 characters";
 	if ((why = parse_time(json_object_get(o, "time"), now_ms, &e->time_ms)))
 		return why;
@@ -322,7 +322,7 @@ static const char *parse_purchase(json_t *o, const char *region,
 		return why;
 	p->product_id = json_string_value(json_object_get(o, "product_id"));
 	if (!p->product_id || !*p->product_id ||
-	    chars(p->product_id) > STORE_EVENT_NAME_MAX)
+	    chars(p->product_id) > TRACK_NAME_CHARS)
 		return "product_id must be a string of 1 to 255 characters";
 	if (!cur || strlen(cur) != 3)
 		return "currency must be a three-letter ISO 4217 code";

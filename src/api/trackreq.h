@@ -23,6 +23,7 @@
 #define TRACK_OBJECTS_MAX 75   /* per array, Braze's limit */
 #define TRACK_GROUPS_MAX 25    /* subscription_groups per attributes object */
 #define TRACK_PROP_NAME_MAX 255
+#define TRACK_NAME_CHARS 255   /* characters of an event name, product id */
 #define TRACK_STRING_MAX 255   /* characters of an event property string */
 #define TRACK_ERR_MAX 512
 

@@ -27,7 +27,8 @@
 #define FLOW_HEADER_NAME_MAX 128
 #define FLOW_AUDIENCE_DEPTH_MAX 4
 #define FLOW_CONDS_MAX 64         /* conditions in one audience */
-#define FLOW_NAME_MAX 255         /* event and attribute names */
+#define FLOW_NAME_MAX 1020        /* bytes of an event or attribute name:
+                                     255 characters of UTF-8 */
 #define FLOW_PATTERN_MAX 512      /* bytes of an SMS entry pattern */
 #define FLOW_DELAY_MAX_S (30 * 24 * 3600)
 

@@ -368,7 +368,7 @@ store_err store_doi_delete(store *st, const char *phone, const char *group);
 
 #define STORE_ATTRS_MAX (100 * 1024) /* bytes of a user's attributes JSON */
 #define STORE_ALIAS_MAX 255          /* bytes of an alias name or label */
-#define STORE_EVENT_NAME_MAX 255
+#define STORE_EVENT_NAME_MAX 1020  /* bytes: 255 characters of UTF-8 */
 #define STORE_PROPS_MAX (50 * 1024)  /* bytes of an event's properties */
 #define STORE_IDEM_KEY_MAX 255
 #define STORE_IDEM_BODY_MAX 65536

@@ -16,7 +16,9 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define FLOWS_BATCH 16        /* runs one thread claims at once */
+/* Runs one thread claims at once: few, so that a slow webhook holds up
+ * few others while the other runners take the rest. */
+#define FLOWS_BATCH 4
 #define FLOWS_IDLE_MS 1000
 #define FLOWS_HEADER_MAX 8192 /* bytes of one rendered header line */
 
@@ -41,6 +43,7 @@ typedef struct {
 	int64_t now_ms;
 	size_t n;
 	run_copy runs[FLOWS_BATCH];
+	size_t released; /* runs[released..n) given back unstarted */
 	webhook *wh;
 } fbatch;
 
@@ -273,15 +276,19 @@ static int step_fn(store *st, void *arg)
 		e = do_update(st, j, s);
 	else if (s && s->kind == FLOW_STEP_DELAY)
 		log_step(st, j, "ok", 1, 0, "", &e);
-	if (advance) {
+	if (advance && s) {
 		r.step++;
 		r.attempts = 0;
 		r.next_ms = j->now_ms;
-		if (s && s->kind == FLOW_STEP_DELAY)
+		if (s->kind == FLOW_STEP_DELAY)
 			r.next_ms += s->delay_s * 1000;
 	}
-	r.state = (size_t)r.step >= flowdef_steps(j->def) ? STORE_RUN_DONE
-							 : STORE_RUN_ACTIVE;
+	/* A run is done when it is claimed past its last step, so a delay
+	 * that ends a flow is waited out before the run counts as done. */
+	r.state = !s ? STORE_RUN_DONE : STORE_RUN_ACTIVE;
+	if (s && (size_t)r.step >= flowdef_steps(j->def) &&
+	    s->kind != FLOW_STEP_DELAY)
+		r.state = STORE_RUN_DONE;
 	r.updated_ms = j->now_ms;
 	if (!e)
 		e = store_run_update(st, &r);
@@ -345,16 +352,58 @@ out:
 	flows_view_free(&v);
 }
 
+static int fail_fn(store *st, void *arg)
+{
+	store_run r = *(const store_run *)arg;
+
+	r.state = STORE_RUN_FAILED;
+	r.updated_ms = clock_now_ms();
+	return store_run_update(st, &r) != STORE_OK;
+}
+
+/* A definition that no longer parses (written by a newer optd): the run
+ * cannot go on, and says so. */
+static void fail_run(fbatch *b, run_copy *rc)
+{
+	store_err commit;
+
+	log_warn("flow run %lld: flow %s version %d cannot be read; the run "
+		 "fails", (long long)rc->r.id, rc->r.flow_id, rc->r.version);
+	writer_run(b->f->wr, fail_fn, &rc->r, &commit);
+}
+
+/* Runs this batch could not start inside their lease go back to active,
+ * due now, for any runner to take. */
+static int release_fn(store *st, void *arg)
+{
+	fbatch *b = arg;
+	store_err e = STORE_OK;
+
+	for (size_t i = b->released; i < b->n && !e; i++) {
+		store_run r = b->runs[i].r;
+		r.state = STORE_RUN_ACTIVE;
+		r.next_ms = r.updated_ms = clock_now_ms();
+		e = store_run_update(st, &r);
+	}
+	return e != STORE_OK;
+}
+
 static void run_one(fbatch *b, run_copy *rc)
 {
 	step_job j = {.f = b->f, .rc = rc};
 	const flow_step *s;
 	store_err commit;
 
-	if (flows_def(b->f->st, rc->r.flow_id, rc->r.version, &j.def)) {
-		log_warn("flow run %lld: its definition cannot be read; the "
-			 "run is retried when its lease ends",
-			 (long long)rc->r.id);
+	store_err de = flows_def(b->f->st, rc->r.flow_id, rc->r.version,
+				 &j.def);
+	if (de == STORE_INVALID) {
+		fail_run(b, rc);
+		return;
+	}
+	if (de) {
+		log_warn("flow run %lld: its definition cannot be read (%s); "
+			 "the run is retried when its lease ends",
+			 (long long)rc->r.id, store_strerror(de));
 		return;
 	}
 	s = flowdef_step(j.def, (size_t)rc->r.step);
@@ -397,8 +446,16 @@ static void *flows_main(void *arg)
 		b->now_ms = clock_now_ms();
 		if (writer_run(f->wr, claim_fn, b, &commit) != 0 || commit)
 			batch_clear(b);
-		for (size_t i = 0; i < b->n; i++)
+		/* A step may take up to the webhook timeout: one that could
+		 * not end inside the claim's lease is not started. */
+		int64_t deadline = b->now_ms + f->c.lease_ms -
+				   f->c.webhook_timeout_ms;
+		size_t i = 0;
+		for (; i < b->n && clock_now_ms() < deadline; i++)
 			run_one(b, &b->runs[i]);
+		b->released = i;
+		if (i < b->n)
+			writer_run(f->wr, release_fn, b, &commit);
 		if (b->n < FLOWS_BATCH)
 			idle(f, seen);
 		batch_clear(b);

@@ -4,45 +4,25 @@ the contract).
 Target is a small HTTP server the test controls, for webhook steps: it
 records every request and answers each path by a script (a status, a slow
 answer, an answer held until the test releases it, or the request passed
-on to optd). flow_optd() starts an optd with short flow settings and its
---sms-log in its scratch directory. The rest are shortcuts: tracking,
-adding flows, reading runs and the outbox, and probe(), which shows a
-user's profile as flow templates see it.
+on to optd). flow_optd() is smsutil's sms_optd() with short flow
+settings. The rest are shortcuts: tracking, adding flows, reading runs,
+and probe(), which shows a user's profile as flow templates see it; the
+SMS ones (groups, the outbox, the --sms-log file) are smsutil's.
 """
 import http.client
 import http.server
 import itertools
 import json
-import os
 import threading
 import time
 import urllib.parse
 
-from harness import (ADMIN_KEY, Optd, TestFailure, expect, expect_status,
-                     query)
+from harness import ADMIN_KEY, expect, expect_status
+from smsutil import sms_optd, wait_for
 
-NUMBER = "+16505550100"   # the number the tests' SMS group owns
 RETRY_BASE_MS = 50
 TIMEOUT_MS = 1000
 LEASE_MS = 3000
-
-
-def phone(i, area=212):
-    """A possible US number in E.164, distinct for each i < 10000."""
-    return "+1%d555%04d" % (area, i)
-
-
-def wait_for(fn, timeout=10.0, what="condition", step=0.05):
-    """Poll fn() until it returns something true; that value."""
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(step)
-    raise TestFailure("%s not reached within %.0fs (last: %r)" % (
-        what, timeout, last))
 
 
 # ---- the webhook target ----
@@ -190,22 +170,15 @@ class Target:
 
 # ---- optd ----
 
-def flow_optd(*args, tmp=None, db=None, retry_base_ms=RETRY_BASE_MS,
-              timeout_ms=TIMEOUT_MS, lease_ms=LEASE_MS):
-    """An Optd (not started) with short flow settings and --sms-log in its
-    scratch directory (o.sms_log)."""
-    o = Optd(*args, tmp=tmp, db=db)
-    o.sms_log = os.path.join(o.tmp, "sms.log")
-    o.args += ["--sms-log", o.sms_log,
-               "--flow-retry-base-ms", str(retry_base_ms),
-               "--flow-webhook-timeout-ms", str(timeout_ms),
-               "--flow-lease-ms", str(lease_ms)]
-    return o
-
-
-def sms_group(o, gid="promo", number=NUMBER, **fields):
-    return o.create_group(id=gid, name=gid, channel="sms",
-                          numbers=[number], **fields)
+def flow_optd(*args, tmp=None, db=None, port=None,
+              retry_base_ms=RETRY_BASE_MS, timeout_ms=TIMEOUT_MS,
+              lease_ms=LEASE_MS):
+    """An Optd (not started) with short flow settings, its port fixed and
+    --sms-log in its scratch directory (o.sms_log)."""
+    return sms_optd(*args, "--flow-retry-base-ms", str(retry_base_ms),
+                    "--flow-webhook-timeout-ms", str(timeout_ms),
+                    "--flow-lease-ms", str(lease_ms), tmp=tmp, db=db,
+                    port=port, public_url=False)
 
 
 def track(o, body, key=ADMIN_KEY, **kw):
@@ -234,9 +207,9 @@ def event(name, props=None, time_="2026-01-02T03:04:05Z", **who):
     return e
 
 
-def add_flow(o, d, status=201):
+def add_flow(o, d):
     r = o.post("/admin/flows", d)
-    expect_status(r, status, "POST /admin/flows %s" % d.get("id"))
+    expect_status(r, 201, "POST /admin/flows %s" % d.get("id"))
     return r.json
 
 
@@ -263,25 +236,8 @@ def attempts(run, step):
     return [s for s in run["steps"] if s["step"] == step]
 
 
-def messages(o, **q):
-    """The outbox, oldest first (GET /admin/messages)."""
-    q.setdefault("limit", 1000)
-    r = expect_status(o.get("/admin/messages?" + query(**q)), 200,
-                      "GET /admin/messages")
-    return sorted(r.json["messages"], key=lambda m: m["id"])
-
-
-def sms_log(o):
-    """The JSON lines of the log provider's file."""
-    try:
-        with open(o.sms_log, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
-    except FileNotFoundError:
-        return []
-
-
 def status(o, group, **who):
-    """"Subscribed" or "Unsubscribed" of one user (status/get)."""
+    """"Subscribed", "Unsubscribed" or "Unknown": one user's status/get."""
     r = expect_status(o.status_get(group, **who), 200, "status/get")
     vals = list(r.json["status"].values())
     expect(len(vals) == 1, "status/get names one user", r)

@@ -10,12 +10,13 @@ import os
 import shutil
 import time
 
-from flowutil import (NUMBER, Hold, Target, add_flow, answer, attempts,
-                      event, flow_optd, forward, messages, phone, runs, slow,
-                      sms_group, sms_log, status, track_ok, wait_for,
+from flowutil import (Hold, Target, add_flow, answer, attempts, event,
+                      flow_optd, forward, runs, slow, status, track_ok,
                       wait_runs)
 from harness import (Optd, expect, expect_error, expect_status, free_port,
                      scratch_dir)
+from smsutil import (NUMBER, NUMBER2, inbound_ok, messages, phone,
+                     sms_group, sms_log, wait_for)
 
 
 def webhook(url, body=None, method="POST", headers=None):
@@ -33,13 +34,6 @@ WAIT = [{"type": "delay", "seconds": 3600},
 
 def fire(o, name, props=None, **who):
     track_ok(o, {"events": [event(name, props, **who)]}, events_processed=1)
-
-
-def inbound(o, frm, body, to=NUMBER, mid=None):
-    r = o.post("/sms/inbound", {"from": frm, "to": to, "body": body,
-                                "id": mid or "gw-%s-%s" % (frm, time.time())})
-    expect_status(r, 200, "inbound %r" % body)
-    return r.json
 
 
 # ---- definitions ----
@@ -333,8 +327,8 @@ def option2_killed(after_apply):
                     t.requests("/set"))
             o.kill9()
             hold.release()
-            o = cur[0] = flow_optd(tmp=tmp, db=o.db, **flags).start(
-                port=o.port)
+            o = cur[0] = flow_optd(tmp=tmp, db=o.db, port=o.port,
+                                   **flags).start()
             run = expect_option2_done(o, phone(111))
             reqs = t.requests("/set")
             expect(len(reqs) == 2, "called again after the restart", reqs)
@@ -429,7 +423,33 @@ def test_webhook_retry_rules_and_attempt_records():
                dead_run)
         give = t.requests("/rgive")
         gaps = [b["time"] - a["time"] for a, b in zip(give, give[1:])]
-        expect(gaps[-1] > gaps[0], "the backoff grows", gaps)
+        expect(gaps[-1] >= 0.4, "the fifth retry waits base * 16 (at "
+               "least half of it)", gaps)
+
+
+def test_slow_webhooks_are_called_once_each():
+    """Each run's webhook takes most of the timeout, and several runs are
+    due at once: every run is still called once, within its lease (a run
+    claimed and left waiting behind the others past its lease would be
+    claimed again and called twice)."""
+    n = 6
+    with flow_optd(timeout_ms=1000, lease_ms=1500) as o, Target() as t:
+        t.script("/slow", *[slow(0.7) for _ in range(3 * n)])
+        add_flow(o, {"id": "slow", "entry": {"event": "go"},
+                     "steps": [webhook(t.url("/slow"),
+                                       '{"who":"{{${user_id}}}"}')]})
+        track_ok(o, {"events": [event("go", external_id="s%d" % i)
+                                for i in range(n)]}, events_processed=n)
+        rs = wait_runs(o, "slow", n, timeout=20)
+        time.sleep(1)  # a second call, if any, has come by now
+        calls = {}
+        for r in t.requests("/slow"):
+            k = r["headers"].get("Idempotency-Key")
+            calls[k] = calls.get(k, 0) + 1
+        expect(calls == {"%d-0" % r["id"]: 1 for r in rs},
+               "one call per run", calls)
+        for r in rs:
+            expect(len(attempts(r, 0)) == 1, "one attempt recorded", r)
 
 
 def test_webhook_retry_waits_the_base_then_doubles():
@@ -527,7 +547,7 @@ def test_sms_step_obeys_the_sending_rule():
                [(phone(131), "Deal for Ina")], "the --sms-log file")
 
 
-def test_delay_step_postpones_the_next():
+def test_delay_step_postpones_the_next_and_outlives_disable():
     with flow_optd() as o, Target() as t:
         add_flow(o, {"id": "wait", "entry": {"event": "go"}, "steps": [
             webhook(t.url("/before")), {"type": "delay", "seconds": 1},
@@ -538,6 +558,8 @@ def test_delay_step_postpones_the_next():
                                 rs[0])(runs(o, "wait")), 5, "in the delay")
         expect(run["state"] == "active" and not t.requests("/after"),
                "waiting, the next step not run", run)
+        # disabling the flow stops new entries, not a run under way
+        expect_status(o.post("/admin/flows/wait/disable"), 200, "disable")
         after = t.wait("/after", timeout=5)[0]["time"]
         expect(1.0 <= after - before < 3.0, "about a second later",
                after - before)
@@ -582,21 +604,21 @@ def test_user_update_step():
 def test_sms_entry_by_pattern_on_category_other():
     with flow_optd() as o, Target() as t:
         sms_group(o)
-        sms_group(o, "other", number="+16505550199")
+        sms_group(o, "other", number=NUMBER2)
         add_flow(o, {"id": "join", "entry": {"sms": {
             "group_id": "promo", "pattern": "^(join|stop|help)"}},
             "steps": [webhook(t.url("/joined"),
                               '{"b":"{{canvas_entry_properties.${body}}}",'
                               '"f":"{{canvas_entry_properties.${from}}}",'
                               '"t":"{{canvas_entry_properties.${to}}}"}')]})
-        j = inbound(o, phone(141), "Join the club")
+        j = inbound_ok(o, phone(141), "Join the club")
         expect(j["category"] == "other", "not a keyword", j)
         for ph, body, to in [(phone(142), "STOP", NUMBER),
                              (phone(143), "HELP", NUMBER),
                              (phone(144), "hello, join", NUMBER),
-                             (phone(145), "join", "+16505550199")]:
-            inbound(o, ph, body, to=to)
-        inbound(o, phone(146), "jOiN")
+                             (phone(145), "join", NUMBER2)]:
+            inbound_ok(o, ph, body, to=to)
+        inbound_ok(o, phone(146), "jOiN")
         rs = wait_runs(o, "join", 2)
         got = sorted(json.dumps(json.loads(x["body"]), sort_keys=True)
                      for x in t.wait("/joined", 2))

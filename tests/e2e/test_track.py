@@ -7,9 +7,10 @@ Every optd here writes its --sms-log in its own scratch directory."""
 import json
 import threading
 
-from flowutil import (Target, event, flow_optd, messages, phone, probe,
-                      sms_group, status, track, track_ok)
+from flowutil import (Target, event, flow_optd, probe, status, track,
+                      track_ok)
 from harness import expect, expect_error, expect_status, query
+from smsutil import messages, phone, sms_group
 
 SET = ["subscription.status.set", "subscription.status.get"]
 
@@ -240,6 +241,24 @@ def test_events_listed_newest_first_and_future_time_is_now():
         p = o.cli("events", "--user", "nobody", check=False)
         expect(p.returncode == 1 and "nobody" in p.stderr,
                "optd events for an unknown user", p.stderr)
+
+
+def test_names_of_255_characters_are_kept_whole():
+    """Event names and property names are 1 to 255 characters, not bytes:
+    a name of 255 non-ASCII characters is stored and listed whole."""
+    with flow_optd() as o:
+        name = "é" * 255
+        prop = "ü" * 255
+        track_ok(o, {"events": [event(name, {prop: "€" * 255},
+                                      external_id="n1")],
+                     "purchases": [{"external_id": "n1",
+                                    "product_id": "€" * 255,
+                                    "currency": "EUR", "price": 1,
+                                    "time": "2026-01-01T00:00:00Z"}]},
+                 events_processed=1, purchases_processed=1)
+        evs = events(o, "n1")
+        expect([(e["name"], e["properties"]) for e in evs] ==
+               [(name, {prop: "€" * 255})], "the event whole", evs)
 
 
 def test_event_and_purchase_object_errors():
