@@ -32,10 +32,6 @@ admin=optd_bench_admin_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 pids=()
 . bench/lib.sh
 
-stop_all() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
-	pids=()
-}
 cleanup() {
 	stop_all
 	[ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
@@ -43,21 +39,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-start_optd() { # db port log [flags...]
-	local db=$1 port=$2 log=$3
-	shift 3
-	OPTD_ADMIN_KEY=$admin ./build/optd serve --port "$port" --db "$db" "$@" \
-		>/dev/null 2>"$log" &
-	pids+=($!)
-	for _ in $(seq 100); do
-		curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return
-		sleep 0.1
-	done
-	echo "optd on $db did not start:" >&2
-	cat "$log" >&2
-	exit 1
-}
 
 pgurl=$(scripts/pg-test-server.sh start "$tmp/pg")
 base=${pgurl%/*}
