@@ -51,6 +51,8 @@ def latency(tmp, rate, track):
                     ("webhook answered -> SMS queued", 3)):
         print("  %-31s p50 %5d ms   p99 %5d ms"
               % (name, pct(cols[c], 50), pct(cols[c], 99)))
+    met = n / span >= 2000 and pct(cols[0], 99) <= 250
+    print("target      %s" % ("met" if met else "NOT met"))
     return n
 
 
