@@ -50,6 +50,17 @@ admin_api() { # port method path json
 		-H 'Content-Type: application/json' -d "$4"
 }
 
+# An API key with these scopes and a limit no load reaches; prints it.
+# Braze's default limit (5,000 a minute) would turn most of a run into 429s.
+bench_key() { # port name scope...
+	local port=$1 name=$2 scopes
+	shift 2
+	scopes=$(printf '"%s",' "$@")
+	admin_api "$port" POST /admin/api_keys \
+		"{\"name\":\"$name\",\"scopes\":[${scopes%,}],\"rate_limit\":100000000}" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])'
+}
+
 # The bench group and a bench key through the optd on this port; sets key.
 prepare() { # port
 	local port=$1
@@ -66,7 +77,7 @@ prepare() { # port
 start_optd() { # db port log [flags...]
 	local db=$1 port=$2 log=$3
 	shift 3
-	OPTD_ADMIN_KEY=$admin ./build/optd serve --port "$port" --db "$db" "$@" \
+	OPTD_ADMIN_KEY=$admin "${OPTD_BIN:-./build/optd}" serve --port "$port" --db "$db" "$@" \
 		>/dev/null 2>"$log" &
 	pids+=($!)
 	for _ in $(seq 100); do

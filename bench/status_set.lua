@@ -1,20 +1,14 @@
 -- wrk script: POST /subscription/status/set, one distinct phone per request.
 -- Each wrk thread takes its own block of a million numbers
 -- (+1 650 2xx-xxxx upwards), so no phone repeats within a run.
-local threads = 0
+package.path = "bench/?.lua;" .. package.path
+local common = require("wrk_common")
 local counter = 0
 local group = os.getenv("OPTD_BENCH_GROUP") or "bench-group"
 local key = os.getenv("OPTD_BENCH_KEY") or ""
 
-function setup(thread)
-  thread:set("tid", threads)
-  threads = threads + 1
-end
-
 function init(args)
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["Authorization"] = "Bearer " .. key
+  common.post_json(key)
 end
 
 function request()
