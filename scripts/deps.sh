@@ -24,6 +24,12 @@ esac
 
 missing=""
 for p in $want; do
+	# Node.js from elsewhere (NodeSource's nodejs carries its own npm)
+	# does as well as Debian's, and Debian's npm cannot join it.
+	case $p in
+	nodejs) command -v node >/dev/null 2>&1 && continue ;;
+	npm) command -v npm >/dev/null 2>&1 && continue ;;
+	esac
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 		grep -q "install ok installed"; then
 		missing="$missing $p"
