@@ -268,7 +268,7 @@ int config_from_env(config *c, char err[CONFIG_ERR_MAX])
 	c->sender.lease_ms = 60000;
 	c->sender.retry_base_ms = 1000;
 	c->sender.retry_max_ms = 600000;
-	c->flows.threads = 4;
+	c->flows.threads = 16; /* runners mostly wait on commits */
 	c->flows.webhook_timeout_ms = 90000; /* Braze's */
 	c->flows.webhook_max_attempts = 6;   /* the first and 5 retries */
 	c->flows.retry_base_ms = 10000;
