@@ -117,15 +117,6 @@ static int field(http_req *r, const char *name, const char *v, size_t cap,
 	return 0;
 }
 
-static size_t utf8_count(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
-}
-
 /* Fill and submit the inbound job; on a bad field replies 400. */
 typedef struct {
 	const char *provider;
@@ -150,7 +141,7 @@ static void submit(http_req *r, answer_kind answer, const gateway *gw,
 	if (!body)
 		body = "";
 	if (strlen(body) > STORE_SMS_BODY_MAX ||
-	    utf8_count(body) > SMS_BODY_CHARS) {
+	    utf8_chars(body) > SMS_BODY_CHARS) {
 		http_reply_error(r, 400, NULL, "%s is longer than %d "
 				 "characters", gw->names[2], SMS_BODY_CHARS);
 		return;

@@ -1,6 +1,7 @@
 /* trackreq: see trackreq.h. */
 #include "api/trackreq.h"
 #include "lib/clock.h"
+#include "lib/utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,15 +45,6 @@ static void object_error(track_req *r, const char *array, size_t index,
 	va_end(ap);
 	json_array_append_new(r->errors, json_pack("{s:s,s:s,s:I}", "type",
 		type, "input_array", array, "index", (json_int_t)index));
-}
-
-static size_t chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
 }
 
 /* Who the object is about. With email and phone both, email wins. */
@@ -231,7 +223,7 @@ static const char *parse_attr(json_t *o, const char *region, track_attr *a,
 				return why;
 			continue;
 		}
-		if (!*k || chars(k) > TRACK_PROP_NAME_MAX || k[0] == '$') {
+		if (!*k || utf8_chars(k) > TRACK_PROP_NAME_MAX || k[0] == '$') {
 			snprintf(type, TRACK_TYPE_MAX, "attribute name \"%.64s\""
 				 " must be 1 to 255 characters, not starting "
 				 "with $", k);
@@ -261,14 +253,14 @@ static const char *parse_props(json_t *p, char **out,
 	if (!json_is_object(p))
 		return "properties must be an object";
 	json_object_foreach(p, k, v) {
-		if (!*k || chars(k) > TRACK_PROP_NAME_MAX || k[0] == '$') {
+		if (!*k || utf8_chars(k) > TRACK_PROP_NAME_MAX || k[0] == '$') {
 			snprintf(type, TRACK_TYPE_MAX, "property name \"%.64s\" "
 				 "must be 1 to 255 characters, not starting "
 				 "with $", k);
 			return type;
 		}
 		if (json_is_string(v) &&
-		    chars(json_string_value(v)) > TRACK_STRING_MAX) {
+		    utf8_chars(json_string_value(v)) > TRACK_STRING_MAX) {
 			snprintf(type, TRACK_TYPE_MAX, "property \"%.64s\" is "
 				 "longer than 255 characters", k);
 			return type;
@@ -302,7 +294,7 @@ static const char *parse_event(json_t *o, const char *region,
 	if ((why = parse_who(o, region, 0, &e->who, type)))
 		return why;
 	e->name = json_string_value(json_object_get(o, "name"));
-	if (!e->name || !*e->name || chars(e->name) > TRACK_NAME_CHARS)
+	if (!e->name || !*e->name || utf8_chars(e->name) > TRACK_NAME_CHARS)
 		return "name must be a string of 1 to 255 characters";
 	if ((why = parse_time(json_object_get(o, "time"), now_ms, &e->time_ms)))
 		return why;
@@ -322,7 +314,7 @@ static const char *parse_purchase(json_t *o, const char *region,
 		return why;
 	p->product_id = json_string_value(json_object_get(o, "product_id"));
 	if (!p->product_id || !*p->product_id ||
-	    chars(p->product_id) > TRACK_NAME_CHARS)
+	    utf8_chars(p->product_id) > TRACK_NAME_CHARS)
 		return "product_id must be a string of 1 to 255 characters";
 	if (!cur || strlen(cur) != 3)
 		return "currency must be a three-letter ISO 4217 code";

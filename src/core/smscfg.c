@@ -62,15 +62,6 @@ static int fail(char err[SMSCFG_ERR_MAX], const char *fmt, ...)
 	return -1;
 }
 
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
-}
-
 /* A string of 1..max characters, UTF-8, no control characters. */
 static int text_field(json_t *v, const char *path, size_t max,
 		      char err[SMSCFG_ERR_MAX])

@@ -77,3 +77,12 @@ void utf8_clean(char *s)
 		i += n;
 	}
 }
+
+size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80; /* not a continuation */
+	return n;
+}

@@ -18,6 +18,8 @@ int utf8_valid(const char *s, size_t len);
  * point in *cp, or 0 when the bytes there are not one (or n is 0).
  */
 size_t utf8_decode(const char *s, size_t n, uint32_t *cp);
+/* Code points in a NUL-terminated string already known to be UTF-8. */
+size_t utf8_chars(const char *s);
 /* Replace every byte that is not part of a well-formed sequence by '?'. */
 void utf8_clean(char *s);
 

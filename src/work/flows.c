@@ -120,12 +120,6 @@ static void view_props(flows_view *v, const run_copy *rc)
 	v->event_props = rc->event ? json_loads(rc->event, 0, NULL) : NULL;
 }
 
-static int first_number(void *ctx, const char *number)
-{
-	snprintf(ctx, STORE_ADDR_MAX + 1, "%s", number);
-	return 1;
-}
-
 /* In the writer: render and queue the step's SMS, under the sending
  * rule; the dedupe key makes a replayed step queue nothing twice. */
 static store_err do_sms(store *st, step_job *j, const flow_step *s)
@@ -149,7 +143,7 @@ static store_err do_sms(store *st, step_job *j, const flow_step *s)
 		goto out;
 	}
 	if (!e)
-		e = store_group_numbers(st, s->group_id, first_number, from);
+		e = outbox_group_number(st, s->group_id, from);
 	snprintf(dedupe, sizeof dedupe, "run%lld-%d",
 		 (long long)j->rc->r.id, j->rc->r.step);
 	outbox_msg om = {

@@ -320,12 +320,6 @@ int inb_apply(store *st, void *arg)
 	return j->err != STORE_OK;
 }
 
-static int first_number(void *ctx, const char *number)
-{
-	set_str(ctx, STORE_ADDR_MAX + 1, number);
-	return 1; /* stop: the first is enough */
-}
-
 store_err inb_doi_prompt(store *st, const char *group, const char *phone,
 			 int64_t now_ms, int *queued)
 {
@@ -343,7 +337,7 @@ store_err inb_doi_prompt(store *st, const char *group, const char *phone,
 		e = outbox_phone_subscribed(st, phone, group, &subscribed);
 	if (e || subscribed)
 		return e;
-	e = store_group_numbers(st, group, first_number, from);
+	e = outbox_group_number(st, group, from);
 	if (!e)
 		e = store_doi_put(st, phone, group, now_ms);
 	if (e)

@@ -789,12 +789,6 @@ manage_err manage_message_get(store *st, int64_t id, json_t **out,
 	return MANAGE_OK;
 }
 
-static int first_number(void *ctx, const char *number)
-{
-	snprintf(ctx, STORE_ADDR_MAX + 1, "%s", number);
-	return 1;
-}
-
 manage_err manage_message_send(store *st, json_t *spec, const char *region,
 			       int64_t now_ms, json_t **out,
 			       char err[MANAGE_ERR_MAX])
@@ -824,7 +818,7 @@ manage_err manage_message_send(store *st, json_t *spec, const char *region,
 			    "phone number", to);
 	e = store_group_get(st, group, &g);
 	if (!e)
-		e = store_group_numbers(st, group, first_number, from);
+		e = outbox_group_number(st, group, from);
 	if (e == STORE_NOTFOUND)
 		return manage_fail(err, MANAGE_INVALID, "group_id: no subscription "
 			    "group \"%.64s\"", group);

@@ -8,6 +8,19 @@
 #include <stdio.h>
 #include <string.h>
 
+static int first_number(void *ctx, const char *number)
+{
+	snprintf(ctx, STORE_ADDR_MAX + 1, "%s", number);
+	return 1; /* stop: the first is enough */
+}
+
+store_err outbox_group_number(store *st, const char *group,
+			      char out[STORE_ADDR_MAX + 1])
+{
+	out[0] = '\0';
+	return store_group_numbers(st, group, first_number, out);
+}
+
 int outbox_kind_is_reply(const char *kind)
 {
 	return strcmp(kind, OUTBOX_KIND_MESSAGE) != 0;

@@ -37,6 +37,10 @@ typedef struct {
 	const char *inline_provider;
 } outbox_msg;
 
+/* The number a group sends from: its first one ("" when it has none). */
+store_err outbox_group_number(store *st, const char *group,
+			      char out[STORE_ADDR_MAX + 1]);
+
 /* 1 when a message of this kind obeys the sending rule. */
 int outbox_kind_is_reply(const char *kind);
 /* 1 when some profile with this phone is subscribed to the group. */
