@@ -15,6 +15,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/phone.h"
@@ -411,6 +412,52 @@ static int all_lower_phrase(const char *s)
 	return 1;
 }
 
+/*
+ * "+1" and ten digits skip libphonenumber's Parse(); the same digits with
+ * a space after "+1" take it. Both must give the same answer for every
+ * area code (and exchanges that are toll-free, premium, unassigned or
+ * special such as 555 and 911) and a spread of other numbers.
+ */
+static void expect_same_both_ways(const char *ten)
+{
+	char fast[16], slow[17];
+	phone_info a, b;
+	phone_err ea, eb;
+
+	snprintf(fast, sizeof fast, "+1%s", ten);
+	snprintf(slow, sizeof slow, "+1 %s", ten);
+	ea = norm(fast, "US", &a);
+	eb = norm(slow, "FR", &b);
+	assert_int_equal(ea, eb);
+	assert_memory_equal(&a, &b, sizeof a);
+}
+
+static void test_nanp_fast_path_matches_parse(void **state)
+{
+	static const char *exch[] = { "200", "211", "555", "911", "958",
+				      "976", "234", "880" };
+	uint32_t x = 12345;
+	char ten[11];
+
+	(void)state;
+	for (int npa = 200; npa <= 999; npa++)
+		for (size_t e = 0; e < sizeof exch / sizeof *exch; e += 3) {
+			snprintf(ten, sizeof ten, "%03d%s%04d", npa,
+				 exch[(e + (size_t)npa) % 8],
+				 npa * 7 % 10000);
+			expect_same_both_ways(ten);
+		}
+	for (int i = 0; i < 2000; i++) {
+		x = x * 1103515245u + 12345u;
+		snprintf(ten, sizeof ten, "%u%09u", 2 + (x >> 8) % 8,
+			 (x ^ (x >> 13) * 2654435761u) % 1000000000u);
+		expect_same_both_ways(ten);
+	}
+	/* Not the fast path's shape, through Parse() as before. */
+	expect_same_both_ways("1234567890");
+	expect_same_both_ways("0234567890");
+}
+
 static void test_strerror(void **state)
 {
 	const char *seen[PHONE_ERR_REGION + 1];
@@ -546,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_idempotent),
 		cmocka_unit_test(test_null_out),
 		cmocka_unit_test(test_short_code),
+		cmocka_unit_test(test_nanp_fast_path_matches_parse),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_type_name),
 	};
