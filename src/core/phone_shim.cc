@@ -165,6 +165,7 @@ struct nanp_region {
 
 struct nanp_types {
 	std::vector<nanp_region> regions; /* in GetRegionCodeForNumber order */
+	bool ten_possible = false; /* IsPossibleNumber() of any 10 digits */
 	bool ok = false;
 };
 
@@ -230,6 +231,19 @@ nanp_types *nanp_load(const PhoneNumberUtil &util)
 			return t;
 	}
 	t->ok = !t->regions.empty();
+	/* TestNumberLength() with the first region's (the country's) lengths:
+	 * ten digits are possible, and not "possible locally only". */
+	for (const PhoneMetadata &cand : all.metadata()) {
+		if (!t->ok || cand.id() != order.front())
+			continue;
+		const PhoneNumberDesc &g = cand.general_desc();
+		const auto &len = g.possible_length();
+		const auto &local = g.possible_length_local_only();
+		t->ten_possible =
+			len.size() > 0 && len.Get(0) != -1 &&
+			std::find(len.begin(), len.end(), 10) != len.end() &&
+			std::find(local.begin(), local.end(), 10) == local.end();
+	}
 	return t;
 }
 
@@ -367,7 +381,8 @@ phone_err phone_normalize_cc(const char *input, size_t len,
 
 	const PhoneNumberUtil &util = phone_util();
 	PhoneNumber num;
-	if (!phone_nanp_e164(text, &num)) {
+	bool nanp_shape = phone_nanp_e164(text, &num);
+	if (!nanp_shape) {
 		switch (util.Parse(text, region, &num)) {
 		case PhoneNumberUtil::NO_PARSING_ERROR:
 			break;
@@ -383,8 +398,9 @@ phone_err phone_normalize_cc(const char *input, size_t len,
 	 * IS_POSSIBLE_LOCAL_ONLY ("253-0000" in the US) is not accepted: it
 	 * lacks the area code, so its "E.164" (+12530000) reaches nobody.
 	 */
-	if (util.IsPossibleNumberWithReason(num) !=
-	    PhoneNumberUtil::IS_POSSIBLE)
+	if (!(nanp_shape && nanp().ten_possible) &&
+	    util.IsPossibleNumberWithReason(num) !=
+		    PhoneNumberUtil::IS_POSSIBLE)
 		return PHONE_ERR_IMPOSSIBLE;
 
 	/* Any extension is dropped here: SMS cannot reach one anyway. */
