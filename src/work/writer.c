@@ -14,7 +14,6 @@ struct writer {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
-	pthread_cond_t sync_done; /* for writer_run() */
 	writer_job *head, *tail;
 	int stopping;
 	uint64_t batches, jobs;
@@ -84,14 +83,8 @@ static void finish_batch(writer *w, writer_job *batch, store_err commit)
 		next = j->next;
 		j->commit = commit;
 		n++;
-		if (j->done) {
+		if (j->done)
 			j->done(j);
-		} else {
-			pthread_mutex_lock(&w->mu);
-			j->finished = 1;
-			pthread_cond_broadcast(&w->sync_done);
-			pthread_mutex_unlock(&w->mu);
-		}
 	}
 	pthread_mutex_lock(&w->mu);
 	w->batches++;
@@ -151,9 +144,7 @@ writer *writer_start(store *st)
 	w->st = st;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->wake, NULL);
-	pthread_cond_init(&w->sync_done, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		pthread_cond_destroy(&w->sync_done);
 		pthread_cond_destroy(&w->wake);
 		pthread_mutex_destroy(&w->mu);
 		free(w);
@@ -165,7 +156,6 @@ writer *writer_start(store *st)
 void writer_submit(writer *w, writer_job *job)
 {
 	job->next = NULL;
-	job->finished = 0;
 	job->rc = 0;
 	job->commit = STORE_OK;
 	pthread_mutex_lock(&w->mu);
@@ -178,15 +168,39 @@ void writer_submit(writer *w, writer_job *job)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* A writer_run() caller waits on its own condition variable, so a
+ * finished job wakes its caller alone, not every caller waiting. */
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int finished;
+} run_wait;
+
+static void run_done(writer_job *job)
+{
+	run_wait *rw = job->done_arg;
+
+	pthread_mutex_lock(&rw->mu);
+	rw->finished = 1;
+	pthread_cond_signal(&rw->cv);
+	pthread_mutex_unlock(&rw->mu);
+}
+
 int writer_run(writer *w, writer_fn fn, void *arg, store_err *commit)
 {
-	writer_job job = {.fn = fn, .arg = arg};
+	run_wait rw = {.finished = 0};
+	writer_job job = {.fn = fn, .arg = arg, .done = run_done,
+			  .done_arg = &rw};
 
+	pthread_mutex_init(&rw.mu, NULL);
+	pthread_cond_init(&rw.cv, NULL);
 	writer_submit(w, &job);
-	pthread_mutex_lock(&w->mu);
-	while (!job.finished)
-		pthread_cond_wait(&w->sync_done, &w->mu);
-	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_lock(&rw.mu);
+	while (!rw.finished)
+		pthread_cond_wait(&rw.cv, &rw.mu);
+	pthread_mutex_unlock(&rw.mu);
+	pthread_cond_destroy(&rw.cv);
+	pthread_mutex_destroy(&rw.mu);
 	if (commit)
 		*commit = job.commit;
 	return job.commit ? -1 : job.rc;
@@ -201,7 +215,6 @@ void writer_stop(writer *w)
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
-	pthread_cond_destroy(&w->sync_done);
 	pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->mu);
 	free(w);

@@ -35,14 +35,13 @@ struct writer_job {
 	/* public: set by the caller */
 	writer_fn fn;
 	void *arg;
-	writer_done_fn done; /* may be NULL for writer_run() */
+	writer_done_fn done;
 	void *done_arg;
 	/* read-only: set by the writer before done() */
 	int rc;
 	store_err commit;
 	/* private */
 	writer_job *next;
-	int finished;
 };
 
 writer *writer_start(store *st);
