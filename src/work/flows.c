@@ -51,6 +51,7 @@ typedef struct {
 typedef struct {
 	flows *f;
 	run_copy *rc;
+	store_run r;              /* in the writer: the run as it moves on */
 	const flowdef *def;
 	int has_call;             /* a webhook was called */
 	webhook_outcome wo;
@@ -103,8 +104,8 @@ static void log_step(store *st, const step_job *j, const char *outcome,
 	if (*e)
 		return;
 	memset(&l, 0, sizeof l);
-	l.run_id = j->rc->r.id;
-	l.step = j->rc->r.step;
+	l.run_id = j->r.id;
+	l.step = j->r.step;
 	l.attempt = attempt;
 	l.time_ms = j->now_ms;
 	snprintf(l.outcome, sizeof l.outcome, "%s", outcome);
@@ -130,7 +131,7 @@ static store_err do_sms(store *st, step_job *j, const flow_step *s)
 	store_outbox o;
 	char *text = NULL;
 	size_t len;
-	store_err e = flows_view_load(st, j->rc->r.user_id, &v);
+	store_err e = flows_view_load(st, j->r.user_id, &v);
 
 	view_props(&v, j->rc);
 	if (!e && !v.u.phone[0]) {
@@ -145,7 +146,7 @@ static store_err do_sms(store *st, step_job *j, const flow_step *s)
 	if (!e)
 		e = outbox_group_number(st, s->group_id, from);
 	snprintf(dedupe, sizeof dedupe, "run%lld-%d",
-		 (long long)j->rc->r.id, j->rc->r.step);
+		 (long long)j->r.id, j->r.step);
 	outbox_msg om = {
 		.group_id = s->group_id,
 		.to = v.u.phone,
@@ -166,7 +167,7 @@ static store_err do_sms(store *st, step_job *j, const flow_step *s)
 		log_step(st, j, "queued", 1, 0, "already queued", &e);
 		goto out;
 	}
-	j->queued = !e && o.state == STORE_OUT_QUEUED;
+	j->queued |= !e && o.state == STORE_OUT_QUEUED;
 	log_step(st, j, o.state == STORE_OUT_QUEUED ? "queued" : "rejected",
 		 1, 0, o.state == STORE_OUT_QUEUED ? "" : o.error, &e);
 out:
@@ -181,7 +182,7 @@ static store_err do_update(store *st, step_job *j, const flow_step *s)
 	char ev[STORE_EVIDENCE_MAX + 1];
 	subs_result res;
 	store_err e = STORE_OK;
-	int64_t user = j->rc->r.user_id;
+	int64_t user = j->r.user_id;
 
 	if (s->attributes)
 		e = track_merge_attrs(st, user, s->attributes, j->now_ms);
@@ -192,7 +193,7 @@ static store_err do_update(store *st, step_job *j, const flow_step *s)
 		return e;
 	}
 	snprintf(ev, sizeof ev, "{\"flow\":\"%s\",\"version\":%d,\"run\":%lld}",
-		 j->rc->r.flow_id, j->rc->r.version, (long long)j->rc->r.id);
+		 j->r.flow_id, j->r.version, (long long)j->r.id);
 	subs_change ch = {
 		.group_id = s->sub_group,
 		.state = s->sub_state,
@@ -250,42 +251,66 @@ static int webhook_record(store *st, step_job *j, store_run *r,
 	return 0;
 }
 
-/* Writer job: do the step (unless it was a webhook, done already) and
- * move the run on, in one transaction. Works on a copy of the run, so a
- * replay starts from the same place. */
+/* In the writer: do one step (a webhook's was called already) and move
+ * the run past it; 0 when it stays for a retry. */
+static int step_once(store *st, step_job *j, const flow_step *s,
+		     store_err *e)
+{
+	store_run *r = &j->r;
+
+	if (s->kind == FLOW_STEP_WEBHOOK && !webhook_record(st, j, r, e))
+		return 0;
+	if (s->kind == FLOW_STEP_SMS)
+		*e = do_sms(st, j, s);
+	else if (s->kind == FLOW_STEP_USER_UPDATE)
+		*e = do_update(st, j, s);
+	else if (s->kind == FLOW_STEP_DELAY)
+		log_step(st, j, "ok", 1, 0, "", e);
+	r->step++;
+	r->attempts = 0;
+	r->next_ms = j->now_ms;
+	if (s->kind == FLOW_STEP_DELAY)
+		r->next_ms += s->delay_s * 1000;
+	return 1;
+}
+
+/* A step that calls out (a webhook) waits for a claim, and so does
+ * whatever follows a delay; the others are done at once, in the job
+ * that records the step before them, so a run waits for no claim and
+ * no commit between them and is never half-way through a step. */
+static int at_once(const flow_step *done, const flow_step *next)
+{
+	return next && done->kind != FLOW_STEP_DELAY &&
+	       next->kind != FLOW_STEP_WEBHOOK;
+}
+
+/* Writer job: do the step and those that follow it at once, and move
+ * the run on, in one transaction. Starts from the claimed run each time,
+ * so a replay starts from the same place. */
 static int step_fn(store *st, void *arg)
 {
 	step_job *j = arg;
-	store_run r = j->rc->r;
-	const flow_step *s = flowdef_step(j->def, (size_t)r.step);
-	int advance = 1;
+	const flow_step *s = flowdef_step(j->def, (size_t)j->rc->r.step);
+	const flow_step *next;
 	store_err e = STORE_OK;
 
+	j->r = j->rc->r;
 	j->queued = 0;
-	if (s && s->kind == FLOW_STEP_WEBHOOK)
-		advance = webhook_record(st, j, &r, &e);
-	else if (s && s->kind == FLOW_STEP_SMS)
-		e = do_sms(st, j, s);
-	else if (s && s->kind == FLOW_STEP_USER_UPDATE)
-		e = do_update(st, j, s);
-	else if (s && s->kind == FLOW_STEP_DELAY)
-		log_step(st, j, "ok", 1, 0, "", &e);
-	if (advance && s) {
-		r.step++;
-		r.attempts = 0;
-		r.next_ms = j->now_ms;
-		if (s->kind == FLOW_STEP_DELAY)
-			r.next_ms += s->delay_s * 1000;
+	while (s && !e && step_once(st, j, s, &e)) {
+		next = flowdef_step(j->def, (size_t)j->r.step);
+		if (!at_once(s, next))
+			break;
+		s = next;
 	}
 	/* A run is done when it is claimed past its last step, so a delay
 	 * that ends a flow is waited out before the run counts as done. */
-	r.state = !s ? STORE_RUN_DONE : STORE_RUN_ACTIVE;
-	if (s && (size_t)r.step >= flowdef_steps(j->def) &&
+	j->r.state = !s ? STORE_RUN_DONE : STORE_RUN_ACTIVE;
+	if (s && (size_t)j->r.step >= flowdef_steps(j->def) &&
 	    s->kind != FLOW_STEP_DELAY)
-		r.state = STORE_RUN_DONE;
-	r.updated_ms = j->now_ms;
+		j->r.state = STORE_RUN_DONE;
+	j->r.updated_ms = j->now_ms;
 	if (!e)
-		e = store_run_update(st, &r);
+		e = store_run_update(st, &j->r);
 	j->err = e;
 	return e != STORE_OK;
 }
@@ -412,11 +437,17 @@ static void run_one(fbatch *b, run_copy *rc)
 		sender_wake(b->f->snd);
 }
 
-/* Sleep until woken, the next item is due, or FLOWS_IDLE_MS. */
-static void idle(flows *f, unsigned long seen)
+/* Sleep until woken, the next run is due, or FLOWS_IDLE_MS. The signal
+ * count is taken before looking for due runs: a run entered after the
+ * look was signalled after it, and cuts the sleep short. Signals from
+ * before the look do not, so a runner claims only when there is work. */
+static void idle(flows *f)
 {
 	int64_t next = 0, wait_ms = FLOWS_IDLE_MS;
+	unsigned long seen = 0;
 
+	if (wake_stopping(&f->w, &seen))
+		return;
 	if (store_run_next_due(f->st, &next) == STORE_OK) {
 		int64_t d = next - clock_now_ms();
 		wait_ms = d < 0 ? 0 : d < wait_ms ? d : wait_ms;
@@ -440,6 +471,9 @@ static void *flows_main(void *arg)
 		b->now_ms = clock_now_ms();
 		if (writer_run(f->wr, claim_fn, b, &commit) != 0 || commit)
 			batch_clear(b);
+		/* More may be due: one more runner looks, and so on. */
+		if (b->n == FLOWS_BATCH)
+			wake_signal_one(&f->w);
 		/* A step may take up to the webhook timeout: one that could
 		 * not end inside the claim's lease is not started. */
 		int64_t deadline = b->now_ms + f->c.lease_ms -
@@ -451,7 +485,7 @@ static void *flows_main(void *arg)
 		if (i < b->n)
 			writer_run(f->wr, release_fn, b, &commit);
 		if (b->n < FLOWS_BATCH)
-			idle(f, seen);
+			idle(f);
 		batch_clear(b);
 	}
 out:
@@ -484,7 +518,7 @@ void flows_wake(flows *f)
 {
 	if (!f)
 		return;
-	wake_signal(&f->w);
+	wake_signal_one(&f->w); /* it wakes another if it finds plenty */
 }
 
 void flows_stop(flows *f)

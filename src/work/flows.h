@@ -23,7 +23,7 @@
 #include "work/sender.h"
 #include "work/writer.h"
 
-#define FLOWS_THREADS_MAX 16
+#define FLOWS_THREADS_MAX 64
 
 typedef struct {
 	int64_t user_id;
@@ -53,7 +53,7 @@ typedef struct {
 typedef struct flows flows;
 
 flows *flows_start(store *st, writer *wr, sender *snd, const flows_conf *c);
-void flows_wake(flows *f); /* NULL-safe, thread-safe */
+void flows_wake(flows *f); /* NULL-safe, thread-safe; wakes one runner */
 void flows_stop(flows *f); /* NULL-safe */
 
 #endif
