@@ -16,11 +16,13 @@
 #include <string.h>
 #include <sys/random.h>
 
-/* Runs one thread claims at once: few, so that a slow webhook holds up
- * few others while the other runners take the rest. */
-#define FLOWS_BATCH 4
+/* Runs one thread claims at once. Their webhooks are called together
+ * and their records wait for the slowest call, so a slow webhook holds
+ * up the records of at most this many others. */
+#define FLOWS_BATCH 16
 #define FLOWS_IDLE_MS 1000
 #define FLOWS_HEADER_MAX 8192 /* bytes of one rendered header line */
+#define FLOWS_KEY_LINE_MAX 64  /* "Idempotency-Key: <run>-<step>" */
 
 struct flows {
 	store *st;
@@ -38,6 +40,27 @@ typedef struct {
 	char *entry, *event;
 } run_copy;
 
+/* What a step did, for the record and the run's next state. */
+typedef struct {
+	flows *f;
+	run_copy *rc;
+	store_run r;              /* in the writer: the run as it moves on */
+	const flowdef *def;
+	webhook_outcome wo;       /* a webhook step's */
+	webhook_res res;
+	int64_t now_ms;
+	int queued;               /* an SMS went to the outbox */
+	store_err err;
+} step_job;
+
+/* A webhook request as rendered for one run. */
+typedef struct {
+	char *url, *body, *hv[FLOW_HEADERS_MAX], *lines[FLOW_HEADERS_MAX];
+	char key[FLOWS_KEY_LINE_MAX];
+} rendered;
+
+/* A runner's claimed runs, done together: their webhooks are called at
+ * once and their records go to the writer at once. */
 typedef struct {
 	flows *f;
 	int64_t now_ms;
@@ -45,21 +68,15 @@ typedef struct {
 	run_copy runs[FLOWS_BATCH];
 	size_t released; /* runs[released..n) given back unstarted */
 	webhook *wh;
+	step_job jobs[FLOWS_BATCH];
+	writer_job wj[FLOWS_BATCH];
+	/* the calls: call i is jobs[call_job[i]]'s */
+	size_t n_calls, call_job[FLOWS_BATCH];
+	rendered rd[FLOWS_BATCH];
+	webhook_req rq[FLOWS_BATCH];
+	webhook_res res[FLOWS_BATCH];
+	webhook_outcome wo[FLOWS_BATCH];
 } fbatch;
-
-/* What a step did, for the record and the run's next state. */
-typedef struct {
-	flows *f;
-	run_copy *rc;
-	store_run r;              /* in the writer: the run as it moves on */
-	const flowdef *def;
-	int has_call;             /* a webhook was called */
-	webhook_outcome wo;
-	webhook_res res;
-	int64_t now_ms;
-	int queued;               /* an SMS went to the outbox */
-	store_err err;
-} step_job;
 
 static void batch_clear(fbatch *b)
 {
@@ -315,60 +332,95 @@ static int step_fn(store *st, void *arg)
 	return e != STORE_OK;
 }
 
-/* On the runner thread: render the step and call the webhook. */
-static void call_webhook(fbatch *b, step_job *j, const flow_step *s)
+static void rendered_free(rendered *rd)
 {
-	char *url = NULL, *body = NULL, *hv[FLOW_HEADERS_MAX] = {NULL};
-	char lines[FLOW_HEADERS_MAX + 1][FLOWS_HEADER_MAX];
+	free(rd->url);
+	free(rd->body);
+	for (size_t i = 0; i < FLOW_HEADERS_MAX; i++) {
+		free(rd->hv[i]);
+		free(rd->lines[i]);
+	}
+	memset(rd, 0, sizeof *rd);
+}
+
+/* "Name: value", cut at FLOWS_HEADER_MAX bytes; NULL when out of memory. */
+static char *header_line(const char *name, const char *value)
+{
+	char *l = malloc(FLOWS_HEADER_MAX);
+
+	if (l)
+		snprintf(l, FLOWS_HEADER_MAX, "%s: %s", name, value);
+	return l;
+}
+
+/* On the runner thread: render the step's request into rq. 0 when its
+ * outcome is known without a call (j->wo and j->res say it). */
+static int render_call(fbatch *b, step_job *j, const flow_step *s,
+		       rendered *rd, webhook_req *rq)
+{
 	char terr[TPL_ERR_MAX];
-	webhook_req rq = {.method = s->method,
-			  .timeout_ms = b->f->c.webhook_timeout_ms};
 	size_t len, blen = 0;
 	flows_view v;
 	tpl_err te = TPL_OK;
 
-	j->has_call = 1;
+	memset(rq, 0, sizeof *rq);
+	rq->method = s->method;
+	rq->timeout_ms = b->f->c.webhook_timeout_ms;
 	if (flows_view_load(b->f->st, j->rc->r.user_id, &v)) {
+		flows_view_free(&v);
 		j->wo = WEBHOOK_RETRY;
 		snprintf(j->res.excerpt, sizeof j->res.excerpt, "the user "
 			 "could not be read");
-		goto out;
+		return 0;
 	}
 	view_props(&v, j->rc);
-	te = tpl_render(s->url, flows_view_lookup, &v, TPL_ESC_NONE, &url,
+	te = tpl_render(s->url, flows_view_lookup, &v, TPL_ESC_NONE, &rd->url,
 			&len, terr);
 	for (size_t i = 0; te == TPL_OK && i < s->n_headers; i++) {
 		te = tpl_render(s->headers[i].value, flows_view_lookup, &v,
-				TPL_ESC_NONE, &hv[i], &len, terr);
-		if (te == TPL_OK) {
-			snprintf(lines[i], FLOWS_HEADER_MAX, "%s: %s",
-				 s->headers[i].name, hv[i]);
-			rq.headers[rq.n_headers++] = lines[i];
+				TPL_ESC_NONE, &rd->hv[i], &len, terr);
+		if (te == TPL_OK &&
+		    !(rd->lines[i] = header_line(s->headers[i].name,
+						 rd->hv[i]))) {
+			te = TPL_ERR_NOMEM;
+			snprintf(terr, sizeof terr, "out of memory");
 		}
+		if (te == TPL_OK)
+			rq->headers[rq->n_headers++] = rd->lines[i];
 	}
 	if (te == TPL_OK && s->body)
 		te = tpl_render(s->body, flows_view_lookup, &v,
 				s->json_body ? TPL_ESC_JSON : TPL_ESC_NONE,
-				&body, &blen, terr);
+				&rd->body, &blen, terr);
+	flows_view_free(&v);
 	if (te != TPL_OK) {
+		rendered_free(rd);
 		j->wo = WEBHOOK_GIVE_UP;
 		snprintf(j->res.excerpt, sizeof j->res.excerpt, "%s", terr);
-		goto out;
+		return 0;
 	}
-	snprintf(lines[FLOW_HEADERS_MAX], FLOWS_HEADER_MAX,
-		 "Idempotency-Key: %lld-%d", (long long)j->rc->r.id,
-		 j->rc->r.step);
-	rq.headers[rq.n_headers++] = lines[FLOW_HEADERS_MAX];
-	rq.url = url;
-	rq.body = body;
-	rq.body_len = blen;
-	j->wo = webhook_call(b->wh, &rq, &j->res);
-out:
-	free(url);
-	free(body);
-	for (size_t i = 0; i < FLOW_HEADERS_MAX; i++)
-		free(hv[i]);
-	flows_view_free(&v);
+	snprintf(rd->key, sizeof rd->key, "Idempotency-Key: %lld-%d",
+		 (long long)j->rc->r.id, j->rc->r.step);
+	rq->headers[rq->n_headers++] = rd->key;
+	rq->url = rd->url;
+	rq->body = rd->body;
+	rq->body_len = blen;
+	return 1;
+}
+
+/* Call the batch's webhooks together; each outcome goes to its job. */
+static void call_all(fbatch *b)
+{
+	if (!b->n_calls)
+		return;
+	webhook_call_all(b->wh, b->n_calls, b->rq, b->res, b->wo);
+	for (size_t i = 0; i < b->n_calls; i++) {
+		step_job *j = &b->jobs[b->call_job[i]];
+		j->wo = b->wo[i];
+		j->res = b->res[i];
+		rendered_free(&b->rd[i]);
+	}
+	b->n_calls = 0;
 }
 
 static int fail_fn(store *st, void *arg)
@@ -407,33 +459,64 @@ static int release_fn(store *st, void *arg)
 	return e != STORE_OK;
 }
 
-static void run_one(fbatch *b, run_copy *rc)
+/* On the runner thread: the run's definition and, for a webhook step,
+ * its request. 0 when the run cannot go on now. */
+static int prepare(fbatch *b, step_job *j)
 {
-	step_job j = {.f = b->f, .rc = rc};
+	run_copy *rc = j->rc;
 	const flow_step *s;
-	store_err commit;
-
 	store_err de = flows_def(b->f->st, rc->r.flow_id, rc->r.version,
-				 &j.def);
+				 &j->def);
+
 	if (de == STORE_INVALID) {
 		fail_run(b, rc);
-		return;
+		return 0;
 	}
 	if (de) {
 		log_warn("flow run %lld: its definition cannot be read (%s); "
 			 "the run is retried when its lease ends",
 			 (long long)rc->r.id, store_strerror(de));
-		return;
+		return 0;
 	}
-	s = flowdef_step(j.def, (size_t)rc->r.step);
-	if (s && s->kind == FLOW_STEP_WEBHOOK)
-		call_webhook(b, &j, s);
-	j.now_ms = clock_now_ms();
-	if (writer_run(b->f->wr, step_fn, &j, &commit) != 0 || commit)
-		log_warn("flow run %lld step %d: not recorded (%s); retried "
-			 "when its lease ends", (long long)rc->r.id,
-			 rc->r.step, store_strerror(commit ? commit : j.err));
-	else if (j.queued)
+	s = flowdef_step(j->def, (size_t)rc->r.step);
+	if (s && s->kind == FLOW_STEP_WEBHOOK &&
+	    render_call(b, j, s, &b->rd[b->n_calls], &b->rq[b->n_calls]))
+		b->call_job[b->n_calls++] = (size_t)(j - b->jobs);
+	return 1;
+}
+
+/* Each run's step: the webhooks at once, then the records at once. */
+static void run_batch(fbatch *b)
+{
+	size_t m = 0, queued = 0;
+	int64_t now;
+
+	for (size_t i = 0; i < b->n; i++) {
+		step_job *j = &b->jobs[m];
+		memset(j, 0, sizeof *j);
+		j->f = b->f;
+		j->rc = &b->runs[i];
+		m += (size_t)prepare(b, j);
+	}
+	call_all(b);
+	now = clock_now_ms();
+	for (size_t i = 0; i < m; i++) {
+		b->jobs[i].now_ms = now;
+		b->wj[i] = (writer_job){.fn = step_fn, .arg = &b->jobs[i]};
+	}
+	writer_run_all(b->f->wr, b->wj, m);
+	for (size_t i = 0; i < m; i++) {
+		step_job *j = &b->jobs[i];
+		if (b->wj[i].rc || b->wj[i].commit)
+			log_warn("flow run %lld step %d: not recorded (%s); "
+				 "retried when its lease ends",
+				 (long long)j->rc->r.id, j->rc->r.step,
+				 store_strerror(b->wj[i].commit
+						? b->wj[i].commit : j->err));
+		else
+			queued += (size_t)j->queued;
+	}
+	if (queued)
 		sender_wake(b->f->snd);
 }
 
@@ -474,15 +557,16 @@ static void *flows_main(void *arg)
 		/* More may be due: one more runner looks, and so on. */
 		if (b->n == FLOWS_BATCH)
 			wake_signal_one(&f->w);
-		/* A step may take up to the webhook timeout: one that could
-		 * not end inside the claim's lease is not started. */
+		/* A step may take up to the webhook timeout: a batch that
+		 * could not end inside the claim's lease is not started. */
 		int64_t deadline = b->now_ms + f->c.lease_ms -
 				   f->c.webhook_timeout_ms;
-		size_t i = 0;
-		for (; i < b->n && clock_now_ms() < deadline; i++)
-			run_one(b, &b->runs[i]);
-		b->released = i;
-		if (i < b->n)
+		b->released = 0;
+		if (b->n && clock_now_ms() < deadline) {
+			run_batch(b);
+			b->released = b->n;
+		}
+		if (b->released < b->n)
 			writer_run(f->wr, release_fn, b, &commit);
 		if (b->n < FLOWS_BATCH)
 			idle(f);

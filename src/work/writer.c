@@ -168,12 +168,12 @@ void writer_submit(writer *w, writer_job *job)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* A writer_run() caller waits on its own condition variable, so a
- * finished job wakes its caller alone, not every caller waiting. */
+/* A caller of writer_run_all() waits on its own condition variable, so
+ * a finished job wakes its caller alone, not every caller waiting. */
 typedef struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int finished;
+	size_t left;
 } run_wait;
 
 static void run_done(writer_job *job)
@@ -181,26 +181,35 @@ static void run_done(writer_job *job)
 	run_wait *rw = job->done_arg;
 
 	pthread_mutex_lock(&rw->mu);
-	rw->finished = 1;
-	pthread_cond_signal(&rw->cv);
+	if (--rw->left == 0)
+		pthread_cond_signal(&rw->cv);
 	pthread_mutex_unlock(&rw->mu);
 }
 
-int writer_run(writer *w, writer_fn fn, void *arg, store_err *commit)
+void writer_run_all(writer *w, writer_job *jobs, size_t n)
 {
-	run_wait rw = {.finished = 0};
-	writer_job job = {.fn = fn, .arg = arg, .done = run_done,
-			  .done_arg = &rw};
+	run_wait rw = {.left = n};
 
 	pthread_mutex_init(&rw.mu, NULL);
 	pthread_cond_init(&rw.cv, NULL);
-	writer_submit(w, &job);
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].done = run_done;
+		jobs[i].done_arg = &rw;
+		writer_submit(w, &jobs[i]);
+	}
 	pthread_mutex_lock(&rw.mu);
-	while (!rw.finished)
+	while (rw.left)
 		pthread_cond_wait(&rw.cv, &rw.mu);
 	pthread_mutex_unlock(&rw.mu);
 	pthread_cond_destroy(&rw.cv);
 	pthread_mutex_destroy(&rw.mu);
+}
+
+int writer_run(writer *w, writer_fn fn, void *arg, store_err *commit)
+{
+	writer_job job = {.fn = fn, .arg = arg};
+
+	writer_run_all(w, &job, 1);
 	if (commit)
 		*commit = job.commit;
 	return job.commit ? -1 : job.rc;

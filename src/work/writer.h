@@ -48,6 +48,9 @@ writer *writer_start(store *st);
 void writer_submit(writer *w, writer_job *job);
 /* Submit and wait; returns job->rc, or -1 when the commit failed. */
 int writer_run(writer *w, writer_fn fn, void *arg, store_err *commit);
+/* Submit n jobs (their done and done_arg are set here) and wait until
+ * every one has finished; each job's rc and commit say how it ended. */
+void writer_run_all(writer *w, writer_job *jobs, size_t n);
 /* Finishes every queued job, then stops the thread. NULL-safe. */
 void writer_stop(writer *w);
 
