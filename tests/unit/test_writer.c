@@ -632,6 +632,74 @@ static void test_run_concurrent(void **state)
 	}
 }
 
+/*
+ * writer_run_all() from several threads at once: each caller returns once
+ * every one of its own jobs has finished, however the batches fall, and
+ * reads each job's own rc; a failing job takes back its changes alone.
+ */
+enum { ALL_THREADS = 6, ALL_JOBS = 5, ALL_ROUNDS = 20 };
+
+struct all_caller {
+	writer *w;
+	int id, bad;
+};
+
+static void *all_main(void *arg)
+{
+	struct all_caller *c = arg;
+	char gid[ALL_JOBS][32];
+	writer_job jobs[ALL_JOBS];
+
+	for (int k = 0; k < ALL_ROUNDS; k++) {
+		for (int i = 0; i < ALL_JOBS; i++) {
+			snprintf(gid[i], sizeof gid[i], "all-%d-%d-%d", c->id,
+				 k, i);
+			jobs[i] = (writer_job){.fn = i == 2 ? fail_fn : plain_fn,
+					       .arg = gid[i]};
+		}
+		writer_run_all(c->w, jobs, ALL_JOBS);
+		for (int i = 0; i < ALL_JOBS; i++)
+			if (jobs[i].commit != STORE_OK ||
+			    jobs[i].rc != (i == 2 ? 7 : 0))
+				c->bad++;
+	}
+	return NULL;
+}
+
+static void test_run_all(void **state)
+{
+	fixture *f = *state;
+	pthread_t tid[ALL_THREADS];
+	struct all_caller c[ALL_THREADS];
+	store_group g;
+
+	for (int i = 0; i < ALL_THREADS; i++) {
+		c[i] = (struct all_caller){f->w, i, 0};
+		assert_int_equal(pthread_create(&tid[i], NULL, all_main,
+						&c[i]), 0);
+	}
+	for (int i = 0; i < ALL_THREADS; i++) {
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+		assert_int_equal(c[i].bad, 0);
+	}
+	for (int i = 0; i < ALL_THREADS; i++) {
+		for (int k = 0; k < ALL_ROUNDS; k++) {
+			for (int j = 0; j < ALL_JOBS; j++) {
+				char gid[32];
+
+				snprintf(gid, sizeof gid, "all-%d-%d-%d", i,
+					 k, j);
+				assert_int_equal(store_group_get(f->st, gid,
+								 &g),
+						 j == 2 ? STORE_NOTFOUND
+							: STORE_OK);
+			}
+		}
+	}
+	/* No job: nothing to wait for. */
+	writer_run_all(f->w, NULL, 0);
+}
+
 /* Jobs queued when writer_stop() is called still run and are answered. */
 static void test_stop_drains(void **state)
 {
@@ -738,6 +806,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_threads, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_run_concurrent, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_run_all, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stop_drains, setup,
 						teardown),
