@@ -9,8 +9,10 @@
  * durably. Re-entry off: at most one run per user and flow, ever.
  *
  * Runner threads claim due runs through the writer (a lease, like the
- * outbox), run one step, and record its outcome through the writer. A
- * step is at least once; it is made idempotent where it has effects: a
+ * outbox), call the webhooks of a claim together, and record each
+ * outcome through the writer; the steps that follow and call nobody (sms,
+ * user_update, delay) are done in the job that records the step before.
+ * A step is at least once; it is made idempotent where it has effects: a
  * webhook carries Idempotency-Key <run>-<step>, an SMS step's outbox row
  * has dedupe key run<run>-<step>, a user update is one transaction with
  * the step's advance.

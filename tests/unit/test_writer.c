@@ -637,7 +637,7 @@ static void test_run_concurrent(void **state)
  * every one of its own jobs has finished, however the batches fall, and
  * reads each job's own rc; a failing job takes back its changes alone.
  */
-enum { ALL_THREADS = 6, ALL_JOBS = 5, ALL_ROUNDS = 20 };
+enum { ALL_THREADS = 6, ALL_JOBS = 5, ALL_ROUNDS = 20, ALL_GID_MAX = 48 };
 
 struct all_caller {
 	writer *w;
@@ -647,7 +647,7 @@ struct all_caller {
 static void *all_main(void *arg)
 {
 	struct all_caller *c = arg;
-	char gid[ALL_JOBS][32];
+	char gid[ALL_JOBS][ALL_GID_MAX];
 	writer_job jobs[ALL_JOBS];
 
 	for (int k = 0; k < ALL_ROUNDS; k++) {
@@ -685,7 +685,7 @@ static void test_run_all(void **state)
 	for (int i = 0; i < ALL_THREADS; i++) {
 		for (int k = 0; k < ALL_ROUNDS; k++) {
 			for (int j = 0; j < ALL_JOBS; j++) {
-				char gid[32];
+				char gid[ALL_GID_MAX];
 
 				snprintf(gid, sizeof gid, "all-%d-%d-%d", i,
 					 k, j);
