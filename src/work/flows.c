@@ -20,6 +20,8 @@
  * and their records wait for the slowest call, so a slow webhook holds
  * up the records of at most this many others. */
 #define FLOWS_BATCH 16
+_Static_assert(FLOWS_BATCH <= WEBHOOK_PARALLEL_MAX,
+	       "a batch's webhooks are called together");
 #define FLOWS_IDLE_MS 1000
 #define FLOWS_HEADER_MAX 8192 /* bytes of one rendered header line */
 #define FLOWS_KEY_LINE_MAX 64  /* "Idempotency-Key: <run>-<step>" */
