@@ -16,9 +16,9 @@
 #include <string.h>
 #include <sys/random.h>
 
-/* Runs one thread claims at once. Their webhooks are called together
- * and their records wait for the slowest call, so a slow webhook holds
- * up the records of at most this many others. */
+/* Runs one thread claims at once. Their webhooks are called together,
+ * each run recorded as its call ends; the next claim waits for the
+ * slowest call. */
 #define FLOWS_BATCH 16
 _Static_assert(FLOWS_BATCH <= WEBHOOK_PARALLEL_MAX,
 	       "a batch's webhooks are called together");
@@ -62,7 +62,7 @@ typedef struct {
 } rendered;
 
 /* A runner's claimed runs, done together: their webhooks are called at
- * once and their records go to the writer at once. */
+ * once, and each record goes to the writer as soon as it can. */
 typedef struct {
 	flows *f;
 	int64_t now_ms;
@@ -71,13 +71,13 @@ typedef struct {
 	size_t released; /* runs[released..n) given back unstarted */
 	webhook *wh;
 	step_job jobs[FLOWS_BATCH];
-	writer_job wj[FLOWS_BATCH];
+	writer_job wj[FLOWS_BATCH]; /* wj[i] records jobs[i] */
+	writer_group g;
 	/* the calls: call i is jobs[call_job[i]]'s */
 	size_t n_calls, call_job[FLOWS_BATCH];
 	rendered rd[FLOWS_BATCH];
 	webhook_req rq[FLOWS_BATCH];
 	webhook_res res[FLOWS_BATCH];
-	webhook_outcome wo[FLOWS_BATCH];
 } fbatch;
 
 static void batch_clear(fbatch *b)
@@ -410,19 +410,28 @@ static int render_call(fbatch *b, step_job *j, const flow_step *s,
 	return 1;
 }
 
-/* Call the batch's webhooks together; each outcome goes to its job. */
-static void call_all(fbatch *b)
+/* Hand the job's record to the writer; run_batch waits for them all. */
+static void record(fbatch *b, step_job *j)
 {
-	if (!b->n_calls)
-		return;
-	webhook_call_all(b->wh, b->n_calls, b->rq, b->res, b->wo);
-	for (size_t i = 0; i < b->n_calls; i++) {
-		step_job *j = &b->jobs[b->call_job[i]];
-		j->wo = b->wo[i];
-		j->res = b->res[i];
-		rendered_free(&b->rd[i]);
-	}
-	b->n_calls = 0;
+	writer_job *wj = &b->wj[j - b->jobs];
+
+	j->now_ms = clock_now_ms();
+	*wj = (writer_job){.fn = step_fn, .arg = j};
+	writer_group_submit(b->f->wr, &b->g, wj);
+}
+
+/* A webhook call is over: its run is recorded at once, whatever the
+ * other calls of the batch are still doing. */
+static void call_ended(void *ctx, size_t i, webhook_outcome out,
+		       const webhook_res *res)
+{
+	fbatch *b = ctx;
+	step_job *j = &b->jobs[b->call_job[i]];
+
+	j->wo = out;
+	j->res = *res;
+	rendered_free(&b->rd[i]);
+	record(b, j);
 }
 
 static int fail_fn(store *st, void *arg)
@@ -487,26 +496,39 @@ static int prepare(fbatch *b, step_job *j)
 	return 1;
 }
 
-/* Each run's step: the webhooks at once, then the records at once. */
+/* On the writer thread, once a record is committed: its SMS can go. */
+static void recorded(writer_job *job)
+{
+	step_job *j = job->arg;
+
+	if (!job->commit && !job->rc && j->queued)
+		sender_wake(j->f->snd);
+}
+
+/* Each run's step: a run without a call is recorded at once, the
+ * others as their calls end; then wait for every record. */
 static void run_batch(fbatch *b)
 {
-	size_t m = 0, queued = 0;
-	int64_t now;
+	size_t m = 0;
 
+	writer_group_init(&b->g);
+	b->g.each = recorded;
 	for (size_t i = 0; i < b->n; i++) {
 		step_job *j = &b->jobs[m];
+		size_t calls = b->n_calls;
+
 		memset(j, 0, sizeof *j);
 		j->f = b->f;
 		j->rc = &b->runs[i];
-		m += (size_t)prepare(b, j);
+		if (!prepare(b, j))
+			continue;
+		m++;
+		if (b->n_calls == calls)
+			record(b, j);
 	}
-	call_all(b);
-	now = clock_now_ms();
-	for (size_t i = 0; i < m; i++) {
-		b->jobs[i].now_ms = now;
-		b->wj[i] = (writer_job){.fn = step_fn, .arg = &b->jobs[i]};
-	}
-	writer_run_all(b->f->wr, b->wj, m);
+	webhook_call_all(b->wh, b->n_calls, b->rq, b->res, call_ended, b);
+	b->n_calls = 0;
+	writer_group_wait(&b->g);
 	for (size_t i = 0; i < m; i++) {
 		step_job *j = &b->jobs[i];
 		if (b->wj[i].rc || b->wj[i].commit)
@@ -515,11 +537,7 @@ static void run_batch(fbatch *b)
 				 (long long)j->rc->r.id, j->rc->r.step,
 				 store_strerror(b->wj[i].commit
 						? b->wj[i].commit : j->err));
-		else
-			queued += (size_t)j->queued;
 	}
-	if (queued)
-		sender_wake(b->f->snd);
 }
 
 /* Sleep until woken, the next run is due, or FLOWS_IDLE_MS. The signal

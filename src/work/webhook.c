@@ -23,6 +23,7 @@ typedef struct {
 	struct curl_slist *h;
 	excerpt x;
 	CURLcode rc;
+	int live; /* in the multi handle, not told to the caller yet */
 } call;
 
 struct webhook {
@@ -110,29 +111,6 @@ static void prepare(call *k, const webhook_req *rq, webhook_res *res)
 	}
 }
 
-/* Drive the multi handle until no call is left, noting how each ended. */
-static void perform(webhook *w)
-{
-	int running = 1, left;
-	CURLMsg *msg;
-	call *k;
-
-	while (running) {
-		if (curl_multi_perform(w->m, &running) != CURLM_OK)
-			break;
-		while ((msg = curl_multi_info_read(w->m, &left))) {
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
-					  (char **)&k);
-			k->rc = msg->data.result;
-		}
-		if (running && curl_multi_poll(w->m, NULL, 0, WEBHOOK_POLL_MS,
-					       NULL) != CURLM_OK)
-			break;
-	}
-}
-
 static webhook_outcome finish(call *k, webhook_res *res)
 {
 	curl_slist_free_all(k->h);
@@ -149,18 +127,48 @@ static webhook_outcome finish(call *k, webhook_res *res)
 	return classify(res->status);
 }
 
-void webhook_call_all(webhook *w, size_t n, const webhook_req *rq,
-		      webhook_res *res, webhook_outcome *out)
+/* Call i is over: out of the multi handle, and told to the caller. */
+static void end_call(webhook *w, size_t i, webhook_res *res,
+		     webhook_ended_fn ended, void *ctx)
 {
+	call *k = &w->calls[i];
+
+	curl_multi_remove_handle(w->m, k->c);
+	k->live = 0;
+	ended(ctx, i, finish(k, &res[i]), &res[i]);
+}
+
+void webhook_call_all(webhook *w, size_t n, const webhook_req *rq,
+		      webhook_res *res, webhook_ended_fn ended, void *ctx)
+{
+	int running = 1, left;
+	CURLMsg *msg;
+	call *k;
+
 	if (n > WEBHOOK_PARALLEL_MAX)
 		n = WEBHOOK_PARALLEL_MAX;
 	for (size_t i = 0; i < n; i++) {
 		prepare(&w->calls[i], &rq[i], &res[i]);
+		w->calls[i].live = 1;
 		curl_multi_add_handle(w->m, w->calls[i].c);
 	}
-	perform(w);
-	for (size_t i = 0; i < n; i++) {
-		curl_multi_remove_handle(w->m, w->calls[i].c);
-		out[i] = finish(&w->calls[i], &res[i]);
+	while (running) {
+		if (curl_multi_perform(w->m, &running) != CURLM_OK)
+			break;
+		while ((msg = curl_multi_info_read(w->m, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+					  (char **)&k);
+			k->rc = msg->data.result;
+			end_call(w, (size_t)(k - w->calls), res, ended, ctx);
+		}
+		if (running && curl_multi_poll(w->m, NULL, 0, WEBHOOK_POLL_MS,
+					       NULL) != CURLM_OK)
+			break;
 	}
+	/* What the multi handle gave up on ends as it is (no answer). */
+	for (size_t i = 0; i < n; i++)
+		if (w->calls[i].live)
+			end_call(w, i, res, ended, ctx);
 }

@@ -46,9 +46,14 @@ typedef struct webhook webhook;
 
 webhook *webhook_new(void);
 void webhook_free(webhook *w); /* NULL-safe */
-/* Makes n calls at once (at most WEBHOOK_PARALLEL_MAX) and returns when
- * all have ended: out[i] and res[i] are rq[i]'s. */
+/* Call i is over: its outcome and answer (res is res[i] of the call). */
+typedef void (*webhook_ended_fn)(void *ctx, size_t i, webhook_outcome out,
+				 const webhook_res *res);
+
+/* Makes n calls at once (at most WEBHOOK_PARALLEL_MAX), tells `ended`
+ * of each as it ends, on this thread, and returns when all have ended;
+ * res[i] is rq[i]'s answer. */
 void webhook_call_all(webhook *w, size_t n, const webhook_req *rq,
-		      webhook_res *res, webhook_outcome *out);
+		      webhook_res *res, webhook_ended_fn ended, void *ctx);
 
 #endif

@@ -168,48 +168,56 @@ void writer_submit(writer *w, writer_job *job)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* A caller of writer_run_all() waits on its own condition variable, so
- * a finished job wakes its caller alone, not every caller waiting. */
-typedef struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	size_t left;
-} run_wait;
-
-static void run_done(writer_job *job)
+/* A group's caller waits on the group's own condition variable, so a
+ * finished job wakes its caller alone, not every caller waiting. */
+static void group_done(writer_job *job)
 {
-	run_wait *rw = job->done_arg;
+	writer_group *g = job->done_arg;
 
-	pthread_mutex_lock(&rw->mu);
-	if (--rw->left == 0)
-		pthread_cond_signal(&rw->cv);
-	pthread_mutex_unlock(&rw->mu);
+	if (g->each)
+		g->each(job);
+	pthread_mutex_lock(&g->mu);
+	if (--g->left == 0)
+		pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mu);
 }
 
-void writer_run_all(writer *w, writer_job *jobs, size_t n)
+void writer_group_init(writer_group *g)
 {
-	run_wait rw = {.left = n};
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->left = 0;
+	g->each = NULL;
+}
 
-	pthread_mutex_init(&rw.mu, NULL);
-	pthread_cond_init(&rw.cv, NULL);
-	for (size_t i = 0; i < n; i++) {
-		jobs[i].done = run_done;
-		jobs[i].done_arg = &rw;
-		writer_submit(w, &jobs[i]);
-	}
-	pthread_mutex_lock(&rw.mu);
-	while (rw.left)
-		pthread_cond_wait(&rw.cv, &rw.mu);
-	pthread_mutex_unlock(&rw.mu);
-	pthread_cond_destroy(&rw.cv);
-	pthread_mutex_destroy(&rw.mu);
+void writer_group_submit(writer *w, writer_group *g, writer_job *job)
+{
+	job->done = group_done;
+	job->done_arg = g;
+	pthread_mutex_lock(&g->mu);
+	g->left++;
+	pthread_mutex_unlock(&g->mu);
+	writer_submit(w, job);
+}
+
+void writer_group_wait(writer_group *g)
+{
+	pthread_mutex_lock(&g->mu);
+	while (g->left)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	pthread_cond_destroy(&g->cv);
+	pthread_mutex_destroy(&g->mu);
 }
 
 int writer_run(writer *w, writer_fn fn, void *arg, store_err *commit)
 {
 	writer_job job = {.fn = fn, .arg = arg};
+	writer_group g;
 
-	writer_run_all(w, &job, 1);
+	writer_group_init(&g);
+	writer_group_submit(w, &g, &job);
+	writer_group_wait(&g);
 	if (commit)
 		*commit = job.commit;
 	return job.commit ? -1 : job.rc;

@@ -452,6 +452,41 @@ def test_slow_webhooks_are_called_once_each():
             expect(len(attempts(r, 0)) == 1, "one attempt recorded", r)
 
 
+def test_a_held_webhook_holds_up_no_other_run():
+    """Runs due together, one of them with its webhook held: the others
+    (a webhook then an SMS, an SMS alone) are done meanwhile."""
+    with flow_optd(timeout_ms=5000, lease_ms=6000) as o, Target() as t:
+        hold = Hold()
+        t.script("/held", hold)
+        sms_group(o)
+        add_flow(o, {"id": "held", "entry": {"event": "go"},
+                     "steps": [webhook(t.url("/held"))]})
+        add_flow(o, {"id": "quick", "entry": {"event": "go"},
+                     "steps": [webhook(t.url("/quick")),
+                               {"type": "sms", "group_id": "promo",
+                                "body": "Quick"}]})
+        add_flow(o, {"id": "text", "entry": {"event": "go"}, "steps": [
+            {"type": "sms", "group_id": "promo", "body": "Text"}]})
+        expect_status(o.status_set({
+            "subscription_group_id": "promo",
+            "subscription_state": "subscribed",
+            "external_id": "h1", "phone": phone(161)}), 201, "subscribe")
+        fire(o, "go", external_id="h1")
+        if not hold.arrived.wait(10):
+            raise AssertionError("the held webhook never came")
+        for flow in ("quick", "text"):
+            wait_runs(o, flow, 1, timeout=4)
+        ms = wait_outbox(o, 2, timeout=4)
+        expect(sorted(m["body"] for m in ms) == ["Quick", "Text"],
+               "both sent while the other webhook is held", ms)
+        expect(runs(o, "held")[0]["state"] == "running", "the held run "
+               "waits for its call", runs(o, "held"))
+        hold.release()
+        run = wait_runs(o, "held", 1)[0]
+        expect([a["outcome"] for a in attempts(run, 0)] == ["ok"],
+               "then it is done", run)
+
+
 def test_webhook_retry_waits_the_base_then_doubles():
     """--flow-retry-base-ms is the first retry's delay, doubling after
     (docs/flows.md, Settings)."""
