@@ -62,7 +62,7 @@ def threads(tmp, flags, n, wall):
     before = {r[0]: r[1:] for r in numbers(os.path.join(tmp, "ticks0"))}
     after = {r[0]: r[1:] for r in numbers(os.path.join(tmp, "ticks1"))}
     roles = (["main", "writer"] + ["sender"] * flag(flags, "--sms-senders", 2)
-             + ["runner"] * flag(flags, "--flow-runners", 4)
+             + ["runner"] * flag(flags, "--flow-runners", 16)
              + ["http"] * flag(flags, "--threads", os.cpu_count())
              + ["log"])
     if len(after) != len(roles):

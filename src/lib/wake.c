@@ -17,17 +17,21 @@ void wake_destroy(wake *w)
 	pthread_mutex_destroy(&w->mu);
 }
 
-static void bump(wake *w, int stop)
+static void bump(wake *w, int stop, int all)
 {
 	pthread_mutex_lock(&w->mu);
 	w->signals++;
 	w->stop |= stop;
-	pthread_cond_broadcast(&w->cv);
+	if (all)
+		pthread_cond_broadcast(&w->cv);
+	else
+		pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }
 
-void wake_signal(wake *w) { bump(w, 0); }
-void wake_stop(wake *w) { bump(w, 1); }
+void wake_signal(wake *w) { bump(w, 0, 1); }
+void wake_signal_one(wake *w) { bump(w, 0, 0); }
+void wake_stop(wake *w) { bump(w, 1, 1); }
 
 int wake_stopping(wake *w, unsigned long *seen)
 {

@@ -21,7 +21,8 @@ typedef struct {
 
 void wake_init(wake *w);
 void wake_destroy(wake *w);
-void wake_signal(wake *w); /* every sleeper wakes */
+void wake_signal(wake *w);     /* every sleeper wakes */
+void wake_signal_one(wake *w); /* one sleeper wakes, if any sleeps */
 void wake_stop(wake *w);   /* every sleeper wakes, for good */
 /* 1 once stopped; *seen gets the signal count to pass to wake_sleep. */
 int wake_stopping(wake *w, unsigned long *seen);

@@ -9,8 +9,10 @@
  * durably. Re-entry off: at most one run per user and flow, ever.
  *
  * Runner threads claim due runs through the writer (a lease, like the
- * outbox), run one step, and record its outcome through the writer. A
- * step is at least once; it is made idempotent where it has effects: a
+ * outbox), call the webhooks of a claim together, and record each
+ * outcome through the writer; the steps that follow and call nobody (sms,
+ * user_update, delay) are done in the job that records the step before.
+ * A step is at least once; it is made idempotent where it has effects: a
  * webhook carries Idempotency-Key <run>-<step>, an SMS step's outbox row
  * has dedupe key run<run>-<step>, a user update is one transaction with
  * the step's advance.
@@ -23,7 +25,7 @@
 #include "work/sender.h"
 #include "work/writer.h"
 
-#define FLOWS_THREADS_MAX 16
+#define FLOWS_THREADS_MAX 64
 
 typedef struct {
 	int64_t user_id;
@@ -53,7 +55,7 @@ typedef struct {
 typedef struct flows flows;
 
 flows *flows_start(store *st, writer *wr, sender *snd, const flows_conf *c);
-void flows_wake(flows *f); /* NULL-safe, thread-safe */
+void flows_wake(flows *f); /* NULL-safe, thread-safe; wakes one runner */
 void flows_stop(flows *f); /* NULL-safe */
 
 #endif

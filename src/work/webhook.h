@@ -8,8 +8,9 @@
  *                              followed, as Braze)
  *
  * Only http and https; at most WEBHOOK_EXCERPT_MAX bytes of the answer are
- * kept, for the run's record. A handle is used by one thread at a time
- * and keeps its connections alive between calls.
+ * kept, for the run's record. A handle is used by one thread at a time,
+ * makes up to WEBHOOK_PARALLEL_MAX calls at once, and keeps its
+ * connections alive between calls.
  */
 #ifndef OPTD_WEBHOOK_H
 #define OPTD_WEBHOOK_H
@@ -18,6 +19,7 @@
 
 #define WEBHOOK_EXCERPT_MAX 1024
 #define WEBHOOK_HEADERS_MAX 34 /* the step's, Idempotency-Key, one spare */
+#define WEBHOOK_PARALLEL_MAX 16
 
 typedef enum {
 	WEBHOOK_DONE = 0,
@@ -44,7 +46,14 @@ typedef struct webhook webhook;
 
 webhook *webhook_new(void);
 void webhook_free(webhook *w); /* NULL-safe */
-webhook_outcome webhook_call(webhook *w, const webhook_req *rq,
-			     webhook_res *res);
+/* Call i is over: its outcome and answer (res is res[i] of the call). */
+typedef void (*webhook_ended_fn)(void *ctx, size_t i, webhook_outcome out,
+				 const webhook_res *res);
+
+/* Makes n calls at once (at most WEBHOOK_PARALLEL_MAX), tells `ended`
+ * of each as it ends, on this thread, and returns when all have ended;
+ * res[i] is rq[i]'s answer. */
+void webhook_call_all(webhook *w, size_t n, const webhook_req *rq,
+		      webhook_res *res, webhook_ended_fn ended, void *ctx);
 
 #endif

@@ -14,7 +14,6 @@ struct writer {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
-	pthread_cond_t sync_done; /* for writer_run() */
 	writer_job *head, *tail;
 	int stopping;
 	uint64_t batches, jobs;
@@ -84,14 +83,8 @@ static void finish_batch(writer *w, writer_job *batch, store_err commit)
 		next = j->next;
 		j->commit = commit;
 		n++;
-		if (j->done) {
+		if (j->done)
 			j->done(j);
-		} else {
-			pthread_mutex_lock(&w->mu);
-			j->finished = 1;
-			pthread_cond_broadcast(&w->sync_done);
-			pthread_mutex_unlock(&w->mu);
-		}
 	}
 	pthread_mutex_lock(&w->mu);
 	w->batches++;
@@ -151,9 +144,7 @@ writer *writer_start(store *st)
 	w->st = st;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->wake, NULL);
-	pthread_cond_init(&w->sync_done, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		pthread_cond_destroy(&w->sync_done);
 		pthread_cond_destroy(&w->wake);
 		pthread_mutex_destroy(&w->mu);
 		free(w);
@@ -165,7 +156,6 @@ writer *writer_start(store *st)
 void writer_submit(writer *w, writer_job *job)
 {
 	job->next = NULL;
-	job->finished = 0;
 	job->rc = 0;
 	job->commit = STORE_OK;
 	pthread_mutex_lock(&w->mu);
@@ -178,15 +168,56 @@ void writer_submit(writer *w, writer_job *job)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* A group's caller waits on the group's own condition variable, so a
+ * finished job wakes its caller alone, not every caller waiting. */
+static void group_done(writer_job *job)
+{
+	writer_group *g = job->done_arg;
+
+	if (g->each)
+		g->each(job);
+	pthread_mutex_lock(&g->mu);
+	if (--g->left == 0)
+		pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+void writer_group_init(writer_group *g)
+{
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->left = 0;
+	g->each = NULL;
+}
+
+void writer_group_submit(writer *w, writer_group *g, writer_job *job)
+{
+	job->done = group_done;
+	job->done_arg = g;
+	pthread_mutex_lock(&g->mu);
+	g->left++;
+	pthread_mutex_unlock(&g->mu);
+	writer_submit(w, job);
+}
+
+void writer_group_wait(writer_group *g)
+{
+	pthread_mutex_lock(&g->mu);
+	while (g->left)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	pthread_cond_destroy(&g->cv);
+	pthread_mutex_destroy(&g->mu);
+}
+
 int writer_run(writer *w, writer_fn fn, void *arg, store_err *commit)
 {
 	writer_job job = {.fn = fn, .arg = arg};
+	writer_group g;
 
-	writer_submit(w, &job);
-	pthread_mutex_lock(&w->mu);
-	while (!job.finished)
-		pthread_cond_wait(&w->sync_done, &w->mu);
-	pthread_mutex_unlock(&w->mu);
+	writer_group_init(&g);
+	writer_group_submit(w, &g, &job);
+	writer_group_wait(&g);
 	if (commit)
 		*commit = job.commit;
 	return job.commit ? -1 : job.rc;
@@ -201,7 +232,6 @@ void writer_stop(writer *w)
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
-	pthread_cond_destroy(&w->sync_done);
 	pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->mu);
 	free(w);

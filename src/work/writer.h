@@ -18,6 +18,8 @@
 
 #include "store/store.h"
 
+#include <pthread.h>
+
 #define WRITER_BATCH_MAX 512
 
 typedef struct writer writer;
@@ -35,20 +37,35 @@ struct writer_job {
 	/* public: set by the caller */
 	writer_fn fn;
 	void *arg;
-	writer_done_fn done; /* may be NULL for writer_run() */
+	writer_done_fn done;
 	void *done_arg;
 	/* read-only: set by the writer before done() */
 	int rc;
 	store_err commit;
 	/* private */
 	writer_job *next;
-	int finished;
 };
 
 writer *writer_start(store *st);
 void writer_submit(writer *w, writer_job *job);
 /* Submit and wait; returns job->rc, or -1 when the commit failed. */
 int writer_run(writer *w, writer_fn fn, void *arg, store_err *commit);
+
+/* Jobs submitted one by one and waited for together. The caller owns
+ * the group (on its stack, say): init, submit any number of jobs, then
+ * wait once, which returns when each has finished (its rc and commit say
+ * how) and releases the group. */
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t left;
+	writer_done_fn each; /* if set (after init): each job's own done */
+} writer_group;
+
+void writer_group_init(writer_group *g);
+/* writer_submit() with the group's done and done_arg; thread-safe. */
+void writer_group_submit(writer *w, writer_group *g, writer_job *job);
+void writer_group_wait(writer_group *g);
 /* Finishes every queued job, then stops the thread. NULL-safe. */
 void writer_stop(writer *w);
 

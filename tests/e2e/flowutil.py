@@ -126,8 +126,12 @@ class Target:
             def log_message(self, *a):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                      Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            # the calls of a batch arrive at once: a backlog of 5 (the
+            # default) drops connections, as no real server does
+            request_queue_size = 128
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever,

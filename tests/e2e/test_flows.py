@@ -16,7 +16,7 @@ from flowutil import (Hold, Target, add_flow, answer, attempts, event,
 from harness import (Optd, expect, expect_error, expect_status, free_port,
                      scratch_dir)
 from smsutil import (NUMBER, NUMBER2, inbound_ok, messages, phone,
-                     sms_group, sms_log, wait_for)
+                     sms_group, sms_log, wait_for, wait_outbox)
 
 
 def webhook(url, body=None, method="POST", headers=None):
@@ -452,6 +452,41 @@ def test_slow_webhooks_are_called_once_each():
             expect(len(attempts(r, 0)) == 1, "one attempt recorded", r)
 
 
+def test_a_held_webhook_holds_up_no_other_run():
+    """Runs due together, one of them with its webhook held: the others
+    (a webhook then an SMS, an SMS alone) are done meanwhile."""
+    with flow_optd(timeout_ms=5000, lease_ms=6000) as o, Target() as t:
+        hold = Hold()
+        t.script("/held", hold)
+        sms_group(o)
+        add_flow(o, {"id": "held", "entry": {"event": "go"},
+                     "steps": [webhook(t.url("/held"))]})
+        add_flow(o, {"id": "quick", "entry": {"event": "go"},
+                     "steps": [webhook(t.url("/quick")),
+                               {"type": "sms", "group_id": "promo",
+                                "body": "Quick"}]})
+        add_flow(o, {"id": "text", "entry": {"event": "go"}, "steps": [
+            {"type": "sms", "group_id": "promo", "body": "Text"}]})
+        expect_status(o.status_set({
+            "subscription_group_id": "promo",
+            "subscription_state": "subscribed",
+            "external_id": "h1", "phone": phone(161)}), 201, "subscribe")
+        fire(o, "go", external_id="h1")
+        if not hold.arrived.wait(10):
+            raise AssertionError("the held webhook never came")
+        for flow in ("quick", "text"):
+            wait_runs(o, flow, 1, timeout=4)
+        ms = wait_outbox(o, 2, timeout=4)
+        expect(sorted(m["body"] for m in ms) == ["Quick", "Text"],
+               "both sent while the other webhook is held", ms)
+        expect(runs(o, "held")[0]["state"] == "running", "the held run "
+               "waits for its call", runs(o, "held"))
+        hold.release()
+        run = wait_runs(o, "held", 1)[0]
+        expect([a["outcome"] for a in attempts(run, 0)] == ["ok"],
+               "then it is done", run)
+
+
 def test_webhook_retry_waits_the_base_then_doubles():
     """--flow-retry-base-ms is the first retry's delay, doubling after
     (docs/flows.md, Settings)."""
@@ -597,6 +632,114 @@ def test_user_update_step():
         ev = led[0]["evidence"]
         expect(ev.get("flow") == "upd" and ev.get("run") == run["id"],
                "the flow and run ids as evidence", ev)
+
+
+def test_steps_after_a_webhook_run_at_once_under_the_sending_rule():
+    """The sms and user_update steps after a webhook are done together
+    with the webhook's record (one time for all), in order: an SMS before
+    the flow subscribes the user is rejected, the one after it queued;
+    the subscription is of source flow with the flow and run ids."""
+    with flow_optd() as o, Target() as t:
+        sms_group(o)
+        add_flow(o, {"id": "chain", "entry": {"event": "go"}, "steps": [
+            webhook(t.url("/hook")),
+            {"type": "sms", "group_id": "promo", "body": "Before"},
+            {"type": "user_update", "attributes": {"chained": True},
+             "subscription": {"group_id": "promo", "state": "subscribed"}},
+            {"type": "sms", "group_id": "promo", "body": "After"},
+            webhook(t.url("/after"),
+                    '{"c":"{{custom_attribute.${chained}}}"}')]})
+        expect_status(o.status_set({
+            "subscription_group_id": "promo",
+            "subscription_state": "subscribed",
+            "external_id": "sub", "phone": phone(141)}), 201, "subscribe")
+        track_ok(o, {"attributes": [{"external_id": "new",
+                                     "phone": phone(142)}]},
+                 attributes_processed=1)
+        fire(o, "go", external_id="sub")
+        fire(o, "go", external_id="new")
+        rs = wait_runs(o, "chain", 2)
+        for r, first in zip(rs, ("queued", "rejected")):
+            got = [(a["step"], a["outcome"]) for a in r["steps"]]
+            expect(got == [(0, "ok"), (1, first), (2, "ok"), (3, "queued"),
+                           (4, "ok")], "each step once, in order", r)
+            expect(len({a["time"] for a in r["steps"][:4]}) == 1,
+                   "the steps after the webhook recorded with it", r)
+        led = [e for e in o.consent(external_id="new")
+               if e["source"] == "flow"]
+        expect(len(led) == 1 and led[0]["to"] == "subscribed" and
+               led[0]["evidence"].get("flow") == "chain" and
+               led[0]["evidence"].get("run") == rs[1]["id"],
+               "the flow's subscription, with its flow and run", led)
+        ms = wait_outbox(o, 4)
+        got = sorted((m["to"], m["body"], m["state"]) for m in ms)
+        expect(got == [(phone(141), "After", "sent"),
+                       (phone(141), "Before", "sent"),
+                       (phone(142), "After", "sent"),
+                       (phone(142), "Before", "rejected")],
+               "only a subscribed phone is sent to", ms)
+        after = t.wait("/after", 2)
+        expect(sorted((r["headers"].get("Idempotency-Key"), r["body"])
+                      for r in after) ==
+               sorted(("%d-4" % r["id"], '{"c":"true"}') for r in rs),
+               "the next webhook sees the update, with its own key",
+               after)
+
+
+def test_killed_after_steps_done_at_once_resumes_at_its_step():
+    """optd is SIGKILLed while a run's third step (a webhook) is held:
+    the first webhook and the SMS after it were recorded together, so
+    the restarted optd calls neither again, sends one SMS, and calls the
+    held webhook again with the same Idempotency-Key."""
+    tmp = scratch_dir()
+    flags = dict(timeout_ms=2000, lease_ms=2500)
+    o = flow_optd(tmp=tmp, **flags).start()
+    try:
+        with Target() as t:
+            hold = Hold()
+            t.script("/b", hold)
+            sms_group(o)
+            add_flow(o, {"id": "resume", "entry": {"event": "go"},
+                         "steps": [webhook(t.url("/a")),
+                                   {"type": "sms", "group_id": "promo",
+                                    "body": "Once"},
+                                   webhook(t.url("/b"))]})
+            expect_status(o.status_set({
+                "subscription_group_id": "promo",
+                "subscription_state": "subscribed",
+                "external_id": "k1", "phone": phone(151)}), 201,
+                "subscribe")
+            fire(o, "go", external_id="k1")
+            if not hold.arrived.wait(10):
+                raise AssertionError("the third step's webhook never came")
+            # sent before the kill: a message the sender had claimed would
+            # wait out the sender's lease (docs/sms.md), not the flow's
+            wait_outbox(o, 1)
+            o.kill9()
+            hold.release()
+            o = flow_optd(tmp=tmp, db=o.db, port=o.port, **flags).start()
+            run = wait_runs(o, "resume", 1, timeout=15)[0]
+            expect(run["state"] == "done", "the run is done", run)
+            keys = [r["headers"].get("Idempotency-Key")
+                    for r in t.requests("/a")]
+            expect(keys == ["%d-0" % run["id"]], "the first webhook once",
+                   keys)
+            keys = [r["headers"].get("Idempotency-Key")
+                    for r in t.wait("/b", 2)]
+            expect(keys == ["%d-2" % run["id"]] * 2, "the held one again, "
+                   "with its key", keys)
+            expect([a["outcome"] for a in attempts(run, 1)] == ["queued"],
+                   "the SMS step once", run)
+            ms = messages(o)
+            expect([(m["to"], m["body"], m["state"]) for m in ms] ==
+                   [(phone(151), "Once", "sent")], "one SMS", ms)
+            expect([x["body"] for x in sms_log(o)] == ["Once"],
+                   "sent once", sms_log(o))
+            o.stop()
+    finally:
+        if o.proc:
+            o.kill9()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---- entry ----

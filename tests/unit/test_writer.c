@@ -632,6 +632,97 @@ static void test_run_concurrent(void **state)
 	}
 }
 
+/*
+ * Groups from several threads at once: each caller's wait returns once
+ * every one of its own jobs has finished, however the batches fall; each
+ * job reads its own rc, the group's `each` saw every job before the wait
+ * returned, and a failing job takes back its changes alone.
+ */
+enum { GROUP_THREADS = 6, GROUP_JOBS = 5, GROUP_ROUNDS = 20,
+       GROUP_GID_MAX = 48 };
+
+struct group_caller {
+	writer *w;
+	int id, bad, each_seen;
+};
+
+/* A job's arg: its group id first, as plain_fn and fail_fn read it. */
+struct group_arg {
+	char gid[GROUP_GID_MAX];
+	int seen; /* by the group's `each` */
+};
+
+static void group_each(writer_job *job)
+{
+	((struct group_arg *)job->arg)->seen++;
+}
+
+static void *group_main(void *arg)
+{
+	struct group_caller *c = arg;
+	struct group_arg a[GROUP_JOBS];
+	writer_job jobs[GROUP_JOBS];
+	writer_group g;
+
+	for (int k = 0; k < GROUP_ROUNDS; k++) {
+		writer_group_init(&g);
+		g.each = group_each;
+		for (int i = 0; i < GROUP_JOBS; i++) {
+			a[i].seen = 0;
+			snprintf(a[i].gid, sizeof a[i].gid, "grp-%d-%d-%d",
+				 c->id, k, i);
+			jobs[i] = (writer_job){.fn = i == 2 ? fail_fn : plain_fn,
+					       .arg = &a[i]};
+			writer_group_submit(c->w, &g, &jobs[i]);
+		}
+		writer_group_wait(&g);
+		for (int i = 0; i < GROUP_JOBS; i++) {
+			c->each_seen += a[i].seen;
+			if (jobs[i].commit != STORE_OK ||
+			    jobs[i].rc != (i == 2 ? 7 : 0))
+				c->bad++;
+		}
+	}
+	return NULL;
+}
+
+static void test_group(void **state)
+{
+	fixture *f = *state;
+	pthread_t tid[GROUP_THREADS];
+	struct group_caller c[GROUP_THREADS];
+	writer_group empty;
+	store_group g;
+
+	for (int i = 0; i < GROUP_THREADS; i++) {
+		c[i] = (struct group_caller){f->w, i, 0, 0};
+		assert_int_equal(pthread_create(&tid[i], NULL, group_main,
+						&c[i]), 0);
+	}
+	for (int i = 0; i < GROUP_THREADS; i++) {
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+		assert_int_equal(c[i].bad, 0);
+		assert_int_equal(c[i].each_seen, GROUP_ROUNDS * GROUP_JOBS);
+	}
+	for (int i = 0; i < GROUP_THREADS; i++) {
+		for (int k = 0; k < GROUP_ROUNDS; k++) {
+			for (int j = 0; j < GROUP_JOBS; j++) {
+				char gid[GROUP_GID_MAX];
+
+				snprintf(gid, sizeof gid, "grp-%d-%d-%d", i,
+					 k, j);
+				assert_int_equal(store_group_get(f->st, gid,
+								 &g),
+						 j == 2 ? STORE_NOTFOUND
+							: STORE_OK);
+			}
+		}
+	}
+	/* No job: nothing to wait for. */
+	writer_group_init(&empty);
+	writer_group_wait(&empty);
+}
+
 /* Jobs queued when writer_stop() is called still run and are answered. */
 static void test_stop_drains(void **state)
 {
@@ -738,6 +829,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_threads, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_run_concurrent, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_group, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stop_drains, setup,
 						teardown),
