@@ -95,6 +95,10 @@ static const char *const sql_text[Q__COUNT] = {
 			     "ORDER BY id LIMIT ?",
 	[Q_USERS_BY_EMAIL] = "SELECT id FROM users WHERE email = ? "
 			     "ORDER BY id LIMIT ?",
+	[Q_USERS_BY_PHONE_IN] = "SELECT " USER_COLS ", coalesce(s.state,"
+				"'unknown') FROM users LEFT JOIN subscriptions "
+				"s ON s.user_id = users.id AND s.group_id = ?2 "
+				"WHERE phone = ?1 ORDER BY users.id LIMIT ?3",
 	[Q_USER_INSERT] = "INSERT INTO users (external_id, phone, phone_valid, "
 			  "phone_type, email, created_ms, updated_ms) "
 			  "VALUES (nullif(?,''), nullif(?,''), ?, "
@@ -146,20 +150,22 @@ static const char *const sql_text[Q__COUNT] = {
 			    "segments, created_ms, updated_ms, body) VALUES "
 			    "(?, nullif(?,''), ?, ?, ?, nullif(?,0), ?, ?, "
 			    "nullif(?,''), ?, ?, ?, ?, ?, ?, ?, ?)",
-	/* RETURNING hands the rows back in no particular order: the ids
-	 * are sorted and the rows read after. */
+	/* RETURNING hands the rows back in no particular order: they are
+	 * sorted by id after. The whole row comes back, so a claim is one
+	 * statement however many messages it takes. */
 	/* Each state is read through the (state, next_ms) index, earliest
 	 * due first: an IN over both states made SQLite read and sort every
 	 * due row, so a claim cost as much as the whole backlog. */
 	[Q_OUTBOX_CLAIM] = "UPDATE outbox SET state = 'sending', next_ms = ?2, "
-			   "updated_ms = ?1 WHERE id IN (SELECT id FROM ("
+			   "updated_ms = ?1, attempts = attempts + 1 WHERE id IN (SELECT id FROM ("
 			   "SELECT * FROM (SELECT id, next_ms FROM outbox "
 			   "WHERE state = 'queued' AND next_ms <= ?1 "
 			   "ORDER BY next_ms LIMIT ?3) UNION ALL "
 			   "SELECT * FROM (SELECT id, next_ms FROM outbox "
 			   "WHERE state = 'sending' AND next_ms <= ?1 "
 			   "ORDER BY next_ms LIMIT ?3)) "
-			   "ORDER BY next_ms, id LIMIT ?3) RETURNING id",
+			   "ORDER BY next_ms, id LIMIT ?3) RETURNING "
+			   OUTBOX_COLS,
 	[Q_OUTBOX_UPDATE] = "UPDATE outbox SET state = ?, provider = ?, "
 			    "provider_id = nullif(?,''), attempts = ?, "
 			    "next_ms = ?, error = ?, updated_ms = ? "

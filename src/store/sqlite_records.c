@@ -316,6 +316,27 @@ store_err sqlt_users_by_email(store *st, const char *email, int64_t *ids,
 	return ids_of(s, email, ids, max, n);
 }
 
+store_err sqlt_users_by_phone_in(store *st, const char *phone,
+				 const char *group, store_user_sub *out,
+				 size_t max, size_t *n)
+{
+	Q_OR_FAIL(s, st, Q_USERS_BY_PHONE_IN);
+	int rc;
+
+	*n = 0;
+	sqlt__bind_text(s, 1, phone);
+	sqlt__bind_text(s, 2, group);
+	sqlite3_bind_int64(s, 3, store__limit(max));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+		store_user_sub *u = &out[(*n)++];
+		read_user(s, &u->user);
+		u->state = CONSENT_UNKNOWN;
+		consent_state_from_name(
+			(const char *)sqlite3_column_text(s, 8), &u->state);
+	}
+	return sqlt__finish(s, rc == SQLITE_ROW ? SQLITE_DONE : rc);
+}
+
 store_err sqlt_user_insert(store *st, store_user *u)
 {
 	Q_OR_FAIL(s, st, Q_USER_INSERT);

@@ -176,6 +176,19 @@ store_err store_users_by_phone(store *st, const char *phone, int64_t *ids,
 			       size_t max, size_t *n);
 store_err store_users_by_email(store *st, const char *email, int64_t *ids,
 			       size_t max, size_t *n);
+
+/* A profile and its state in one group. */
+typedef struct {
+	store_user user;
+	consent_state state; /* CONSENT_UNKNOWN when never set */
+} store_user_sub;
+
+/* Up to `max` users with this phone, oldest first, each with its state in
+ * `group`; *n is set. One read where store_users_by_phone() and
+ * store_sub_get() take one per profile. */
+store_err store_users_by_phone_in(store *st, const char *phone,
+				  const char *group, store_user_sub *out,
+				  size_t max, size_t *n);
 /* Sets u->id. CONFLICT when the external_id is taken. */
 store_err store_user_insert(store *st, store_user *u);
 /* Writes phone, phone_valid, phone_type and email of an existing user. */
@@ -333,7 +346,7 @@ store_err store_outbox_insert(store *st, store_outbox *m);
  * Claim up to `limit` due messages, oldest first: queued ones with
  * next_ms <= now_ms, and sending ones whose lease (next_ms) has run out
  * (their sender died). Each becomes `sending` with next_ms = now_ms +
- * lease_ms before cb sees it. Call inside a transaction; on PostgreSQL two
+ * lease_ms and one more attempt counted before cb sees it. Call inside a transaction; on PostgreSQL two
  * processes never claim the same message (SKIP LOCKED). When cb returns
  * nonzero it is called no more; the messages it was not shown stay claimed
  * until their lease runs out.

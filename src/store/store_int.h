@@ -47,6 +47,9 @@
 			   size_t max, size_t *n), (st, p, ids, max, n))    \
 	X(users_by_email, (store * st, const char *e, int64_t *ids,         \
 			   size_t max, size_t *n), (st, e, ids, max, n))    \
+	X(users_by_phone_in, (store * st, const char *p, const char *g,     \
+			      store_user_sub *o, size_t max, size_t *n),    \
+	  (st, p, g, o, max, n))                                            \
 	X(user_insert, (store * st, store_user * u), (st, u))               \
 	X(user_update_contact, (store * st, const store_user *u), (st, u))  \
 	X(sub_get, (store * st, int64_t u, const char *g, consent_state *o, \

@@ -1787,6 +1787,7 @@ static void test_outbox_claim(void **state)
 	assert_int_equal(store_outbox_get(f->st, id[0], got), STORE_OK);
 	assert_int_equal(got->state, STORE_OUT_SENDING);
 	assert_int_equal(got->next_ms, 1200);
+	assert_int_equal(got->attempts, 1); /* the claim counts the attempt */
 
 	/* What is claimed is not claimed again while its lease runs. */
 	assert_int_equal(claim_n(f->st, 300, 1000, 10, 1), id[5]);
