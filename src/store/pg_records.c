@@ -148,6 +148,7 @@ store_err pg_group_insert(store *st, const store_group *g)
 {
 	pg_args a = {0};
 
+	pg__tx_changed(st);
 	pg__text(&a, g->id);
 	pg__text(&a, g->name);
 	pg__text(&a, consent_channel_name(g->channel));
@@ -179,6 +180,7 @@ store_err pg_group_update(store *st, const store_group *g)
 	long changed = 0;
 	store_err err;
 
+	pg__tx_changed(st);
 	pg__text(&a, g->name);
 	pg__int(&a, g->double_opt_in);
 	pg__int(&a, g->updated_ms);
@@ -206,6 +208,7 @@ store_err pg_number_add(store *st, const char *number, const char *group)
 {
 	pg_args a = {0};
 
+	pg__tx_changed(st);
 	pg__text(&a, number);
 	pg__text(&a, group);
 	return pg__exec_guarded(st, P_NUMBER_ADD, &a);
@@ -215,6 +218,7 @@ store_err pg_numbers_clear(store *st, const char *group)
 {
 	pg_args a = {0};
 
+	pg__tx_changed(st);
 	pg__text(&a, group);
 	return pg__exec(st, P_NUMBERS_CLEAR, &a, NULL);
 }

@@ -304,6 +304,7 @@ static const char *const sql_text[Q__COUNT] = {
 
 typedef struct conn {
 	sqlite3 *db;
+	uint64_t tx_id; /* store_tx_id() while a transaction is open */
 	sqlite3_stmt *stmt[Q__COUNT];
 	struct conn *next;
 } conn;
@@ -715,7 +716,28 @@ store_err sqlt_ping(store *st)
 	return sqlt__finish(s, sqlite3_step(s));
 }
 
-store_err sqlt_begin(store *st) { return sqlt__exec(st, Q_BEGIN); }
+void sqlt__tx_changed(store *st)
+{
+	conn *c = pthread_getspecific(SQ(st)->tls);
+
+	if (c)
+		c->tx_id = store__tx_next();
+}
+
+uint64_t sqlt_tx_id(store *st)
+{
+	conn *c = pthread_getspecific(SQ(st)->tls);
+
+	return c && !sqlite3_get_autocommit(c->db) ? c->tx_id : 0;
+}
+
+store_err sqlt_begin(store *st)
+{
+	store_err err = sqlt__exec(st, Q_BEGIN);
+
+	sqlt__tx_changed(st);
+	return err;
+}
 store_err sqlt_commit(store *st) { return sqlt__exec(st, Q_COMMIT); }
 void sqlt_rollback(store *st) { (void)sqlt__exec(st, Q_ROLLBACK); }
 store_err sqlt_savepoint(store *st) { return sqlt__exec(st, Q_SAVEPOINT); }
@@ -725,6 +747,7 @@ void sqlt_rollback_to(store *st)
 	/* ROLLBACK TO keeps the savepoint open; release it too. */
 	(void)sqlt__exec(st, Q_ROLLBACK_TO);
 	(void)sqlt__exec(st, Q_RELEASE);
+	sqlt__tx_changed(st);
 }
 
 /* Nothing is ever deferred: every statement has finished when its
@@ -742,5 +765,6 @@ static const store_vt sqlt_vt = {
 	.thread_done = sqlt_thread_done,
 	.rollback = sqlt_rollback,
 	.rollback_to = sqlt_rollback_to,
+	.tx_id = sqlt_tx_id,
 	STORE_OPS(SQLT_VT_INIT)
 };

@@ -88,5 +88,8 @@ STORE_OPS(SQLT_DECL)
 void sqlt_thread_done(store *st);
 void sqlt_rollback(store *st);
 void sqlt_rollback_to(store *st);
+uint64_t sqlt_tx_id(store *st);
+/* The transaction wrote a group or its numbers: a new store_tx_id(). */
+void sqlt__tx_changed(store *st);
 
 #endif

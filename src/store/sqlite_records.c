@@ -137,6 +137,7 @@ static void read_group(sqlite3_stmt *s, store_group *g)
 store_err sqlt_group_insert(store *st, const store_group *g)
 {
 	Q_OR_FAIL(s, st, Q_GROUP_INSERT);
+	sqlt__tx_changed(st);
 	sqlt__bind_text(s, 1, g->id);
 	sqlt__bind_text(s, 2, g->name);
 	sqlt__bind_text(s, 3, consent_channel_name(g->channel));
@@ -167,6 +168,7 @@ store_err sqlt_group_update(store *st, const store_group *g)
 	Q_OR_FAIL(s, st, Q_GROUP_UPDATE);
 	store_err err;
 
+	sqlt__tx_changed(st);
 	sqlt__bind_text(s, 1, g->name);
 	sqlite3_bind_int(s, 2, g->double_opt_in);
 	sqlite3_bind_int64(s, 3, g->updated_ms);
@@ -194,6 +196,7 @@ store_err sqlt_group_list(store *st, store_group_cb cb, void *ctx)
 store_err sqlt_number_add(store *st, const char *number, const char *group)
 {
 	Q_OR_FAIL(s, st, Q_NUMBER_ADD);
+	sqlt__tx_changed(st);
 	sqlt__bind_text(s, 1, number);
 	sqlt__bind_text(s, 2, group);
 	return sqlt__step_done(s);
@@ -202,6 +205,7 @@ store_err sqlt_number_add(store *st, const char *number, const char *group)
 store_err sqlt_numbers_clear(store *st, const char *group)
 {
 	Q_OR_FAIL(s, st, Q_NUMBERS_CLEAR);
+	sqlt__tx_changed(st);
 	sqlt__bind_text(s, 1, group);
 	return sqlt__step_done(s);
 }

@@ -34,6 +34,7 @@ store_err sqlt_group_sms_set(store *st, const char *group, const char *json,
 {
 	Q_OR_FAIL(s, st, Q_GROUP_SMS_SET);
 
+	sqlt__tx_changed(st);
 	if (json && strlen(json) > STORE_SMS_CONFIG_MAX)
 		return STORE_INVALID;
 	sqlt__bind_text(s, 1, json);

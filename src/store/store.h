@@ -150,6 +150,15 @@ store_err store_number_add(store *st, const char *number, const char *group);
 store_err store_numbers_clear(store *st, const char *group);
 store_err store_number_owner(store *st, const char *number,
 			     char group_out[IDENT_GROUP_ID_MAX + 1]);
+
+/*
+ * An id of the calling thread's open transaction, 0 outside one. It
+ * changes at every begin and rollback to a savepoint, and whenever the
+ * transaction writes a subscription group or its numbers, so a group or
+ * number read under one id may be used again while the id is the same
+ * (the writer's batch reads its groups once, not once per message).
+ */
+uint64_t store_tx_id(store *st);
 store_err store_group_numbers(store *st, const char *group,
 			      store_number_cb cb, void *ctx);
 

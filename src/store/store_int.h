@@ -153,12 +153,17 @@ typedef struct store_vt {
 	void (*thread_done)(store *st);
 	void (*rollback)(store *st);
 	void (*rollback_to)(store *st);
+	uint64_t (*tx_id)(store *st);
 	STORE_OPS(STORE_VT_FIELD)
 } store_vt;
 
 struct store {
 	const store_vt *vt;
 };
+
+/* A new id for store_tx_id(): never 0, never the same twice in a
+ * process, whichever backend or thread asks. */
+uint64_t store__tx_next(void);
 
 /* now_ms + lease_ms, the end of a sender's claim, without overflow. */
 static inline int64_t store__lease_end(int64_t now_ms, int64_t lease_ms)

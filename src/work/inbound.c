@@ -286,7 +286,7 @@ static store_err apply(store *st, inb_job *j)
 	store_group g;
 	store_err e;
 
-	e = store_number_owner(st, j->rec.to, j->rec.group_id);
+	e = smsconf_number_owner(st, j->rec.to, j->rec.group_id);
 	if (e == STORE_NOTFOUND) {
 		set_str(j->rec.action, sizeof j->rec.action, "no_group");
 		return record(st, j);
