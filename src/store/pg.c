@@ -135,10 +135,6 @@ static const char *const sql_text[P__COUNT] = {
 			     "ORDER BY id LIMIT $2",
 	[P_USERS_BY_EMAIL] = "SELECT id FROM users WHERE email = $1 "
 			     "ORDER BY id LIMIT $2",
-	[P_USERS_BY_PHONE_IN] = "SELECT " USER_COLS ", coalesce(s.state,"
-				"'unknown') FROM users LEFT JOIN subscriptions "
-				"s ON s.user_id = users.id AND s.group_id = $2 "
-				"WHERE phone = $1 ORDER BY users.id LIMIT $3",
 	[P_USER_INSERT] = "INSERT INTO users (external_id, phone, phone_valid, "
 			  "phone_type, email, created_ms, updated_ms) "
 			  "VALUES (nullif($1,''), nullif($2,''), $3, "
@@ -449,7 +445,6 @@ static const char *statement_text(int q)
 static const unsigned char needs_rows[P__COUNT] = {
 	[P_SUB_GET] = 1, [P_USER_SUBS] = 1, [P_LEDGER_BY_PHONE] = 1,
 	[P_LEDGER_BY_EMAIL] = 1, [P_LEDGER_BY_EXT] = 1, [P_COMMIT] = 1,
-	[P_USERS_BY_PHONE_IN] = 1,
 	[P_SAVEPOINT] = 1, [P_RELEASE] = 1, [P_STMT_SAVEPOINT] = 1,
 	/* These read or refer to users, which may still be buffered. */
 	[P_USER_ATTRS_GET] = 1, [P_USER_ATTRS_SET] = 1, [P_ALIAS_ADD] = 1,
@@ -485,7 +480,6 @@ static const unsigned char is_read[P__COUNT] = {
 	[P_GROUP_LIST] = 1,
 	[P_NUMBER_OWNER] = 1, [P_GROUP_NUMBERS] = 1, [P_USER_GET] = 1,
 	[P_USER_BY_EXT] = 1, [P_USERS_BY_PHONE] = 1, [P_USERS_BY_EMAIL] = 1,
-	[P_USERS_BY_PHONE_IN] = 1,
 	[P_SUB_GET] = 1, [P_USER_SUBS] = 1, [P_LEDGER_BY_PHONE] = 1,
 	[P_LEDGER_BY_EMAIL] = 1, [P_LEDGER_BY_EXT] = 1, [P_PING] = 1,
 	[P_USER_IDS] = 1, [P_GROUP_SMS_GET] = 1, [P_INBOUND_LIST] = 1,

@@ -349,36 +349,30 @@ store_err pg_users_by_email(store *st, const char *email, int64_t *ids,
 }
 
 /*
- * The joined read goes after the buffered rows (pg.c's needs_rows), so
- * the tables hold every profile; a phone no profile has (a new one, the
- * common case of a sign-up) is answered without sending them, as
- * pg_users_by_phone() does.
+ * The reads store_users_by_phone_in() stands for, one by one: the users
+ * and subscriptions a batch has written may still be buffered here, and
+ * these reads already know where to find them (a phone no profile has,
+ * the common case of a sign-up, sends none of them).
  */
 store_err pg_users_by_phone_in(store *st, const char *phone,
 			       const char *group, store_user_sub *out,
 			       size_t max, size_t *n)
 {
-	pg_args a = {0};
-	PGresult *r;
-	int64_t any;
+	int64_t ids[STORE_PHONE_SHARE_MAX];
 	store_err err;
 
 	*n = 0;
-	err = pg_users_by_phone(st, phone, &any, 1, n);
-	if (err || *n == 0 || max == 0)
-		return err;
-	*n = 0;
-	pg__text(&a, phone);
-	pg__text(&a, group);
-	pg__int(&a, store__limit(max));
-	err = pg__query(st, P_USERS_BY_PHONE_IN, &a, &r);
-	for (int i = 0; !err && i < PQntuples(r) && *n < max; i++) {
-		store_user_sub *u = &out[(*n)++];
-		read_user(r, i, &u->user);
-		u->state = CONSENT_UNKNOWN;
-		consent_state_from_name(PQgetvalue(r, i, 8), &u->state);
+	if (max > STORE_PHONE_SHARE_MAX)
+		max = STORE_PHONE_SHARE_MAX;
+	err = pg_users_by_phone(st, phone, ids, max, n);
+	for (size_t i = 0; !err && i < *n; i++) {
+		err = pg_user_get(st, ids[i], &out[i].user);
+		if (!err)
+			err = pg_sub_get(st, ids[i], group, &out[i].state,
+					 NULL);
 	}
-	PQclear(r);
+	if (err)
+		*n = 0;
 	return err;
 }
 

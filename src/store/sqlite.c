@@ -305,6 +305,8 @@ static const char *const sql_text[Q__COUNT] = {
 typedef struct conn {
 	sqlite3 *db;
 	uint64_t tx_id; /* store_tx_id() while a transaction is open */
+	void *scratch;  /* sqlt__scratch() */
+	size_t scratch_cap;
 	sqlite3_stmt *stmt[Q__COUNT];
 	struct conn *next;
 } conn;
@@ -353,6 +355,7 @@ static void conn_free(conn *c)
 	for (int i = 0; i < Q__COUNT; i++)
 		sqlite3_finalize(c->stmt[i]);
 	sqlite3_close(c->db);
+	free(c->scratch);
 	free(c);
 }
 
@@ -377,8 +380,8 @@ static store_err conn_open(sqlt_store *st, conn **out)
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, SQLITE_BUSY_MS);
 	snprintf(pragmas, sizeof pragmas,
-		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; "
-		 "PRAGMA foreign_keys=ON;",
+		 "PRAGMA page_size=1024; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; "
+		 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
 		 st->dur == STORE_DURABLE_FULL ? "FULL" : "NORMAL");
 	rc = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
@@ -714,6 +717,23 @@ store_err sqlt_ping(store *st)
 	if (!s)
 		return err;
 	return sqlt__finish(s, sqlite3_step(s));
+}
+
+void *sqlt__scratch(store *st, size_t size)
+{
+	conn *c = pthread_getspecific(SQ(st)->tls);
+	void *grown;
+
+	if (!c)
+		return NULL;
+	if (size > c->scratch_cap) {
+		grown = realloc(c->scratch, size);
+		if (!grown)
+			return NULL;
+		c->scratch = grown;
+		c->scratch_cap = size;
+	}
+	return c->scratch;
 }
 
 void sqlt__tx_changed(store *st)

@@ -91,5 +91,9 @@ void sqlt_rollback_to(store *st);
 uint64_t sqlt_tx_id(store *st);
 /* The transaction wrote a group or its numbers: a new store_tx_id(). */
 void sqlt__tx_changed(store *st);
+/* At least `size` bytes that belong to the calling thread's connection
+ * until its next call (a claim's rows: allocated once, not per claim, so
+ * the pages stay mapped); NULL when out of memory. */
+void *sqlt__scratch(store *st, size_t size);
 
 #endif

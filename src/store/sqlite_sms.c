@@ -184,9 +184,10 @@ static int cmp_outbox_id(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Every row the claim returns, into *rows (malloc'd), sorted by id. */
-static store_err claimed_rows(sqlite3_stmt *s, store_outbox **rows,
-			      size_t *n)
+/* Every row the claim returns, into *rows (the connection's scratch
+ * space), sorted by id. */
+static store_err claimed_rows(store *st, sqlite3_stmt *s,
+			      store_outbox **rows, size_t *n)
 {
 	size_t cap = 0;
 	store_outbox *grown;
@@ -197,7 +198,7 @@ static store_err claimed_rows(sqlite3_stmt *s, store_outbox **rows,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap += SQLT_CLAIM_ROWS;
-			grown = realloc(*rows, cap * sizeof **rows);
+			grown = sqlt__scratch(st, cap * sizeof **rows);
 			if (!grown) {
 				sqlt__finish(s, SQLITE_DONE);
 				return STORE_NOMEM;
@@ -224,11 +225,10 @@ store_err sqlt_outbox_claim(store *st, int64_t now_ms, int64_t lease_ms,
 	sqlite3_bind_int64(s, 1, now_ms);
 	sqlite3_bind_int64(s, 2, store__lease_end(now_ms, lease_ms));
 	sqlite3_bind_int64(s, 3, store__limit(limit));
-	err = claimed_rows(s, &rows, &n);
+	err = claimed_rows(st, s, &rows, &n);
 	for (size_t i = 0; !err && i < n; i++)
 		if (cb(ctx, &rows[i]))
 			break;
-	free(rows);
 	return err;
 }
 
