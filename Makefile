@@ -1,6 +1,7 @@
 # optd build. Libraries come from pkg-config (libmicrohttpd, jansson, sqlite3,
 # libcurl, libcrypto, cmocka); libphonenumber ships no .pc file, so its shim
-# (src/core/phone_shim.cc) links -lphonenumber directly.
+# (src/core/phone_shim.cc) links -lphonenumber directly, and -lprotobuf (which
+# libphonenumber-dev brings) to read the metadata the library carries.
 #   make            build/optd (optimised, with debug symbols)
 #   make SAN=1      build/asan/optd and tests under AddressSanitizer + UBSan
 #   make FUZZ=1 fuzz  libFuzzer targets in build/fuzz/ (clang)
@@ -31,7 +32,7 @@ WARN := -Wall -Wextra -Werror
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Isrc -MMD -MP \
           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CXXFLAGS := -std=c++17 $(OPT) $(WARN) -Isrc -MMD -MP
-LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lphonenumber -lpthread
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lphonenumber -lprotobuf -lpthread
 
 SRC_C := $(shell find src -name '*.c' ! -name main.c | sort)
 SRC_CC := $(shell find src -name '*.cc' | sort)

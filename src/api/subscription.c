@@ -17,6 +17,7 @@
 #include "api/subreq.h"
 #include "lib/clock.h"
 #include "work/inbound.h"
+#include "lib/str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,10 +260,9 @@ static void status_set(http_req *r, int v2)
 	    api_idempotency_key(r, c->idem_key))
 		return;
 	c->route = v2 ? "v2/subscription/status/set" : "subscription/status/set";
-	snprintf(c->key_name, sizeof c->key_name, "%s", http_key_of(r)->name);
-	snprintf(c->request_id, sizeof c->request_id, "%s",
-		 http_request_id(r));
-	snprintf(c->client, sizeof c->client, "%s", http_client(r));
+	str_copy(c->key_name, sizeof c->key_name, http_key_of(r)->name);
+	str_copy(c->request_id, sizeof c->request_id, http_request_id(r));
+	str_copy(c->client, sizeof c->client, http_client(r));
 	snprintf(c->evidence, sizeof c->evidence,
 		 "{\"use_double_opt_in_logic\":true}");
 	c->now_ms = clock_now_ms();
@@ -324,7 +324,7 @@ static store_err state_of(http_req *r, const char *group, int kind,
 		e = store_users_by_phone(st, p.e164, ids, STORE_PHONE_SHARE_MAX,
 					 &n);
 	} else {
-		snprintf(mail, sizeof mail, "%s", raw);
+		str_copy(mail, sizeof mail, raw);
 		ident_email_normalize(mail);
 		e = store_users_by_email(st, mail, ids, STORE_PHONE_SHARE_MAX,
 					 &n);

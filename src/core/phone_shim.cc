@@ -10,18 +10,36 @@
  * move a number whose E.164 keeps a leading 0.
  */
 extern "C" {
+#include "core/phone_int.h"
+#include "lib/digitre.h"
 #include "phone.h"
 }
 
 #include <phonenumbers/logger.h>
+#include <phonenumbers/phonemetadata.pb.h>
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
+#include <algorithm>
 #include <cstring>
+#include <list>
 #include <string>
+#include <vector>
+
+namespace i18n {
+namespace phonenumbers {
+/* The library's compiled-in metadata. Exported by libphonenumber and
+ * declared in its metadata.h, which Debian's package does not install. */
+int metadata_size();
+const void *metadata_get();
+} // namespace phonenumbers
+} // namespace i18n
 
 using i18n::phonenumbers::NullLogger;
+using i18n::phonenumbers::PhoneMetadata;
+using i18n::phonenumbers::PhoneMetadataCollection;
 using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberDesc;
 using i18n::phonenumbers::PhoneNumberUtil;
 
 namespace {
@@ -117,6 +135,218 @@ phone_type phone_map_type(PhoneNumberUtil::PhoneNumberType t)
 	return PHONE_TYPE_UNKNOWN;
 }
 
+/*
+ * Line types of +1 numbers without ICU. GetNumberType() runs each region's
+ * patterns through a fresh ICU matcher, some twenty of them for a US
+ * number (the region search, then the type): about a quarter of a
+ * status/set request's CPU. The same patterns, taken from the same
+ * compiled-in metadata, are turned into digit automata once (lib/digitre),
+ * and the region search and type order below are GetNumberType()'s own.
+ * If any pattern does not compile, or the metadata cannot be read, the
+ * library's GetNumberType() stays in use; the unit tests hold both to the
+ * same answers.
+ */
+enum nanp_desc_kind {
+	NANP_GENERAL, NANP_PREMIUM, NANP_TOLL_FREE, NANP_SHARED_COST,
+	NANP_VOIP, NANP_PERSONAL, NANP_PAGER, NANP_UAN, NANP_VOICEMAIL,
+	NANP_FIXED, NANP_MOBILE, NANP_DESC_N
+};
+
+struct nanp_desc {
+	digitre *re = nullptr; /* none: matches nothing, as an empty pattern */
+	std::vector<int> lens; /* none: any length */
+};
+
+struct nanp_region {
+	digitre *lead = nullptr; /* the region's leading digits, if any */
+	bool same_mobile_fixed = false;
+	nanp_desc desc[NANP_DESC_N];
+};
+
+struct nanp_types {
+	std::vector<nanp_region> regions; /* in GetRegionCodeForNumber order */
+	bool ten_possible = false; /* IsPossibleNumber() of any 10 digits */
+	bool ok = false;
+};
+
+const PhoneNumberDesc &nanp_pick(const PhoneMetadata &m, int kind)
+{
+	switch (kind) {
+	case NANP_GENERAL: return m.general_desc();
+	case NANP_PREMIUM: return m.premium_rate();
+	case NANP_TOLL_FREE: return m.toll_free();
+	case NANP_SHARED_COST: return m.shared_cost();
+	case NANP_VOIP: return m.voip();
+	case NANP_PERSONAL: return m.personal_number();
+	case NANP_PAGER: return m.pager();
+	case NANP_UAN: return m.uan();
+	case NANP_VOICEMAIL: return m.voicemail();
+	case NANP_FIXED: return m.fixed_line();
+	default: return m.mobile();
+	}
+}
+
+bool nanp_compile(const std::string &pattern, digitre **out)
+{
+	return digitre_compile(pattern.data(), pattern.size(), out) ==
+	       DIGITRE_OK;
+}
+
+bool nanp_region_load(const PhoneMetadata &m, nanp_region *r)
+{
+	r->same_mobile_fixed = m.same_mobile_and_fixed_line_pattern();
+	if (m.has_leading_digits() && !nanp_compile(m.leading_digits(), &r->lead))
+		return false;
+	for (int k = 0; k < NANP_DESC_N; k++) {
+		const PhoneNumberDesc &d = nanp_pick(m, k);
+
+		r->desc[k].lens.assign(d.possible_length().begin(),
+				       d.possible_length().end());
+		if (!d.national_number_pattern().empty() &&
+		    !nanp_compile(d.national_number_pattern(), &r->desc[k].re))
+			return false;
+	}
+	return true;
+}
+
+/* Built once, never freed: it lives as long as the library's singleton. */
+nanp_types *nanp_load(const PhoneNumberUtil &util)
+{
+	nanp_types *t = new nanp_types();
+	PhoneMetadataCollection all;
+	std::list<std::string> order;
+
+	if (!all.ParseFromArray(i18n::phonenumbers::metadata_get(),
+				i18n::phonenumbers::metadata_size()))
+		return t;
+	util.GetRegionCodesForCountryCallingCode(1, &order);
+	for (const std::string &id : order) {
+		const PhoneMetadata *m = nullptr;
+
+		for (const PhoneMetadata &cand : all.metadata())
+			if (cand.id() == id && cand.country_code() == 1)
+				m = &cand;
+		t->regions.emplace_back();
+		if (!m || !nanp_region_load(*m, &t->regions.back()))
+			return t;
+	}
+	t->ok = !t->regions.empty();
+	/* TestNumberLength() with the first region's (the country's) lengths:
+	 * ten digits are possible, and not "possible locally only". */
+	for (const PhoneMetadata &cand : all.metadata()) {
+		if (!t->ok || cand.id() != order.front())
+			continue;
+		const PhoneNumberDesc &g = cand.general_desc();
+		const auto &len = g.possible_length();
+		const auto &local = g.possible_length_local_only();
+		t->ten_possible =
+			len.size() > 0 && len.Get(0) != -1 &&
+			std::find(len.begin(), len.end(), 10) != len.end() &&
+			std::find(local.begin(), local.end(), 10) == local.end();
+	}
+	return t;
+}
+
+bool nanp_matches(const nanp_desc &d, const std::string &nsn)
+{
+	if (!d.lens.empty() &&
+	    std::find(d.lens.begin(), d.lens.end(), (int)nsn.size()) ==
+		    d.lens.end())
+		return false;
+	return d.re && digitre_full(d.re, nsn.data(), nsn.size());
+}
+
+/* GetNumberTypeHelper() for one region. */
+PhoneNumberUtil::PhoneNumberType nanp_region_type(const nanp_region &r,
+						  const std::string &nsn)
+{
+	static const struct {
+		int kind;
+		PhoneNumberUtil::PhoneNumberType type;
+	} order[] = {
+		{ NANP_PREMIUM, PhoneNumberUtil::PREMIUM_RATE },
+		{ NANP_TOLL_FREE, PhoneNumberUtil::TOLL_FREE },
+		{ NANP_SHARED_COST, PhoneNumberUtil::SHARED_COST },
+		{ NANP_VOIP, PhoneNumberUtil::VOIP },
+		{ NANP_PERSONAL, PhoneNumberUtil::PERSONAL_NUMBER },
+		{ NANP_PAGER, PhoneNumberUtil::PAGER },
+		{ NANP_UAN, PhoneNumberUtil::UAN },
+		{ NANP_VOICEMAIL, PhoneNumberUtil::VOICEMAIL },
+	};
+
+	if (!nanp_matches(r.desc[NANP_GENERAL], nsn))
+		return PhoneNumberUtil::UNKNOWN;
+	for (const auto &o : order)
+		if (nanp_matches(r.desc[o.kind], nsn))
+			return o.type;
+	if (nanp_matches(r.desc[NANP_FIXED], nsn))
+		return r.same_mobile_fixed ||
+				       nanp_matches(r.desc[NANP_MOBILE], nsn)
+			       ? PhoneNumberUtil::FIXED_LINE_OR_MOBILE
+			       : PhoneNumberUtil::FIXED_LINE;
+	if (!r.same_mobile_fixed && nanp_matches(r.desc[NANP_MOBILE], nsn))
+		return PhoneNumberUtil::MOBILE;
+	return PhoneNumberUtil::UNKNOWN;
+}
+
+/* GetNumberType() of +1 and `nsn`: the first region that claims the
+ * number (by leading digits, or else by having a type for it) types it. */
+PhoneNumberUtil::PhoneNumberType nanp_type(const nanp_types &t,
+					   const std::string &nsn)
+{
+	for (const nanp_region &r : t.regions) {
+		if (r.lead) {
+			if (digitre_prefix(r.lead, nsn.data(), nsn.size()))
+				return nanp_region_type(r, nsn);
+			continue;
+		}
+		PhoneNumberUtil::PhoneNumberType type = nanp_region_type(r, nsn);
+		if (type != PhoneNumberUtil::UNKNOWN)
+			return type;
+	}
+	return PhoneNumberUtil::UNKNOWN;
+}
+
+const nanp_types &nanp()
+{
+	static const nanp_types *const t = nanp_load(phone_util());
+	return *t;
+}
+
+/* The line type, through the automata when the number is +1. */
+PhoneNumberUtil::PhoneNumberType phone_number_type(const PhoneNumber &num)
+{
+	if (num.country_code() == 1 && !num.italian_leading_zero() &&
+	    nanp().ok)
+		return nanp_type(nanp(), std::to_string(num.national_number()));
+	return phone_util().GetNumberType(num);
+}
+
+/*
+ * "+1" and ten digits, the first 2-9: what API clients send most and what
+ * Parse() would turn into country code 1 and those ten digits, only after
+ * some ten regular expressions (about a quarter of a status/set request's
+ * CPU). A national number starting 2-9 cannot begin with the NANP's
+ * national prefix "1", has no Italian leading zero and no extension, so
+ * nothing Parse() does beyond that applies. The unit tests hold the two
+ * paths to the same answers.
+ */
+bool phone_nanp_e164(const std::string &text, PhoneNumber *num)
+{
+	if (text.size() != 12 || text[0] != '+' || text[1] != '1' ||
+	    text[2] < '2' || text[2] > '9')
+		return false;
+	uint64_t national = 0;
+	for (size_t i = 2; i < text.size(); i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return false;
+		national = national * 10 + (uint64_t)(text[i] - '0');
+	}
+	num->set_country_code(1);
+	num->set_national_number(national);
+	return true;
+}
+
 phone_err phone_normalize_cc(const char *input, size_t len,
 			     const char *default_region, phone_info *info)
 {
@@ -151,22 +381,26 @@ phone_err phone_normalize_cc(const char *input, size_t len,
 
 	const PhoneNumberUtil &util = phone_util();
 	PhoneNumber num;
-	switch (util.Parse(text, region, &num)) {
-	case PhoneNumberUtil::NO_PARSING_ERROR:
-		break;
-	case PhoneNumberUtil::NOT_A_NUMBER:
-		return PHONE_ERR_PARSE;
-	default:
-		/* Digits were found, but no country code or length fits. */
-		return PHONE_ERR_IMPOSSIBLE;
+	bool nanp_shape = phone_nanp_e164(text, &num);
+	if (!nanp_shape) {
+		switch (util.Parse(text, region, &num)) {
+		case PhoneNumberUtil::NO_PARSING_ERROR:
+			break;
+		case PhoneNumberUtil::NOT_A_NUMBER:
+			return PHONE_ERR_PARSE;
+		default:
+			/* Digits found, but no country code or length fits. */
+			return PHONE_ERR_IMPOSSIBLE;
+		}
 	}
 
 	/*
 	 * IS_POSSIBLE_LOCAL_ONLY ("253-0000" in the US) is not accepted: it
 	 * lacks the area code, so its "E.164" (+12530000) reaches nobody.
 	 */
-	if (util.IsPossibleNumberWithReason(num) !=
-	    PhoneNumberUtil::IS_POSSIBLE)
+	if (!(nanp_shape && nanp().ten_possible) &&
+	    util.IsPossibleNumberWithReason(num) !=
+		    PhoneNumberUtil::IS_POSSIBLE)
 		return PHONE_ERR_IMPOSSIBLE;
 
 	/* Any extension is dropped here: SMS cannot reach one anyway. */
@@ -205,7 +439,7 @@ phone_err phone_normalize_cc(const char *input, size_t len,
 	 * region, and each call repeats the region search (some 25 regions
 	 * for +1); deriving validity from the type saves one search.
 	 */
-	PhoneNumberUtil::PhoneNumberType t = util.GetNumberType(num);
+	PhoneNumberUtil::PhoneNumberType t = phone_number_type(num);
 	info->type = phone_map_type(t);
 	info->valid = t != PhoneNumberUtil::UNKNOWN;
 	return PHONE_OK;
@@ -329,4 +563,22 @@ extern "C" const char *phone_type_name(phone_type type)
 		return "voicemail";
 	}
 	return "unknown";
+}
+
+extern "C" int phone__nanp_both(const char *e164, phone_type *fast,
+				phone_type *slow)
+{
+	try {
+		PhoneNumber num;
+
+		if (e164 == nullptr || !phone_nanp_e164(e164, &num))
+			return -1;
+		if (!nanp().ok)
+			return 0;
+		*fast = phone_map_type(nanp_type(nanp(), e164 + 2));
+		*slow = phone_map_type(phone_util().GetNumberType(num));
+		return 1;
+	} catch (...) {
+		return -1;
+	}
 }

@@ -2,6 +2,7 @@
 #include "http/auth.h"
 #include "core/scope.h"
 #include "lib/secret.h"
+#include "lib/str.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,7 +26,7 @@ static auth_err lookup(store *st, const char *tok, size_t n, store_key *k,
 	if (!secret_equal(k->hash, hash, SECRET_HASH_HEX))
 		return AUTH_INVALID;
 	key->id = k->id;
-	snprintf(key->name, sizeof key->name, "%s", k->name);
+	str_copy(key->name, sizeof key->name, k->name);
 	key->scopes = k->scopes;
 	key->sdk = k->sdk;
 	*rate_override = k->rate_limit;

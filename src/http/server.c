@@ -25,6 +25,7 @@
 #include "core/ident.h"
 #include "core/origin.h"
 #include "core/scope.h"
+#include "lib/str.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -229,7 +230,7 @@ static void form_free(http_form *f)
 static int form_refuse(http_form *f, const char *key, const char *why)
 {
 	f->why = why;
-	snprintf(f->bad, sizeof f->bad, "%s", key ? key : "");
+	str_copy(f->bad, sizeof f->bad, key);
 	return MHD_NO;
 }
 
@@ -655,11 +656,11 @@ static void preflight(http_req *r)
 		http_reply_error(r, 503, NULL, "database unavailable; retry");
 		return;
 	}
-	snprintf(r->cors, sizeof r->cors, "%s", origin);
+	str_copy(r->cors, sizeof r->cors, origin);
 	http_reply_header(r, "Access-Control-Allow-Methods", "POST");
 	http_reply_header(r, "Access-Control-Max-Age", HTTP_CORS_MAX_AGE);
 	if (want && header_list_ok(want)) {
-		snprintf(r->cors_headers, sizeof r->cors_headers, "%s", want);
+		str_copy(r->cors_headers, sizeof r->cors_headers, want);
 		http_reply_header(r, "Access-Control-Allow-Headers",
 				  r->cors_headers);
 	}
@@ -807,7 +808,7 @@ static int admit_sdk(http_req *r)
 	}
 	r->have_key = err == AUTH_OK || err == AUTH_FORBIDDEN;
 	if (err == AUTH_OK && origin && origin_listed(origins, origin))
-		snprintf(r->cors, sizeof r->cors, "%s", origin);
+		str_copy(r->cors, sizeof r->cors, origin);
 	if (err == AUTH_OK)
 		snprintf(who, sizeof who, "key%lld:%s", (long long)r->key.id,
 			 r->client);
@@ -898,7 +899,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 	(void)cls, (void)conn;
 	if (r)
-		snprintf(r->uri, sizeof r->uri, "%s", uri ? uri : "");
+		str_copy(r->uri, sizeof r->uri, uri);
 	return r;
 }
 
@@ -917,8 +918,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		r->conn = conn;
 		r->srv = srv;
 		r->t0_us = clock_mono_us();
-		snprintf(r->method, sizeof r->method, "%s", method);
-		snprintf(r->path, sizeof r->path, "%s", url);
+		str_copy(r->method, sizeof r->method, method);
+		str_copy(r->path, sizeof r->path, url);
 		client_addr(conn, r->client, sizeof r->client);
 		secret_request_id(r->reqid);
 		*con_cls = r;

@@ -22,7 +22,7 @@ int64_t clock_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void clock_iso(int64_t ms, char out[CLOCK_ISO_MAX])
+static void iso_slow(int64_t ms, char out[CLOCK_ISO_MAX])
 {
 	time_t s = (time_t)(ms / 1000);
 	struct tm tm;
@@ -31,6 +31,45 @@ void clock_iso(int64_t ms, char out[CLOCK_ISO_MAX])
 	snprintf(out, CLOCK_ISO_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+/*
+ * Every request's log line and ledger entry carries a time, and most fall
+ * in the same second as the one before on their thread: the date and time
+ * of day are formatted once per second per thread, the milliseconds each
+ * time.
+ */
+void clock_iso(int64_t ms, char out[CLOCK_ISO_MAX])
+{
+	static _Thread_local int64_t head_s = INT64_MIN;
+	static _Thread_local char head[CLOCK_ISO_MAX];
+	static _Thread_local size_t head_len;
+	int64_t sec = ms / 1000;
+	int milli = (int)(ms % 1000);
+
+	if (sec != head_s) {
+		time_t s = (time_t)sec;
+		struct tm tm;
+		int n;
+
+		gmtime_r(&s, &tm);
+		n = snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			     tm.tm_hour, tm.tm_min, tm.tm_sec);
+		head_len = n > 0 && (size_t)n + 6 < sizeof head ? (size_t)n : 0;
+		head_s = sec;
+	}
+	if (milli < 0 || head_len == 0) { /* before 1970, or a far year */
+		iso_slow(ms, out);
+		return;
+	}
+	memcpy(out, head, head_len);
+	out[head_len] = '.';
+	out[head_len + 1] = (char)('0' + milli / 100);
+	out[head_len + 2] = (char)('0' + milli / 10 % 10);
+	out[head_len + 3] = (char)('0' + milli % 10);
+	out[head_len + 4] = 'Z';
+	out[head_len + 5] = '\0';
 }
 
 void clock_iso_now(char out[CLOCK_ISO_MAX]) { clock_iso(clock_now_ms(), out); }

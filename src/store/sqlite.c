@@ -17,6 +17,7 @@
 #include "store/sqlite_schema.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/str.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -483,7 +484,7 @@ void sqlt__col_copy(sqlite3_stmt *s, int i, char *dst, size_t cap)
 {
 	const unsigned char *v = sqlite3_column_text(s, i);
 
-	snprintf(dst, cap, "%s", v ? (const char *)v : "");
+	str_copy(dst, cap, (const char *)v);
 }
 
 store_err sqlt__first_row(sqlite3_stmt *s)
@@ -663,7 +664,7 @@ store_err sqlt_open(const char *url, const store_opts *o, store **out)
 	st = calloc(1, sizeof *st);
 	if (!st)
 		goto out;
-	snprintf(st->path, sizeof st->path, "%s", url);
+	str_copy(st->path, sizeof st->path, url);
 	st->base.vt = &sqlt_vt;
 	st->dur = o->dur;
 	pthread_mutex_init(&st->mu, NULL);

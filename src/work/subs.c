@@ -1,5 +1,6 @@
 /* subs: see subs.h. */
 #include "work/subs.h"
+#include "lib/str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,27 +34,23 @@ static store_err set_state(store *st, const subs_change *c,
 	memcpy(e.external_id, u->external_id, sizeof e.external_id);
 	memcpy(e.phone, u->phone, sizeof e.phone);
 	memcpy(e.email, u->email, sizeof e.email);
-	snprintf(e.group_id, sizeof e.group_id, "%s", c->group_id);
+	str_copy(e.group_id, sizeof e.group_id, c->group_id);
 	e.old_state = old;
 	e.new_state = c->state;
 	e.source = c->source;
-	snprintf(e.key_name, sizeof e.key_name, "%s", c->key_name ? c->key_name : "");
-	snprintf(e.request_id, sizeof e.request_id, "%s",
-		 c->request_id ? c->request_id : "");
-	snprintf(e.client_addr, sizeof e.client_addr, "%s",
-		 c->client_addr ? c->client_addr : "");
-	snprintf(e.evidence, sizeof e.evidence, "%s",
-		 c->evidence ? c->evidence : "");
+	str_copy(e.key_name, sizeof e.key_name, c->key_name);
+	str_copy(e.request_id, sizeof e.request_id, c->request_id);
+	str_copy(e.client_addr, sizeof e.client_addr, c->client_addr);
+	str_copy(e.evidence, sizeof e.evidence, c->evidence);
 	res->changed++;
 	return store_ledger_append(st, &e);
 }
 
 static void put_phone(store_user *u, const phone_info *p)
 {
-	snprintf(u->phone, sizeof u->phone, "%s", p->e164);
+	str_copy(u->phone, sizeof u->phone, p->e164);
 	u->phone_valid = p->valid;
-	snprintf(u->phone_type, sizeof u->phone_type, "%s",
-		 phone_type_name(p->type));
+	str_copy(u->phone_type, sizeof u->phone_type, phone_type_name(p->type));
 }
 
 static store_err create(store *st, const subs_change *c, store_user *u,
@@ -79,18 +76,18 @@ static store_err by_external_id(store *st, const subs_change *c, size_t i,
 	if (err == STORE_NOTFOUND) {
 		known = &never;
 		memset(&u, 0, sizeof u);
-		snprintf(u.external_id, sizeof u.external_id, "%s", c->ext[i]);
+		str_copy(u.external_id, sizeof u.external_id, c->ext[i]);
 		if (p)
 			put_phone(&u, p);
 		if (mail)
-			snprintf(u.email, sizeof u.email, "%s", mail);
+			str_copy(u.email, sizeof u.email, mail);
 		err = create(st, c, &u, res);
 	} else if (!err && ((p && strcmp(u.phone, p->e164) != 0) ||
 			    (mail && strcmp(u.email, mail) != 0))) {
 		if (p)
 			put_phone(&u, p);
 		if (mail)
-			snprintf(u.email, sizeof u.email, "%s", mail);
+			str_copy(u.email, sizeof u.email, mail);
 		u.updated_ms = c->now_ms;
 		err = store_user_update_contact(st, &u);
 	}
@@ -110,7 +107,7 @@ static store_err by_new_contact(store *st, const subs_change *c,
 	if (p)
 		put_phone(&u, p);
 	else
-		snprintf(u.email, sizeof u.email, "%s", mail);
+		str_copy(u.email, sizeof u.email, mail);
 	err = create(st, c, &u, res);
 	return err ? err : set_state(st, c, &u, &never, res);
 }

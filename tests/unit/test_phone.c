@@ -15,9 +15,11 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/phone.h"
+#include "core/phone_int.h"
 
 static phone_err norm(const char *s, const char *region, phone_info *out)
 {
@@ -411,6 +413,96 @@ static int all_lower_phrase(const char *s)
 	return 1;
 }
 
+/*
+ * "+1" and ten digits skip libphonenumber's Parse(); the same digits with
+ * a space after "+1" take it. Both must give the same answer for every
+ * area code (and exchanges that are toll-free, premium, unassigned or
+ * special such as 555 and 911) and a spread of other numbers.
+ */
+static void expect_same_both_ways(const char *ten)
+{
+	char fast[40], slow[40];
+	phone_info a, b;
+	phone_err ea, eb;
+
+	snprintf(fast, sizeof fast, "+1%s", ten);
+	snprintf(slow, sizeof slow, "+1 %s", ten);
+	ea = norm(fast, "US", &a);
+	eb = norm(slow, "FR", &b);
+	assert_int_equal(ea, eb);
+	assert_memory_equal(&a, &b, sizeof a);
+}
+
+static void test_nanp_fast_path_matches_parse(void **state)
+{
+	static const char *exch[] = { "200", "211", "555", "911", "958",
+				      "976", "234", "880" };
+	uint32_t x = 12345;
+	char ten[32];
+
+	(void)state;
+	for (int npa = 200; npa <= 999; npa++)
+		for (size_t e = 0; e < sizeof exch / sizeof *exch; e += 3) {
+			snprintf(ten, sizeof ten, "%03d%s%04d", npa,
+				 exch[(e + (size_t)npa) % 8],
+				 npa * 7 % 10000);
+			expect_same_both_ways(ten);
+		}
+	for (int i = 0; i < 2000; i++) {
+		x = x * 1103515245u + 12345u;
+		snprintf(ten, sizeof ten, "%u%09u", 2 + (x >> 8) % 8,
+			 (x ^ (x >> 13) * 2654435761u) % 1000000000u);
+		expect_same_both_ways(ten);
+	}
+	/* Not the fast path's shape, through Parse() as before. */
+	expect_same_both_ways("1234567890");
+	expect_same_both_ways("0234567890");
+}
+
+/*
+ * Line types of +1 numbers come from digit automata built from
+ * libphonenumber's metadata; GetNumberType() must agree on every one.
+ * Every area code with a spread of exchanges and lines, and every
+ * exchange of the area codes whose types split finest (the Caribbean
+ * regions, toll-free, premium and personal numbers).
+ */
+static void expect_types_agree(int npa, int nxx, int line)
+{
+	char e164[40];
+	phone_type fast, slow;
+
+	snprintf(e164, sizeof e164, "+1%03d%03d%04d", npa, nxx, line);
+	assert_int_equal(phone__nanp_both(e164, &fast, &slow), 1);
+	if (fast != slow)
+		fail_msg("%s: automata say %s, libphonenumber %s", e164,
+			 phone_type_name(fast), phone_type_name(slow));
+}
+
+static void test_nanp_types_match_libphonenumber(void **state)
+{
+	static const int fine[] = { 246, 264, 268, 284, 340, 345, 441, 473,
+				    500, 521, 522, 523, 524, 525, 533, 544,
+				    649, 658, 664, 670, 671, 684, 721, 758,
+				    767, 784, 787, 800, 809, 829, 849, 868,
+				    869, 876, 900, 939 };
+	uint32_t x = 777;
+
+	(void)state;
+	for (int npa = 200; npa <= 999; npa++)
+		for (int k = 0; k < 12; k++) {
+			x = x * 1103515245u + 12345u;
+			expect_types_agree(npa, (int)((x >> 8) % 1000),
+					   (int)((x >> 3) % 10000));
+		}
+	for (size_t i = 0; i < sizeof fine / sizeof *fine; i++)
+		for (int nxx = 0; nxx < 1000; nxx++) {
+			x = x * 1103515245u + 12345u;
+			expect_types_agree(fine[i], nxx, (int)((x >> 5) % 10000));
+		}
+	assert_int_equal(phone__nanp_both("+442079460000", &(phone_type){ 0 },
+					  &(phone_type){ 0 }), -1);
+}
+
 static void test_strerror(void **state)
 {
 	const char *seen[PHONE_ERR_REGION + 1];
@@ -546,6 +638,8 @@ int main(void)
 		cmocka_unit_test(test_idempotent),
 		cmocka_unit_test(test_null_out),
 		cmocka_unit_test(test_short_code),
+		cmocka_unit_test(test_nanp_fast_path_matches_parse),
+		cmocka_unit_test(test_nanp_types_match_libphonenumber),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_type_name),
 	};
