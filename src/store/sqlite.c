@@ -381,7 +381,7 @@ static store_err conn_open(sqlt_store *st, conn **out)
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, SQLITE_BUSY_MS);
 	snprintf(pragmas, sizeof pragmas,
-		 "PRAGMA page_size=1024; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; "
+		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; "
 		 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
 		 st->dur == STORE_DURABLE_FULL ? "FULL" : "NORMAL");
 	rc = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
