@@ -156,7 +156,7 @@ static long long sql_int(const char *path, const char *sql)
 
 /* ---- open and migrations ---- */
 
-#define N_MIGRATIONS 5 /* what a fresh database records */
+#define N_MIGRATIONS 6 /* what a fresh database records */
 
 static void test_migrations_once(void **state)
 {
