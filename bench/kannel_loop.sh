@@ -34,7 +34,7 @@ secret=$(random_hex 12)
 
 # Kannel's configuration, with this sms-service block, in $tmp/$1.conf;
 # each instance has its own ports.
-declare -A smsbox_port smsc_port sendsms_port
+declare -A smsbox_port smsc_port sendsms_port bearerbox_pid smsbox_pid
 kannel_conf() { # name service-lines...
 	local name=$1
 	shift
@@ -78,9 +78,11 @@ CONF
 start_kannel() { # name
 	/usr/sbin/bearerbox -v 2 "$tmp/$1.conf" >"$tmp/$1-bearerbox.out" 2>&1 &
 	pids+=($!)
+	bearerbox_pid[$1]=$!
 	sleep 0.5
 	/usr/sbin/smsbox -v 2 "$tmp/$1.conf" >"$tmp/$1-smsbox.out" 2>&1 &
 	pids+=($!)
+	smsbox_pid[$1]=$!
 	for _ in $(seq 100); do
 		curl -s -o /dev/null "http://127.0.0.1:${sendsms_port[$1]}/" && return
 		sleep 0.1
@@ -103,15 +105,35 @@ loop() { # name
 		-H 127.0.0.1 -r "${smsc_port[$1]}" -i 0 -m "$N" "${msgs[@]}"
 }
 
+# CPU time (user + system, in clock ticks) of these processes so far.
+ticks() { # pid...
+	local t=0 p
+	for p in "$@"; do
+		t=$((t + $(awk '{print $14 + $15}' /proc/"$p"/stat)))
+	done
+	echo "$t"
+}
+
 # One round through the named instance: a line, and the rate in
-# $tmp/$1.rates.
+# $tmp/$1.rates. With it, each process's CPU per message, in us.
 round() { # name label
-	local got s sent rate
+	local got s sent rate b0 s0 o0 b1 s1 o1 hz
+	hz=$(getconf CLK_TCK)
+	b0=$(ticks "${bearerbox_pid[$1]}")
+	s0=$(ticks "${smsbox_pid[$1]}")
+	o0=$( [ "$1" = optd ] && ticks "$optd_pid" || echo 0)
 	read -r got s sent < <(loop "$1")
+	b1=$(ticks "${bearerbox_pid[$1]}")
+	s1=$(ticks "${smsbox_pid[$1]}")
+	o1=$( [ "$1" = optd ] && ticks "$optd_pid" || echo 0)
 	rate=$(awk -v n="$got" -v s="$s" 'BEGIN {printf "%.0f", n / s}')
 	[ "$got" -lt "$N" ] && echo "INCOMPLETE: $got of $N replies"
-	printf '%-12s %6d replies in %7.3f s (sent in %.3f s)  %6d msg/s\n' \
+	printf '%-12s %6d replies in %7.3f s (sent in %.3f s)  %6d msg/s' \
 		"$2" "$got" "$s" "$sent" "$rate"
+	awk -v n="$N" -v hz="$hz" -v b=$((b1 - b0)) -v s=$((s1 - s0)) \
+		-v o=$((o1 - o0)) 'BEGIN {
+		printf "   CPU/msg: bearerbox %.0f us, smsbox %.0f us, optd %.0f us\n",
+			1e6 * b / hz / n, 1e6 * s / hz / n, 1e6 * o / hz / n }' 
 	echo "$rate" >>"$tmp/$1.rates"
 }
 
@@ -142,6 +164,7 @@ start_optd "$tmp/optd.db" "$oport" "$tmp/optd.log" \
 	--kannel-username optd --kannel-password "$secret" \
 	--kannel-secret "$secret" --public-url "http://127.0.0.1:$oport" \
 	${OPTD_FLAGS:-}
+optd_pid=${pids[-1]}
 admin_api "$oport" POST /admin/subscription_groups \
 	"{\"id\":\"bench-group\",\"name\":\"Bench\",\"channel\":\"sms\",\"numbers\":[\"$NUMBER\"]}" >/dev/null
 start_kannel optd
