@@ -20,6 +20,9 @@
 #   N=20000 bench/kannel_loop.sh
 #   OPTD_FLAGS="--kannel-dlr-mask 0" bench/kannel_loop.sh   more optd flags
 #   REPLIES=sendsms bench/kannel_loop.sh     replies through sendsms
+#   PENDING=64 bench/kannel_loop.sh          smsbox's max-pending-requests
+#   PERF=/tmp/loop.perf bench/kannel_loop.sh also perf record -g on optd
+#                                            (PERF_OPTS replaces -g)
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -27,6 +30,9 @@ bench_init optd-bench-kannel
 N=${N:-5000}
 ROUNDS=${ROUNDS:-3}
 REPLIES=${REPLIES:-inline}
+# smsbox's requests to a service in flight at once (its connections to
+# optd); 512 is Kannel's default.
+PENDING=${PENDING:-512}
 TIMEOUT=${TIMEOUT:-300}
 NUMBER=+16502530000
 FAKESMSC=/usr/lib/kannel/test/fakesmsc
@@ -60,6 +66,7 @@ connect-allow-ip = 127.0.0.1
 group = smsbox
 bearerbox-host = 127.0.0.1
 sendsms-port = ${sendsms_port[$name]}
+max-pending-requests = $PENDING
 log-file = "$tmp/$name-smsbox.log"
 log-level = 2
 
@@ -165,6 +172,10 @@ start_optd "$tmp/optd.db" "$oport" "$tmp/optd.log" \
 	--kannel-secret "$secret" --public-url "http://127.0.0.1:$oport" \
 	${OPTD_FLAGS:-}
 optd_pid=${pids[-1]}
+if [ -n "${PERF:-}" ]; then # optd's profile, all rounds
+	perf record -q ${PERF_OPTS:--g} -o "$PERF" -p "$optd_pid" 2>"$tmp/perf.err" &
+	perf_pid=$!
+fi
 admin_api "$oport" POST /admin/subscription_groups \
 	"{\"id\":\"bench-group\",\"name\":\"Bench\",\"channel\":\"sms\",\"numbers\":[\"$NUMBER\"]}" >/dev/null
 start_kannel optd
@@ -175,6 +186,10 @@ for _ in $(seq "$ROUNDS"); do
 	# The last delivery reports, before the next round is timed.
 	sleep 1
 done
+if [ -n "${perf_pid:-}" ]; then
+	kill -INT "$perf_pid"
+	wait "$perf_pid" || true
+fi
 stop_all
 
 sql() { sqlite3 "$tmp/optd.db" "$1"; }
