@@ -20,6 +20,9 @@
 #   N=20000 bench/kannel_loop.sh
 #   OPTD_FLAGS="--kannel-dlr-mask 0" bench/kannel_loop.sh   more optd flags
 #   REPLIES=sendsms bench/kannel_loop.sh     replies through sendsms
+#   PENDING=64 bench/kannel_loop.sh          smsbox's max-pending-requests
+#   PERF=/tmp/loop.perf bench/kannel_loop.sh also perf record -g on optd
+#                                            (PERF_OPTS replaces -g)
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -27,6 +30,9 @@ bench_init optd-bench-kannel
 N=${N:-5000}
 ROUNDS=${ROUNDS:-3}
 REPLIES=${REPLIES:-inline}
+# smsbox's requests to a service in flight at once (its connections to
+# optd); 512 is Kannel's default.
+PENDING=${PENDING:-512}
 TIMEOUT=${TIMEOUT:-300}
 NUMBER=+16502530000
 FAKESMSC=/usr/lib/kannel/test/fakesmsc
@@ -34,7 +40,7 @@ secret=$(random_hex 12)
 
 # Kannel's configuration, with this sms-service block, in $tmp/$1.conf;
 # each instance has its own ports.
-declare -A smsbox_port smsc_port sendsms_port
+declare -A smsbox_port smsc_port sendsms_port bearerbox_pid smsbox_pid
 kannel_conf() { # name service-lines...
 	local name=$1
 	shift
@@ -60,6 +66,7 @@ connect-allow-ip = 127.0.0.1
 group = smsbox
 bearerbox-host = 127.0.0.1
 sendsms-port = ${sendsms_port[$name]}
+max-pending-requests = $PENDING
 log-file = "$tmp/$name-smsbox.log"
 log-level = 2
 
@@ -78,9 +85,11 @@ CONF
 start_kannel() { # name
 	/usr/sbin/bearerbox -v 2 "$tmp/$1.conf" >"$tmp/$1-bearerbox.out" 2>&1 &
 	pids+=($!)
+	bearerbox_pid[$1]=$!
 	sleep 0.5
 	/usr/sbin/smsbox -v 2 "$tmp/$1.conf" >"$tmp/$1-smsbox.out" 2>&1 &
 	pids+=($!)
+	smsbox_pid[$1]=$!
 	for _ in $(seq 100); do
 		curl -s -o /dev/null "http://127.0.0.1:${sendsms_port[$1]}/" && return
 		sleep 0.1
@@ -103,15 +112,35 @@ loop() { # name
 		-H 127.0.0.1 -r "${smsc_port[$1]}" -i 0 -m "$N" "${msgs[@]}"
 }
 
+# CPU time (user + system, in clock ticks) of these processes so far.
+ticks() { # pid...
+	local t=0 p
+	for p in "$@"; do
+		t=$((t + $(awk '{print $14 + $15}' /proc/"$p"/stat)))
+	done
+	echo "$t"
+}
+
 # One round through the named instance: a line, and the rate in
-# $tmp/$1.rates.
+# $tmp/$1.rates. With it, each process's CPU per message, in us.
 round() { # name label
-	local got s sent rate
+	local got s sent rate b0 s0 o0 b1 s1 o1 hz
+	hz=$(getconf CLK_TCK)
+	b0=$(ticks "${bearerbox_pid[$1]}")
+	s0=$(ticks "${smsbox_pid[$1]}")
+	o0=$( [ "$1" = optd ] && ticks "$optd_pid" || echo 0)
 	read -r got s sent < <(loop "$1")
+	b1=$(ticks "${bearerbox_pid[$1]}")
+	s1=$(ticks "${smsbox_pid[$1]}")
+	o1=$( [ "$1" = optd ] && ticks "$optd_pid" || echo 0)
 	rate=$(awk -v n="$got" -v s="$s" 'BEGIN {printf "%.0f", n / s}')
 	[ "$got" -lt "$N" ] && echo "INCOMPLETE: $got of $N replies"
-	printf '%-12s %6d replies in %7.3f s (sent in %.3f s)  %6d msg/s\n' \
+	printf '%-12s %6d replies in %7.3f s (sent in %.3f s)  %6d msg/s' \
 		"$2" "$got" "$s" "$sent" "$rate"
+	awk -v n="$N" -v hz="$hz" -v b=$((b1 - b0)) -v s=$((s1 - s0)) \
+		-v o=$((o1 - o0)) 'BEGIN {
+		printf "   CPU/msg: bearerbox %.0f us, smsbox %.0f us, optd %.0f us\n",
+			1e6 * b / hz / n, 1e6 * s / hz / n, 1e6 * o / hz / n }' 
 	echo "$rate" >>"$tmp/$1.rates"
 }
 
@@ -142,6 +171,11 @@ start_optd "$tmp/optd.db" "$oport" "$tmp/optd.log" \
 	--kannel-username optd --kannel-password "$secret" \
 	--kannel-secret "$secret" --public-url "http://127.0.0.1:$oport" \
 	${OPTD_FLAGS:-}
+optd_pid=${pids[-1]}
+if [ -n "${PERF:-}" ]; then # optd's profile, all rounds
+	perf record -q ${PERF_OPTS:--g} -o "$PERF" -p "$optd_pid" 2>"$tmp/perf.err" &
+	perf_pid=$!
+fi
 admin_api "$oport" POST /admin/subscription_groups \
 	"{\"id\":\"bench-group\",\"name\":\"Bench\",\"channel\":\"sms\",\"numbers\":[\"$NUMBER\"]}" >/dev/null
 start_kannel optd
@@ -152,6 +186,10 @@ for _ in $(seq "$ROUNDS"); do
 	# The last delivery reports, before the next round is timed.
 	sleep 1
 done
+if [ -n "${perf_pid:-}" ]; then
+	kill -INT "$perf_pid"
+	wait "$perf_pid" || true
+fi
 stop_all
 
 sql() { sqlite3 "$tmp/optd.db" "$1"; }

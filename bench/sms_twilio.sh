@@ -15,6 +15,8 @@
 #   bench/sms_twilio.sh
 #   DURATION=30s bench/sms_twilio.sh
 #   RATE_MAX=60000 bench/sms_twilio.sh   webhooks made per second of run
+#   PERF=/tmp/sms.perf bench/sms_twilio.sh   also perf record -g on optd
+#                                            (PERF_OPTS replaces -g)
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -53,7 +55,18 @@ start_optd "$tmp/optd.db" "$oport" "$tmp/optd.log" \
 	--twilio-auth-token "$token" --public-url "$url"
 admin_api "$oport" POST /admin/subscription_groups \
 	"{\"id\":\"bench-group\",\"name\":\"Bench\",\"channel\":\"sms\",\"numbers\":[\"$NUMBER\"]}" >/dev/null
+optd_pid=${pids[-1]}
+if [ -n "${PERF:-}" ]; then # optd's profile during the load
+	perf record -q ${PERF_OPTS:--g} -o "$PERF" -p "$optd_pid" 2>"$tmp/perf.err" &
+	perf_pid=$!
+fi
+cpu0=$(awk '{print $14 + $15}' /proc/"$optd_pid"/stat)
 run_wrk "$url/sms/inbound/twilio" optd
+cpu1=$(awk '{print $14 + $15}' /proc/"$optd_pid"/stat)
+if [ -n "${perf_pid:-}" ]; then
+	kill -INT "$perf_pid"
+	wait "$perf_pid" || true
+fi
 repeated=$(awk '/^repeated requests:/ {print $3}' "$tmp/optd.wrk")
 
 # The outbox sender may still be behind the webhooks: give it a minute.
@@ -72,6 +85,8 @@ inbound=$(sql "SELECT count(*) FROM inbound")
 ledger=$(sql "SELECT count(*) FROM consent_ledger")
 replies=$(sql "SELECT count(*) FROM outbox")
 echo "optd acknowledged $optd_ok webhooks ($repeated of the requests repeated a MessageSid)"
+echo "optd CPU during the load: $(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="$optd_ok" \
+	'BEGIN {printf "%.2f s, %.0f us a webhook", t / hz, n ? 1e6 * t / hz / n : 0}')"
 echo "optd stored $inbound inbound messages, $ledger consent changes, $replies replies; $sent replies in the log ${drain}s after the load"
 python3 - "$optd_ok" "$repeated" "$inbound" "$ledger" "$replies" "$sent" "$CONNS" <<'PY'
 import sys

@@ -6,6 +6,11 @@
  * OpenSSL's own context. TWSIG_TEXT_MAX still bounds what we agree to
  * hash. A parameter with a NULL value signs as the empty string (a form
  * field sent without '='); a NULL name is a caller's error.
+ *
+ * Keying HMAC (which also looks SHA-1 up in OpenSSL's provider tables)
+ * costs more than the MAC of a whole webhook, and a process mostly checks
+ * one token, so each thread keeps one context keyed with the last token
+ * it used and only re-initialises it (same key) for the next request.
  */
 #include "sms/twilio_sig.h"
 
@@ -17,15 +22,79 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TWSIG_MAC_LEN 20 /* SHA-1 */
+#define TWSIG_MAC_LEN 20   /* SHA-1 */
+#define TWSIG_KEYED_MAX 128 /* bytes of a token kept keyed per thread */
+
+/* A thread's context, keyed with `token`. */
+typedef struct {
+	EVP_MAC_CTX *ctx;
+	char token[TWSIG_KEYED_MAX + 1];
+} twsig_keyed;
 
 /* Fetching HMAC from OpenSSL's provider tables once, not per webhook. */
 static EVP_MAC *twsig_hmac;
+static pthread_key_t twsig_key;
 static pthread_once_t twsig_once = PTHREAD_ONCE_INIT;
+
+static void twsig_keyed_free(void *p)
+{
+	twsig_keyed *k = p;
+
+	if (k)
+		EVP_MAC_CTX_free(k->ctx);
+	free(k);
+}
 
 static void twsig_fetch(void)
 {
 	twsig_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (pthread_key_create(&twsig_key, twsig_keyed_free) != 0) {
+		EVP_MAC_free(twsig_hmac);
+		twsig_hmac = NULL;
+	}
+}
+
+/* A context keyed with `token` and ready for its first update: this
+ * thread's own when it holds that token (re-initialised: NULL key keeps
+ * the key), else a new one, kept for next time when the token is short
+ * enough. *own is 1 when the caller must not free it. */
+static EVP_MAC_CTX *twsig_ctx(const char *token, int *own)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						 (char *)"SHA1", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	size_t len = strlen(token);
+	twsig_keyed *k;
+	EVP_MAC_CTX *ctx;
+
+	*own = 0;
+	k = pthread_getspecific(twsig_key);
+	if (k && k->ctx && strcmp(k->token, token) == 0) {
+		*own = 1;
+		return EVP_MAC_init(k->ctx, NULL, 0, NULL) ? k->ctx : NULL;
+	}
+	ctx = EVP_MAC_CTX_new(twsig_hmac);
+	if (!ctx || !EVP_MAC_init(ctx, (const unsigned char *)token, len,
+				  params)) {
+		EVP_MAC_CTX_free(ctx);
+		return NULL;
+	}
+	if (len > TWSIG_KEYED_MAX)
+		return ctx;
+	if (!k) {
+		k = calloc(1, sizeof *k);
+		if (!k || pthread_setspecific(twsig_key, k) != 0) {
+			free(k);
+			return ctx;
+		}
+	}
+	EVP_MAC_CTX_free(k->ctx);
+	k->ctx = ctx;
+	memcpy(k->token, token, len + 1);
+	*own = 1;
+	return ctx;
 }
 
 static const char *twsig_value(const twsig_param *p)
@@ -68,20 +137,12 @@ static int twsig_mac(const char *token, const char *url,
 		     const twsig_param *sorted, size_t n,
 		     unsigned char mac[TWSIG_MAC_LEN])
 {
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-						 (char *)"SHA1", 0),
-		OSSL_PARAM_construct_end(),
-	};
 	EVP_MAC_CTX *ctx = NULL;
 	size_t len = 0;
-	int rc = -1;
+	int rc = -1, own = 0;
 
 	pthread_once(&twsig_once, twsig_fetch);
-	if (!twsig_hmac || !(ctx = EVP_MAC_CTX_new(twsig_hmac)))
-		goto out;
-	if (!EVP_MAC_init(ctx, (const unsigned char *)token, strlen(token),
-			  params) ||
+	if (!twsig_hmac || !(ctx = twsig_ctx(token, &own)) ||
 	    twsig_update(ctx, url) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
@@ -93,7 +154,8 @@ static int twsig_mac(const char *token, const char *url,
 		goto out;
 	rc = 0;
 out:
-	EVP_MAC_CTX_free(ctx);
+	if (!own)
+		EVP_MAC_CTX_free(ctx);
 	return rc;
 }
 

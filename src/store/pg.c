@@ -198,7 +198,8 @@ static const char *const sql_text[P__COUNT] = {
 	 * passed over, not waited for; one whose claim has committed no
 	 * longer matches. RETURNING has no order of its own. */
 	[P_OUTBOX_CLAIM] = "WITH c AS (UPDATE outbox SET state = 'sending', "
-			   "next_ms = $2, updated_ms = $1 WHERE id IN "
+			   "next_ms = $2, updated_ms = $1, "
+			   "attempts = attempts + 1 WHERE id IN "
 			   "(SELECT id FROM ("
 			   "SELECT * FROM (SELECT id, next_ms FROM outbox "
 			   "WHERE state = 'queued' AND next_ms <= $1 ORDER BY "
@@ -497,6 +498,7 @@ typedef struct pconn {
 	PGconn *db;          /* NULL while disconnected */
 	int queued;          /* statements sent whose answers are unread */
 	int in_tx;           /* BEGIN sent, no COMMIT or ROLLBACK yet */
+	uint64_t tx_id;      /* store_tx_id() while in_tx */
 	int lost_tx;         /* the connection died inside that transaction */
 	int lost;            /* the last wait saw the connection die */
 	int64_t retry_at_ms; /* no connection attempt before this */
@@ -1272,7 +1274,23 @@ store_err pg_begin(store *st)
 	err = conn_send(c, P_BEGIN, NULL);
 	if (!err)
 		c->in_tx = 1;
+	c->tx_id = store__tx_next();
 	return err;
+}
+
+void pg__tx_changed(store *st)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+
+	if (c)
+		c->tx_id = store__tx_next();
+}
+
+uint64_t pg_tx_id(store *st)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+
+	return c && c->in_tx ? c->tx_id : 0;
 }
 
 store_err pg_commit(store *st)
@@ -1335,6 +1353,7 @@ void pg_rollback_to(store *st)
 
 	if (!c || !c->db || c->lost_tx)
 		return;
+	c->tx_id = store__tx_next();
 	rows_drop(c); /* rows since the savepoint: SAVEPOINT sent the rest */
 	if (conn_send(c, P_ROLLBACK_TO, NULL) == STORE_OK &&
 	    conn_send(c, P_RELEASE, NULL) == STORE_OK)
@@ -1532,5 +1551,6 @@ static const store_vt pg_vt = {
 	.thread_done = pg_thread_done,
 	.rollback = pg_rollback,
 	.rollback_to = pg_rollback_to,
+	.tx_id = pg_tx_id,
 	STORE_OPS(PG_VT_INIT)
 };

@@ -122,6 +122,10 @@ void pg__buffered_ids(store *st, int by_email, const char *v, int64_t *ids,
 int64_t pg__int64(const PGresult *r, int row, int col);
 void pg__copy(const PGresult *r, int row, int col, char *dst, size_t cap);
 
+uint64_t pg_tx_id(store *st);
+/* The transaction wrote a group or its numbers: a new store_tx_id(). */
+void pg__tx_changed(store *st);
+
 /* The backend's operations, one per entry of STORE_OPS, collected into
  * its table at the end of pg.c. */
 #define PG_DECL(name, params, args) store_err pg_##name params;

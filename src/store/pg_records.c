@@ -148,6 +148,7 @@ store_err pg_group_insert(store *st, const store_group *g)
 {
 	pg_args a = {0};
 
+	pg__tx_changed(st);
 	pg__text(&a, g->id);
 	pg__text(&a, g->name);
 	pg__text(&a, consent_channel_name(g->channel));
@@ -179,6 +180,7 @@ store_err pg_group_update(store *st, const store_group *g)
 	long changed = 0;
 	store_err err;
 
+	pg__tx_changed(st);
 	pg__text(&a, g->name);
 	pg__int(&a, g->double_opt_in);
 	pg__int(&a, g->updated_ms);
@@ -206,6 +208,7 @@ store_err pg_number_add(store *st, const char *number, const char *group)
 {
 	pg_args a = {0};
 
+	pg__tx_changed(st);
 	pg__text(&a, number);
 	pg__text(&a, group);
 	return pg__exec_guarded(st, P_NUMBER_ADD, &a);
@@ -215,6 +218,7 @@ store_err pg_numbers_clear(store *st, const char *group)
 {
 	pg_args a = {0};
 
+	pg__tx_changed(st);
 	pg__text(&a, group);
 	return pg__exec(st, P_NUMBERS_CLEAR, &a, NULL);
 }
@@ -342,6 +346,34 @@ store_err pg_users_by_email(store *st, const char *email, int64_t *ids,
 			    size_t max, size_t *n)
 {
 	return ids_of(st, P_USERS_BY_EMAIL, email, ids, max, n);
+}
+
+/*
+ * The reads store_users_by_phone_in() stands for, one by one: the users
+ * and subscriptions a batch has written may still be buffered here, and
+ * these reads already know where to find them (a phone no profile has,
+ * the common case of a sign-up, sends none of them).
+ */
+store_err pg_users_by_phone_in(store *st, const char *phone,
+			       const char *group, store_user_sub *out,
+			       size_t max, size_t *n)
+{
+	int64_t ids[STORE_PHONE_SHARE_MAX];
+	store_err err;
+
+	*n = 0;
+	if (max > STORE_PHONE_SHARE_MAX)
+		max = STORE_PHONE_SHARE_MAX;
+	err = pg_users_by_phone(st, phone, ids, max, n);
+	for (size_t i = 0; !err && i < *n; i++) {
+		err = pg_user_get(st, ids[i], &out[i].user);
+		if (!err)
+			err = pg_sub_get(st, ids[i], group, &out[i].state,
+					 NULL);
+	}
+	if (err)
+		*n = 0;
+	return err;
 }
 
 store_err pg_user_insert(store *st, store_user *u)

@@ -36,6 +36,7 @@ store_err pg_group_sms_set(store *st, const char *group, const char *json,
 
 	if (json && strlen(json) > STORE_SMS_CONFIG_MAX)
 		return STORE_INVALID;
+	pg__tx_changed(st);
 	pg__text(&a, json);
 	pg__int(&a, now_ms);
 	pg__text(&a, group);

@@ -96,6 +96,10 @@ static const char *const sql_text[Q__COUNT] = {
 			     "ORDER BY id LIMIT ?",
 	[Q_USERS_BY_EMAIL] = "SELECT id FROM users WHERE email = ? "
 			     "ORDER BY id LIMIT ?",
+	[Q_USERS_BY_PHONE_IN] = "SELECT " USER_COLS ", coalesce(s.state,"
+				"'unknown') FROM users LEFT JOIN subscriptions "
+				"s ON s.user_id = users.id AND s.group_id = ?2 "
+				"WHERE phone = ?1 ORDER BY users.id LIMIT ?3",
 	[Q_USER_INSERT] = "INSERT INTO users (external_id, phone, phone_valid, "
 			  "phone_type, email, created_ms, updated_ms) "
 			  "VALUES (nullif(?,''), nullif(?,''), ?, "
@@ -147,20 +151,22 @@ static const char *const sql_text[Q__COUNT] = {
 			    "segments, created_ms, updated_ms, body) VALUES "
 			    "(?, nullif(?,''), ?, ?, ?, nullif(?,0), ?, ?, "
 			    "nullif(?,''), ?, ?, ?, ?, ?, ?, ?, ?)",
-	/* RETURNING hands the rows back in no particular order: the ids
-	 * are sorted and the rows read after. */
+	/* RETURNING hands the rows back in no particular order: they are
+	 * sorted by id after. The whole row comes back, so a claim is one
+	 * statement however many messages it takes. */
 	/* Each state is read through the (state, next_ms) index, earliest
 	 * due first: an IN over both states made SQLite read and sort every
 	 * due row, so a claim cost as much as the whole backlog. */
 	[Q_OUTBOX_CLAIM] = "UPDATE outbox SET state = 'sending', next_ms = ?2, "
-			   "updated_ms = ?1 WHERE id IN (SELECT id FROM ("
+			   "updated_ms = ?1, attempts = attempts + 1 WHERE id IN (SELECT id FROM ("
 			   "SELECT * FROM (SELECT id, next_ms FROM outbox "
 			   "WHERE state = 'queued' AND next_ms <= ?1 "
 			   "ORDER BY next_ms LIMIT ?3) UNION ALL "
 			   "SELECT * FROM (SELECT id, next_ms FROM outbox "
 			   "WHERE state = 'sending' AND next_ms <= ?1 "
 			   "ORDER BY next_ms LIMIT ?3)) "
-			   "ORDER BY next_ms, id LIMIT ?3) RETURNING id",
+			   "ORDER BY next_ms, id LIMIT ?3) RETURNING "
+			   OUTBOX_COLS,
 	[Q_OUTBOX_UPDATE] = "UPDATE outbox SET state = ?, provider = ?, "
 			    "provider_id = nullif(?,''), attempts = ?, "
 			    "next_ms = ?, error = ?, updated_ms = ? "
@@ -299,6 +305,9 @@ static const char *const sql_text[Q__COUNT] = {
 
 typedef struct conn {
 	sqlite3 *db;
+	uint64_t tx_id; /* store_tx_id() while a transaction is open */
+	void *scratch;  /* sqlt__scratch() */
+	size_t scratch_cap;
 	sqlite3_stmt *stmt[Q__COUNT];
 	struct conn *next;
 } conn;
@@ -347,6 +356,7 @@ static void conn_free(conn *c)
 	for (int i = 0; i < Q__COUNT; i++)
 		sqlite3_finalize(c->stmt[i]);
 	sqlite3_close(c->db);
+	free(c->scratch);
 	free(c);
 }
 
@@ -372,7 +382,7 @@ static store_err conn_open(sqlt_store *st, conn **out)
 	sqlite3_busy_timeout(c->db, SQLITE_BUSY_MS);
 	snprintf(pragmas, sizeof pragmas,
 		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; "
-		 "PRAGMA foreign_keys=ON;",
+		 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
 		 st->dur == STORE_DURABLE_FULL ? "FULL" : "NORMAL");
 	rc = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
@@ -710,7 +720,45 @@ store_err sqlt_ping(store *st)
 	return sqlt__finish(s, sqlite3_step(s));
 }
 
-store_err sqlt_begin(store *st) { return sqlt__exec(st, Q_BEGIN); }
+void *sqlt__scratch(store *st, size_t size)
+{
+	conn *c = pthread_getspecific(SQ(st)->tls);
+	void *grown;
+
+	if (!c)
+		return NULL;
+	if (size > c->scratch_cap) {
+		grown = realloc(c->scratch, size);
+		if (!grown)
+			return NULL;
+		c->scratch = grown;
+		c->scratch_cap = size;
+	}
+	return c->scratch;
+}
+
+void sqlt__tx_changed(store *st)
+{
+	conn *c = pthread_getspecific(SQ(st)->tls);
+
+	if (c)
+		c->tx_id = store__tx_next();
+}
+
+uint64_t sqlt_tx_id(store *st)
+{
+	conn *c = pthread_getspecific(SQ(st)->tls);
+
+	return c && !sqlite3_get_autocommit(c->db) ? c->tx_id : 0;
+}
+
+store_err sqlt_begin(store *st)
+{
+	store_err err = sqlt__exec(st, Q_BEGIN);
+
+	sqlt__tx_changed(st);
+	return err;
+}
 store_err sqlt_commit(store *st) { return sqlt__exec(st, Q_COMMIT); }
 void sqlt_rollback(store *st) { (void)sqlt__exec(st, Q_ROLLBACK); }
 store_err sqlt_savepoint(store *st) { return sqlt__exec(st, Q_SAVEPOINT); }
@@ -720,6 +768,7 @@ void sqlt_rollback_to(store *st)
 	/* ROLLBACK TO keeps the savepoint open; release it too. */
 	(void)sqlt__exec(st, Q_ROLLBACK_TO);
 	(void)sqlt__exec(st, Q_RELEASE);
+	sqlt__tx_changed(st);
 }
 
 /* Nothing is ever deferred: every statement has finished when its
@@ -737,5 +786,6 @@ static const store_vt sqlt_vt = {
 	.thread_done = sqlt_thread_done,
 	.rollback = sqlt_rollback,
 	.rollback_to = sqlt_rollback_to,
+	.tx_id = sqlt_tx_id,
 	STORE_OPS(SQLT_VT_INIT)
 };

@@ -18,6 +18,7 @@ enum {
 	Q_GROUP_INSERT, Q_GROUP_GET, Q_GROUP_UPDATE, Q_GROUP_LIST,
 	Q_NUMBER_ADD, Q_NUMBERS_CLEAR, Q_NUMBER_OWNER, Q_GROUP_NUMBERS,
 	Q_USER_GET, Q_USER_BY_EXT, Q_USERS_BY_PHONE, Q_USERS_BY_EMAIL,
+	Q_USERS_BY_PHONE_IN,
 	Q_USER_INSERT, Q_USER_UPDATE_CONTACT,
 	Q_SUB_GET, Q_SUB_PUT, Q_USER_SUBS,
 	Q_LEDGER_APPEND, Q_LEDGER_BY_PHONE, Q_LEDGER_BY_EMAIL, Q_LEDGER_BY_EXT,
@@ -87,5 +88,12 @@ STORE_OPS(SQLT_DECL)
 void sqlt_thread_done(store *st);
 void sqlt_rollback(store *st);
 void sqlt_rollback_to(store *st);
+uint64_t sqlt_tx_id(store *st);
+/* The transaction wrote a group or its numbers: a new store_tx_id(). */
+void sqlt__tx_changed(store *st);
+/* At least `size` bytes that belong to the calling thread's connection
+ * until its next call (a claim's rows: allocated once, not per claim, so
+ * the pages stay mapped); NULL when out of memory. */
+void *sqlt__scratch(store *st, size_t size);
 
 #endif

@@ -137,6 +137,7 @@ static void read_group(sqlite3_stmt *s, store_group *g)
 store_err sqlt_group_insert(store *st, const store_group *g)
 {
 	Q_OR_FAIL(s, st, Q_GROUP_INSERT);
+	sqlt__tx_changed(st);
 	sqlt__bind_text(s, 1, g->id);
 	sqlt__bind_text(s, 2, g->name);
 	sqlt__bind_text(s, 3, consent_channel_name(g->channel));
@@ -167,6 +168,7 @@ store_err sqlt_group_update(store *st, const store_group *g)
 	Q_OR_FAIL(s, st, Q_GROUP_UPDATE);
 	store_err err;
 
+	sqlt__tx_changed(st);
 	sqlt__bind_text(s, 1, g->name);
 	sqlite3_bind_int(s, 2, g->double_opt_in);
 	sqlite3_bind_int64(s, 3, g->updated_ms);
@@ -194,6 +196,7 @@ store_err sqlt_group_list(store *st, store_group_cb cb, void *ctx)
 store_err sqlt_number_add(store *st, const char *number, const char *group)
 {
 	Q_OR_FAIL(s, st, Q_NUMBER_ADD);
+	sqlt__tx_changed(st);
 	sqlt__bind_text(s, 1, number);
 	sqlt__bind_text(s, 2, group);
 	return sqlt__step_done(s);
@@ -202,6 +205,7 @@ store_err sqlt_number_add(store *st, const char *number, const char *group)
 store_err sqlt_numbers_clear(store *st, const char *group)
 {
 	Q_OR_FAIL(s, st, Q_NUMBERS_CLEAR);
+	sqlt__tx_changed(st);
 	sqlt__bind_text(s, 1, group);
 	return sqlt__step_done(s);
 }
@@ -314,6 +318,27 @@ store_err sqlt_users_by_email(store *st, const char *email, int64_t *ids,
 {
 	Q_OR_FAIL(s, st, Q_USERS_BY_EMAIL);
 	return ids_of(s, email, ids, max, n);
+}
+
+store_err sqlt_users_by_phone_in(store *st, const char *phone,
+				 const char *group, store_user_sub *out,
+				 size_t max, size_t *n)
+{
+	Q_OR_FAIL(s, st, Q_USERS_BY_PHONE_IN);
+	int rc;
+
+	*n = 0;
+	sqlt__bind_text(s, 1, phone);
+	sqlt__bind_text(s, 2, group);
+	sqlite3_bind_int64(s, 3, store__limit(max));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+		store_user_sub *u = &out[(*n)++];
+		read_user(s, &u->user);
+		u->state = CONSENT_UNKNOWN;
+		consent_state_from_name(
+			(const char *)sqlite3_column_text(s, 8), &u->state);
+	}
+	return sqlt__finish(s, rc == SQLITE_ROW ? SQLITE_DONE : rc);
 }
 
 store_err sqlt_user_insert(store *st, store_user *u)

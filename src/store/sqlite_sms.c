@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SQLT_CLAIM_ROWS 8 /* claimed messages read per allocation */
+
 /* ---- group settings ---- */
 
 store_err sqlt_group_sms_get(store *st, const char *group, char **json)
@@ -32,6 +34,7 @@ store_err sqlt_group_sms_set(store *st, const char *group, const char *json,
 {
 	Q_OR_FAIL(s, st, Q_GROUP_SMS_SET);
 
+	sqlt__tx_changed(st);
 	if (json && strlen(json) > STORE_SMS_CONFIG_MAX)
 		return STORE_INVALID;
 	sqlt__bind_text(s, 1, json);
@@ -173,36 +176,59 @@ store_err sqlt_outbox_by_provider_id(store *st, const char *provider,
 	return outbox_one(s, out);
 }
 
+static int cmp_outbox_id(const void *a, const void *b)
+{
+	int64_t x = ((const store_outbox *)a)->id;
+	int64_t y = ((const store_outbox *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+/* Every row the claim returns, into *rows (the connection's scratch
+ * space), sorted by id. */
+static store_err claimed_rows(store *st, sqlite3_stmt *s,
+			      store_outbox **rows, size_t *n)
+{
+	size_t cap = 0;
+	store_outbox *grown;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap += SQLT_CLAIM_ROWS;
+			grown = sqlt__scratch(st, cap * sizeof **rows);
+			if (!grown) {
+				sqlt__finish(s, SQLITE_DONE);
+				return STORE_NOMEM;
+			}
+			*rows = grown;
+		}
+		read_outbox(s, &(*rows)[(*n)++]);
+	}
+	if (*n > 1)
+		qsort(*rows, *n, sizeof **rows, cmp_outbox_id);
+	return sqlt__finish(s, rc);
+}
+
 /* A nonzero answer from cb ends the calls; the messages it did not see
  * stay claimed until their lease runs out. */
 store_err sqlt_outbox_claim(store *st, int64_t now_ms, int64_t lease_ms,
 			    size_t limit, store_outbox_cb cb, void *ctx)
 {
 	Q_OR_FAIL(s, st, Q_OUTBOX_CLAIM);
-	store_outbox *m = NULL;
-	int64_t *ids = NULL;
+	store_outbox *rows = NULL;
 	size_t n = 0;
 	store_err err;
 
 	sqlite3_bind_int64(s, 1, now_ms);
 	sqlite3_bind_int64(s, 2, store__lease_end(now_ms, lease_ms));
 	sqlite3_bind_int64(s, 3, store__limit(limit));
-	err = sqlt__claimed_ids(s, &ids, &n);
-	if (err || n == 0)
-		goto out;
-	m = malloc(sizeof *m);
-	if (!m) {
-		err = STORE_NOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		err = sqlt_outbox_get(st, ids[i], m);
-		if (err || cb(ctx, m))
+	err = claimed_rows(st, s, &rows, &n);
+	for (size_t i = 0; !err && i < n; i++)
+		if (cb(ctx, &rows[i]))
 			break;
-	}
-out:
-	free(m);
-	free(ids);
 	return err;
 }
 

@@ -2,15 +2,19 @@
  * store: the public face of store.h. store_open() picks the backend by the
  * URL's scheme (postgres:// or postgresql:// -> pg.c, anything else ->
  * sqlite.c); every other call is forwarded through the backend's table
- * (store_int.h). Invariant: this file holds no state of its own and no
- * SQL; what a call means is the same whichever backend answers it.
+ * (store_int.h). Invariant: this file holds no SQL and no state of its
+ * own but the counter behind store_tx_id(); what a call means is the same
+ * whichever backend answers it.
  */
 #include "store/store.h"
 #include "store/store_int.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static _Atomic uint64_t tx_last;
 
 const char *store_strerror(store_err err)
 {
@@ -170,6 +174,8 @@ const char *store_backend(const store *st) { return st->vt->name; }
 void store_thread_done(store *st) { st->vt->thread_done(st); }
 void store_rollback(store *st) { st->vt->rollback(st); }
 void store_rollback_to(store *st) { st->vt->rollback_to(st); }
+uint64_t store_tx_id(store *st) { return st->vt->tx_id(st); }
+uint64_t store__tx_next(void) { return atomic_fetch_add(&tx_last, 1) + 1; }
 
 #define STORE_FORWARD(name, params, args) \
 	store_err store_##name params { return st->vt->name args; }

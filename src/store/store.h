@@ -150,6 +150,15 @@ store_err store_number_add(store *st, const char *number, const char *group);
 store_err store_numbers_clear(store *st, const char *group);
 store_err store_number_owner(store *st, const char *number,
 			     char group_out[IDENT_GROUP_ID_MAX + 1]);
+
+/*
+ * An id of the calling thread's open transaction, 0 outside one. It
+ * changes at every begin and rollback to a savepoint, and whenever the
+ * transaction writes a subscription group or its numbers, so a group or
+ * number read under one id may be used again while the id is the same
+ * (the writer's batch reads its groups once, not once per message).
+ */
+uint64_t store_tx_id(store *st);
 store_err store_group_numbers(store *st, const char *group,
 			      store_number_cb cb, void *ctx);
 
@@ -176,6 +185,19 @@ store_err store_users_by_phone(store *st, const char *phone, int64_t *ids,
 			       size_t max, size_t *n);
 store_err store_users_by_email(store *st, const char *email, int64_t *ids,
 			       size_t max, size_t *n);
+
+/* A profile and its state in one group. */
+typedef struct {
+	store_user user;
+	consent_state state; /* CONSENT_UNKNOWN when never set */
+} store_user_sub;
+
+/* Up to `max` users with this phone, oldest first, each with its state in
+ * `group`; *n is set. One read where store_users_by_phone() and
+ * store_sub_get() take one per profile. */
+store_err store_users_by_phone_in(store *st, const char *phone,
+				  const char *group, store_user_sub *out,
+				  size_t max, size_t *n);
 /* Sets u->id. CONFLICT when the external_id is taken. */
 store_err store_user_insert(store *st, store_user *u);
 /* Writes phone, phone_valid, phone_type and email of an existing user. */
@@ -333,7 +355,7 @@ store_err store_outbox_insert(store *st, store_outbox *m);
  * Claim up to `limit` due messages, oldest first: queued ones with
  * next_ms <= now_ms, and sending ones whose lease (next_ms) has run out
  * (their sender died). Each becomes `sending` with next_ms = now_ms +
- * lease_ms before cb sees it. Call inside a transaction; on PostgreSQL two
+ * lease_ms and one more attempt counted before cb sees it. Call inside a transaction; on PostgreSQL two
  * processes never claim the same message (SKIP LOCKED). When cb returns
  * nonzero it is called no more; the messages it was not shown stay claimed
  * until their lease runs out.

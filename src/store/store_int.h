@@ -47,6 +47,9 @@
 			   size_t max, size_t *n), (st, p, ids, max, n))    \
 	X(users_by_email, (store * st, const char *e, int64_t *ids,         \
 			   size_t max, size_t *n), (st, e, ids, max, n))    \
+	X(users_by_phone_in, (store * st, const char *p, const char *g,     \
+			      store_user_sub *o, size_t max, size_t *n),    \
+	  (st, p, g, o, max, n))                                            \
 	X(user_insert, (store * st, store_user * u), (st, u))               \
 	X(user_update_contact, (store * st, const store_user *u), (st, u))  \
 	X(sub_get, (store * st, int64_t u, const char *g, consent_state *o, \
@@ -150,12 +153,17 @@ typedef struct store_vt {
 	void (*thread_done)(store *st);
 	void (*rollback)(store *st);
 	void (*rollback_to)(store *st);
+	uint64_t (*tx_id)(store *st);
 	STORE_OPS(STORE_VT_FIELD)
 } store_vt;
 
 struct store {
 	const store_vt *vt;
 };
+
+/* A new id for store_tx_id(): never 0, never the same twice in a
+ * process, whichever backend or thread asks. */
+uint64_t store__tx_next(void);
 
 /* now_ms + lease_ms, the end of a sender's claim, without overflow. */
 static inline int64_t store__lease_end(int64_t now_ms, int64_t lease_ms)

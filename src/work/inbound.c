@@ -2,18 +2,20 @@
 #include "work/inbound.h"
 #include "core/keyword.h"
 #include "core/smscfg.h"
+#include "lib/jsonstr.h"
 #include "work/flows.h"
 #include "work/outbox.h"
 #include "work/smsconf.h"
 #include "work/subs.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define INB_DAY_MS (24LL * 3600 * 1000)
-#define INB_EVIDENCE_BODY_MAX 2048 /* bytes of the text kept as evidence */
+/* Bytes of the text kept as evidence: what jsonstr_escape() takes whole. */
+#define INB_EVIDENCE_BODY_MAX (JSONSTR_IN_MAX - 1)
+#define INB_ESCAPED(n) ((n) * 6 + 1) /* JSON text of n bytes, at worst */
 
 typedef struct {
 	inb_job *j;
@@ -87,27 +89,42 @@ static store_err reply_std(store *st, inb_ctx *c, smscfg_reply which)
 	return reply(st, c, smscfg_reply_name(which), text);
 }
 
+/* The evidence object, written out by hand: a jansson object and its
+ * text cost more than the rest of the message's evidence path. Evidence
+ * that does not fit is left out whole, never cut. */
 static void evidence(const inb_ctx *c, char out[STORE_EVIDENCE_MAX + 1])
 {
 	const inb_job *j = c->j;
 	size_t blen = j->body_len < INB_EVIDENCE_BODY_MAX
 			      ? j->body_len : INB_EVIDENCE_BODY_MAX;
-	json_t *o;
-	char *s;
+	char cut[INB_EVIDENCE_BODY_MAX + 1];
+	char body[INB_ESCAPED(INB_EVIDENCE_BODY_MAX)];
+	char kw[INB_ESCAPED(STORE_KEYWORD_MAX)], id[INB_ESCAPED(STORE_MSGID_MAX)];
+	char kwq[sizeof kw + 2];
+	int n;
 
 	/* Cut on a character boundary so the JSON stays valid UTF-8. */
 	while (blen > 0 && blen < j->body_len &&
 	       ((unsigned char)j->body[blen] & 0xC0) == 0x80)
 		blen--;
-	o = json_pack("{s:s?,s:s%,s:s,s:s,s:I,s:s}", "keyword", c->m.keyword,
-		      "body", j->body, blen, "provider", j->provider,
-		      "provider_message_id", j->msgid, "inbound_id",
-		      (json_int_t)j->rec.id, "to", j->rec.to);
-	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	set_str(out, STORE_EVIDENCE_MAX + 1,
-		s && strlen(s) <= STORE_EVIDENCE_MAX ? s : "");
-	free(s);
-	json_decref(o);
+	memcpy(cut, j->body, blen);
+	cut[blen] = '\0';
+	jsonstr_escape(cut, body, sizeof body);
+	jsonstr_escape(j->msgid, id, sizeof id);
+	if (c->m.keyword) {
+		jsonstr_escape(c->m.keyword, kw, sizeof kw);
+		snprintf(kwq, sizeof kwq, "\"%s\"", kw);
+	} else {
+		snprintf(kwq, sizeof kwq, "null");
+	}
+	/* provider and to are optd's own: a name and a group's number. */
+	n = snprintf(out, STORE_EVIDENCE_MAX + 1,
+		     "{\"keyword\":%s,\"body\":\"%s\",\"provider\":\"%s\","
+		     "\"provider_message_id\":\"%s\",\"inbound_id\":%lld,"
+		     "\"to\":\"%s\"}", kwq, body, j->provider, id,
+		     (long long)j->rec.id, j->rec.to);
+	if (n < 0 || n > STORE_EVIDENCE_MAX)
+		out[0] = '\0';
 }
 
 static store_err change(store *st, inb_ctx *c, consent_state state,
@@ -286,7 +303,7 @@ static store_err apply(store *st, inb_job *j)
 	store_group g;
 	store_err e;
 
-	e = store_number_owner(st, j->rec.to, j->rec.group_id);
+	e = smsconf_number_owner(st, j->rec.to, j->rec.group_id);
 	if (e == STORE_NOTFOUND) {
 		set_str(j->rec.action, sizeof j->rec.action, "no_group");
 		return record(st, j);

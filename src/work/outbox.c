@@ -6,6 +6,7 @@
 #include "work/subs.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int first_number(void *ctx, const char *number)
@@ -29,17 +30,18 @@ int outbox_kind_is_reply(const char *kind)
 store_err outbox_phone_subscribed(store *st, const char *phone,
 				  const char *group, int *yes)
 {
-	int64_t ids[STORE_PHONE_SHARE_MAX];
-	consent_state s;
+	store_user_sub *us = malloc(STORE_PHONE_SHARE_MAX * sizeof *us);
 	size_t n = 0;
 	store_err e;
 
 	*yes = 0;
-	e = store_users_by_phone(st, phone, ids, STORE_PHONE_SHARE_MAX, &n);
-	for (size_t i = 0; !e && i < n && !*yes; i++) {
-		e = store_sub_get(st, ids[i], group, &s, NULL);
-		*yes = !e && s == CONSENT_SUBSCRIBED;
-	}
+	if (!us)
+		return STORE_NOMEM;
+	e = store_users_by_phone_in(st, phone, group, us,
+				    STORE_PHONE_SHARE_MAX, &n);
+	for (size_t i = 0; !e && i < n && !*yes; i++)
+		*yes = us[i].state == CONSENT_SUBSCRIBED;
+	free(us);
 	return e;
 }
 

@@ -57,7 +57,8 @@ static int claimed(void *ctx, const store_outbox *m)
 	return 0;
 }
 
-/* Writer job: claim, count the attempt, apply the sending rule again. */
+/* Writer job: claim (which counts the attempt), apply the sending rule
+ * again. A reply needs nothing more than the claim's own statement. */
 static int claim_fn(store *st, void *arg)
 {
 	batch *b = arg;
@@ -69,21 +70,18 @@ static int claim_fn(store *st, void *arg)
 	for (size_t i = 0; !e && i < b->n; i++) {
 		store_outbox *m = &b->m[i];
 		int ok = 1;
-		b->recovered[i] = m->attempts > 0;
+		b->recovered[i] = m->attempts > 1;
 		b->skip[i] = b->opted_out[i] = 0;
-		if (!outbox_kind_is_reply(m->kind))
-			e = outbox_phone_subscribed(st, m->to, m->group_id,
-						    &ok);
-		if (e)
-			break;
-		if (!ok) {
-			b->skip[i] = 1;
-			m->state = STORE_OUT_REJECTED;
-			snprintf(m->error, sizeof m->error, "unsubscribed");
-		} else {
-			m->attempts++;
-		}
-		m->updated_ms = b->now_ms;
+		if (outbox_kind_is_reply(m->kind))
+			continue;
+		e = outbox_phone_subscribed(st, m->to, m->group_id, &ok);
+		if (e || ok)
+			continue;
+		/* Never tried: the claim's attempt is taken back. */
+		b->skip[i] = 1;
+		m->state = STORE_OUT_REJECTED;
+		m->attempts--;
+		snprintf(m->error, sizeof m->error, "unsubscribed");
 		e = store_outbox_update(st, m);
 	}
 	return e != STORE_OK;

@@ -12,10 +12,21 @@ typedef struct {
 	int64_t updated_ms;
 	smscfg *cfg;
 	unsigned used; /* for least-recently-used eviction */
+	uint64_t tx;   /* store_tx_id() that `g` was read in, or 0 */
+	store_group g;
 } conf_slot;
+
+typedef struct {
+	uint64_t tx; /* store_tx_id() it was read in; 0: empty */
+	char number[STORE_ADDR_MAX + 1];
+	char group[IDENT_GROUP_ID_MAX + 1];
+	store_err found; /* STORE_OK or STORE_NOTFOUND */
+} num_slot;
 
 static _Thread_local conf_slot slots[SMSCONF_SLOTS];
 static _Thread_local unsigned tick;
+static _Thread_local num_slot nums[SMSCONF_NUMBERS];
+static _Thread_local unsigned num_next;
 
 /* Threads that never call smsconf_thread_done() (libmicrohttpd's) free
  * their cache as they exit, through this key's destructor. */
@@ -58,14 +69,29 @@ static conf_slot *slot_for(const char *group, int64_t updated_ms)
 	return victim;
 }
 
+/* The slot holding `group` as read in transaction tx, or NULL. */
+static conf_slot *slot_read_in(uint64_t tx, const char *group)
+{
+	for (int i = 0; tx && i < SMSCONF_SLOTS; i++)
+		if (slots[i].cfg && slots[i].tx == tx &&
+		    strcmp(slots[i].group, group) == 0)
+			return &slots[i];
+	return NULL;
+}
+
 store_err smsconf_get(store *st, const char *group, store_group *g,
 		      const smscfg **cfg)
 {
 	char err[SMSCFG_ERR_MAX];
 	char *json = NULL;
-	conf_slot *s;
+	uint64_t tx = store_tx_id(st);
+	conf_slot *s = slot_read_in(tx, group);
 	store_err e;
 
+	if (s) {
+		*g = s->g;
+		goto out;
+	}
 	e = store_group_get(st, group, g);
 	if (e)
 		return e;
@@ -87,9 +113,38 @@ store_err smsconf_get(store *st, const char *group, store_group *g,
 		snprintf(s->group, sizeof s->group, "%s", group);
 		s->updated_ms = g->updated_ms;
 	}
+	s->tx = tx;
+	s->g = *g;
+out:
 	s->used = ++tick;
 	*cfg = s->cfg;
 	return STORE_OK;
+}
+
+store_err smsconf_number_owner(store *st, const char *number,
+			       char group[IDENT_GROUP_ID_MAX + 1])
+{
+	uint64_t tx = store_tx_id(st);
+	num_slot *n;
+	store_err e;
+
+	for (int i = 0; tx && i < SMSCONF_NUMBERS; i++) {
+		n = &nums[i];
+		if (n->tx == tx && strcmp(n->number, number) == 0) {
+			memcpy(group, n->group, sizeof n->group);
+			return n->found;
+		}
+	}
+	e = store_number_owner(st, number, group);
+	if (!tx || (e && e != STORE_NOTFOUND) ||
+	    strlen(number) > STORE_ADDR_MAX)
+		return e;
+	n = &nums[num_next++ % SMSCONF_NUMBERS];
+	n->tx = tx;
+	n->found = e;
+	snprintf(n->number, sizeof n->number, "%s", number);
+	snprintf(n->group, sizeof n->group, "%s", e ? "" : group);
+	return e;
 }
 
 void smsconf_thread_done(void)

@@ -8,6 +8,11 @@
  * settings were parsed at; changing a group's SMS settings or name bumps
  * updated_ms, so a change is seen by the very next message, on every
  * thread and every optd process sharing the database.
+ *
+ * Inside a transaction (the writer's batch) the group row and the owner
+ * of a number are read once and used for the rest of it: store_tx_id()
+ * changes when the transaction writes a group or its numbers, so what the
+ * batch itself changes is seen at once too.
  */
 #ifndef OPTD_SMSCONF_H
 #define OPTD_SMSCONF_H
@@ -15,7 +20,8 @@
 #include "core/smscfg.h"
 #include "store/store.h"
 
-#define SMSCONF_SLOTS 16 /* groups cached per thread */
+#define SMSCONF_SLOTS 16   /* groups cached per thread */
+#define SMSCONF_NUMBERS 16 /* number owners cached per thread */
 
 /*
  * The group and its settings. *cfg stays valid until this thread's next
@@ -25,6 +31,9 @@
  */
 store_err smsconf_get(store *st, const char *group, store_group *g,
 		      const smscfg **cfg);
+/* store_number_owner(), remembered for the rest of the transaction. */
+store_err smsconf_number_owner(store *st, const char *number,
+			       char group[IDENT_GROUP_ID_MAX + 1]);
 /* Free this thread's cache (before the thread exits). */
 void smsconf_thread_done(void);
 

@@ -3,18 +3,23 @@
 #include "lib/str.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* `fresh`: the profile was created by this change, so it has no state. */
+/* `known`: the profile's state in the group when the caller has read it
+ * already (CONSENT_UNKNOWN for a profile this change created), else NULL. */
 static store_err set_state(store *st, const subs_change *c,
-			   const store_user *u, int fresh, subs_result *res)
+			   const store_user *u, const consent_state *known,
+			   subs_result *res)
 {
 	consent_state old = CONSENT_UNKNOWN;
 	store_ledger e;
 	store_err err = STORE_OK;
 
 	res->profiles++;
-	if (!fresh)
+	if (known)
+		old = *known;
+	else
 		err = store_sub_get(st, u->id, c->group_id, &old, NULL);
 	if (err || !consent_is_change(old, c->state) ||
 	    (c->keep_subscribed && old == CONSENT_SUBSCRIBED))
@@ -62,13 +67,14 @@ static store_err by_external_id(store *st, const subs_change *c, size_t i,
 {
 	const phone_info *p = c->paired && c->n_phone ? &c->phones[i] : NULL;
 	const char *mail = c->paired && c->n_email ? c->emails[i] : NULL;
+	static const consent_state never = CONSENT_UNKNOWN;
+	const consent_state *known = NULL;
 	store_user u;
 	store_err err;
-	int fresh = 0;
 
 	err = store_user_by_external_id(st, c->ext[i], &u);
 	if (err == STORE_NOTFOUND) {
-		fresh = 1;
+		known = &never;
 		memset(&u, 0, sizeof u);
 		str_copy(u.external_id, sizeof u.external_id, c->ext[i]);
 		if (p)
@@ -85,38 +91,63 @@ static store_err by_external_id(store *st, const subs_change *c, size_t i,
 		u.updated_ms = c->now_ms;
 		err = store_user_update_contact(st, &u);
 	}
-	return err ? err : set_state(st, c, &u, fresh, res);
+	return err ? err : set_state(st, c, &u, known, res);
 }
 
-/* Every profile sharing a phone or e-mail; one anonymous one if none. */
-static store_err by_contact(store *st, const subs_change *c,
-			    const phone_info *p, const char *mail,
-			    subs_result *res)
+/* The anonymous profile made for a contact no profile has. */
+static store_err by_new_contact(store *st, const subs_change *c,
+				const phone_info *p, const char *mail,
+				subs_result *res)
+{
+	static const consent_state never = CONSENT_UNKNOWN;
+	store_user u;
+	store_err err;
+
+	memset(&u, 0, sizeof u);
+	if (p)
+		put_phone(&u, p);
+	else
+		str_copy(u.email, sizeof u.email, mail);
+	err = create(st, c, &u, res);
+	return err ? err : set_state(st, c, &u, &never, res);
+}
+
+/* Every profile sharing a phone, read with its state in the group. */
+static store_err by_phone(store *st, const subs_change *c,
+			  const phone_info *p, subs_result *res)
+{
+	store_user_sub *us = malloc(STORE_PHONE_SHARE_MAX * sizeof *us);
+	size_t n = 0;
+	store_err err;
+
+	if (!us)
+		return STORE_NOMEM;
+	err = store_users_by_phone_in(st, p->e164, c->group_id, us,
+				      STORE_PHONE_SHARE_MAX, &n);
+	if (!err && n == 0)
+		err = by_new_contact(st, c, p, NULL, res);
+	for (size_t i = 0; i < n && !err; i++)
+		err = set_state(st, c, &us[i].user, &us[i].state, res);
+	free(us);
+	return err;
+}
+
+/* Every profile sharing an e-mail; one anonymous one if none. */
+static store_err by_email(store *st, const subs_change *c, const char *mail,
+			  subs_result *res)
 {
 	int64_t ids[STORE_PHONE_SHARE_MAX];
 	store_user u;
 	size_t n = 0;
 	store_err err;
 
-	err = p ? store_users_by_phone(st, p->e164, ids, STORE_PHONE_SHARE_MAX,
-				       &n)
-		: store_users_by_email(st, mail, ids, STORE_PHONE_SHARE_MAX,
-				       &n);
-	if (err)
-		return err;
-	if (n == 0) {
-		memset(&u, 0, sizeof u);
-		if (p)
-			put_phone(&u, p);
-		else
-			str_copy(u.email, sizeof u.email, mail);
-		err = create(st, c, &u, res);
-		return err ? err : set_state(st, c, &u, 1, res);
-	}
+	err = store_users_by_email(st, mail, ids, STORE_PHONE_SHARE_MAX, &n);
+	if (!err && n == 0)
+		return by_new_contact(st, c, NULL, mail, res);
 	for (size_t i = 0; i < n && !err; i++) {
 		err = store_user_get(st, ids[i], &u);
 		if (!err)
-			err = set_state(st, c, &u, 0, res);
+			err = set_state(st, c, &u, NULL, res);
 	}
 	return err;
 }
@@ -130,15 +161,15 @@ store_err subs_apply(store *st, const subs_change *c, subs_result *res)
 		store_user u;
 		err = store_user_get(st, c->user_ids[i], &u);
 		if (!err)
-			err = set_state(st, c, &u, 0, res);
+			err = set_state(st, c, &u, NULL, res);
 	}
 	for (size_t i = 0; i < c->n_ext && !err; i++)
 		err = by_external_id(st, c, i, res);
 	if (c->paired)
 		return err;
 	for (size_t i = 0; i < c->n_phone && !err; i++)
-		err = by_contact(st, c, &c->phones[i], NULL, res);
+		err = by_phone(st, c, &c->phones[i], res);
 	for (size_t i = 0; i < c->n_email && !err; i++)
-		err = by_contact(st, c, NULL, c->emails[i], res);
+		err = by_email(st, c, c->emails[i], res);
 	return err;
 }

@@ -156,7 +156,7 @@ static long long sql_int(const char *path, const char *sql)
 
 /* ---- open and migrations ---- */
 
-#define N_MIGRATIONS 5 /* what a fresh database records */
+#define N_MIGRATIONS 6 /* what a fresh database records */
 
 static void test_migrations_once(void **state)
 {
@@ -480,6 +480,33 @@ static int group_list_cb(void *ctx, const store_group *g)
 	strcat(out, g->id);
 	strcat(out, ",");
 	return 0;
+}
+
+/* What a transaction read of its groups holds while the id stays. */
+static void test_tx_id(void **state)
+{
+	fixture *f = *state;
+	store_group g = group_of("g", CHANNEL_SMS, 30);
+	uint64_t a, b;
+
+	assert_true(store_tx_id(f->st) == 0); /* no transaction */
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	a = store_tx_id(f->st);
+	assert_true(a != 0);
+	assert_int_equal(store_group_get(f->st, "g", &g), STORE_NOTFOUND);
+	assert_true(store_tx_id(f->st) == a); /* reads change nothing */
+	assert_int_equal(store_group_insert(f->st, &g), STORE_OK);
+	b = store_tx_id(f->st);
+	assert_true(b != 0 && b != a);
+	assert_int_equal(store_number_add(f->st, "+15550001111", "g"),
+			 STORE_OK);
+	assert_true(store_tx_id(f->st) != b);
+	assert_int_equal(store_commit(f->st), STORE_OK);
+	assert_true(store_tx_id(f->st) == 0);
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	assert_true(store_tx_id(f->st) != 0 && store_tx_id(f->st) != b);
+	store_rollback(f->st);
+	assert_true(store_tx_id(f->st) == 0);
 }
 
 static void test_groups(void **state)
@@ -1787,6 +1814,7 @@ static void test_outbox_claim(void **state)
 	assert_int_equal(store_outbox_get(f->st, id[0], got), STORE_OK);
 	assert_int_equal(got->state, STORE_OUT_SENDING);
 	assert_int_equal(got->next_ms, 1200);
+	assert_int_equal(got->attempts, 1); /* the claim counts the attempt */
 
 	/* What is claimed is not claimed again while its lease runs. */
 	assert_int_equal(claim_n(f->st, 300, 1000, 10, 1), id[5]);
@@ -3388,6 +3416,7 @@ int main(void)
 		T(test_key_revoke),
 		T(test_sdk_key_origins),
 		T(test_groups),
+		T(test_tx_id),
 		T(test_numbers),
 		T(test_users),
 		T(test_user_update_contact),

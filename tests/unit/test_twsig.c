@@ -216,6 +216,30 @@ static void test_bad_args(void **state)
 	assert_int_equal(twsig_check(NULL, DOC_URL, doc, NDOC, DOC_SIG), 0);
 }
 
+/* A thread keeps its last token keyed: switching tokens back and forth,
+ * and a token too long to keep, give the same answers every time. */
+static void test_token_changes(void **state)
+{
+	char long_token[300];
+
+	(void)state;
+	memset(long_token, 'k', sizeof long_token - 1);
+	long_token[sizeof long_token - 1] = '\0';
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(twsig_check(DOC_TOKEN, DOC_URL, doc, NDOC,
+					     DOC_SIG), 1);
+		assert_int_equal(twsig_check("12346", DOC_URL, doc, NDOC,
+					     DOC_SIG), 0);
+		assert_int_equal(twsig_check(long_token, DOC_URL, doc, NDOC,
+					     DOC_SIG), 0);
+	}
+	/* A failed check leaves nothing half-fed for the next one. */
+	assert_int_equal(twsig_check(DOC_TOKEN, DOC_URL, doc, NDOC, "short"),
+			 0);
+	assert_int_equal(twsig_check(DOC_TOKEN, DOC_URL, doc, NDOC, DOC_SIG),
+			 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_repeated_name),
 		cmocka_unit_test(test_url_only_and_null_value),
 		cmocka_unit_test(test_bad_args),
+		cmocka_unit_test(test_token_changes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
