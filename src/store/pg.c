@@ -94,6 +94,14 @@
 			"updated_ms, entry_props, event_props) SELECT " \
 			"$1::text, $2::integer, $3::bigint, " RUN_VALUES
 
+/* pg_prefetch.c's: the profiles with a contact, oldest first, each with
+ * its subscription in group $2 ('' when none). */
+#define PF_HEAD "SELECT u.*, coalesce(s.state,''), coalesce(s.since_ms,0) " \
+		"FROM (SELECT " USER_COLS " FROM users WHERE "
+#define PF_TAIL " ORDER BY id LIMIT $3) u(id, ext, phone, pv, pt, email, " \
+		"c, m) LEFT JOIN subscriptions s ON s.user_id = u.id AND " \
+		"s.group_id = $2 ORDER BY u.id"
+
 /* Text is ordered byte by byte, as SQLite does, whatever the database's
  * collation. */
 static const char *const sql_text[P__COUNT] = {
@@ -371,6 +379,9 @@ static const char *const sql_text[P__COUNT] = {
 			     "nullif($3,''), $4, nullif($5,''), "
 			     "nullif($6,''), $7, $8)",
 	/* P_SUB_BULK, P_LEDGER_BULK, P_USER_BULK: see bulk_sql_init(). */
+	[P_PF_BY_PHONE] = PF_HEAD "phone = $1" PF_TAIL,
+	[P_PF_BY_EMAIL] = PF_HEAD "email = $1" PF_TAIL,
+	[P_PF_BY_EXT] = PF_HEAD "external_id = $1" PF_TAIL,
 };
 
 #define SUB_COLS 6     /* parameters of one subscription row */
@@ -449,6 +460,8 @@ static const unsigned char needs_rows[P__COUNT] = {
 	[P_USER_ATTRS_GET] = 1, [P_USER_ATTRS_SET] = 1, [P_ALIAS_ADD] = 1,
 	[P_EVENT_INSERT] = 1, [P_PURCHASE_INSERT] = 1, [P_RUN_INSERT] = 1,
 	[P_RUN_INSERT_ONCE] = 1,
+	/* What they fetch must hold the transaction's writes. */
+	[P_PF_BY_PHONE] = 1, [P_PF_BY_EMAIL] = 1, [P_PF_BY_EXT] = 1,
 };
 
 typedef struct {
@@ -491,6 +504,7 @@ static const unsigned char is_read[P__COUNT] = {
 	[P_RUN_LAST_ENTRY] = 1,
 	[P_TEXT_GET] = 1, [P_FORM_GET] = 1, [P_FORM_GROUPS] = 1,
 	[P_FORM_LIST] = 1, [P_SECRET_GET] = 1,
+	[P_PF_BY_PHONE] = 1, [P_PF_BY_EMAIL] = 1, [P_PF_BY_EXT] = 1,
 };
 
 typedef struct pconn {
@@ -504,6 +518,7 @@ typedef struct pconn {
 	int64_t ids[PG_ID_BLOCK]; /* users.id values taken ahead */
 	int n_ids, next_id;
 	pg_rows *rows;            /* buffered rows, NULL until needed */
+	pg_pf *pf;                /* profiles fetched ahead, or NULL */
 	struct pconn *next;
 } pconn;
 
@@ -588,6 +603,7 @@ static void conn_drop(pconn *c)
 	c->db = NULL;
 	c->queued = 0;
 	rows_drop(c);
+	pg__pf_clear(c->pf);
 	if (c->in_tx)
 		c->lost_tx = 1;
 }
@@ -595,9 +611,11 @@ static void conn_drop(pconn *c)
 /*
  * Send a Sync and read every answer up to it. The answer of the last
  * statement sent is kept in *last (when last is not NULL and all went
- * well); the first error among the answers is returned.
+ * well), and fn (when not NULL) sees those of the last n statements until
+ * one fails; the first error among the answers is returned.
  */
-static store_err conn_wait(pconn *c, PGresult **last)
+static store_err conn_wait_each(pconn *c, PGresult **last, int n,
+				pg_answer_fn fn, void *ctx)
 {
 	store_err first = STORE_OK;
 	PGresult *keep = NULL;
@@ -639,6 +657,8 @@ static store_err conn_wait(pconn *c, PGresult **last)
 		else if (!first && s != PGRES_COMMAND_OK &&
 			 s != PGRES_TUPLES_OK)
 			first = map_result(c->db, r);
+		if (fn && !first && seen > want - n)
+			fn(ctx, seen - 1 - (want - n), r);
 		if (last && seen == want && !keep)
 			keep = r;
 		else
@@ -664,6 +684,11 @@ lost:
 	conn_drop(c);
 	c->lost = 1;
 	return STORE_UNAVAILABLE;
+}
+
+static store_err conn_wait(pconn *c, PGresult **last)
+{
+	return conn_wait_each(c, last, 0, NULL, NULL);
 }
 
 /* Open c->db in pipeline mode with every statement prepared. */
@@ -1223,6 +1248,37 @@ store_err pg__exec(store *st, int q, const pg_args *a, long *changed)
 	return err;
 }
 
+pg_pf *pg__pf(store *st, int make)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+
+	if (!c || !c->in_tx || c->lost_tx || !c->db)
+		return NULL;
+	if (!c->pf && make)
+		c->pf = pg__pf_new();
+	return c->pf;
+}
+
+store_err pg__send(store *st, int q, const pg_args *a)
+{
+	store_err err;
+	pconn *c = conn_get(st, &err);
+
+	if (!c)
+		return err;
+	return c->in_tx ? conn_send(c, q, a) : STORE_IO;
+}
+
+store_err pg__wait_each(store *st, int n, pg_answer_fn fn, void *ctx)
+{
+	store_err err;
+	pconn *c = conn_get(st, &err);
+
+	if (!c)
+		return err;
+	return conn_wait_each(c, NULL, n, fn, ctx);
+}
+
 store_err pg__defer(store *st, int q, const pg_args *a)
 {
 	store_err err;
@@ -1269,6 +1325,7 @@ store_err pg_begin(store *st)
 
 	if (!c)
 		return err;
+	pg__pf_clear(c->pf);
 	err = conn_send(c, P_BEGIN, NULL);
 	if (!err)
 		c->in_tx = 1;
@@ -1285,6 +1342,7 @@ store_err pg_commit(store *st)
 		return STORE_IO; /* no transaction: a caller's bug */
 	if (c->lost_tx || !c->db)
 		return STORE_UNAVAILABLE;
+	pg__pf_clear(c->pf);
 	err = conn_send(c, P_COMMIT, NULL);
 	if (!err)
 		err = conn_wait(c, &r);
@@ -1304,6 +1362,7 @@ void pg_rollback(store *st)
 	if (!c)
 		return;
 	rows_drop(c);
+	pg__pf_clear(c->pf);
 	if (c->db && conn_send(c, P_ROLLBACK, NULL) == STORE_OK)
 		(void)conn_wait(c, NULL);
 	c->in_tx = 0;
@@ -1336,6 +1395,7 @@ void pg_rollback_to(store *st)
 	if (!c || !c->db || c->lost_tx)
 		return;
 	rows_drop(c); /* rows since the savepoint: SAVEPOINT sent the rest */
+	pg__pf_clear(c->pf);
 	if (conn_send(c, P_ROLLBACK_TO, NULL) == STORE_OK &&
 	    conn_send(c, P_RELEASE, NULL) == STORE_OK)
 		(void)conn_wait(c, NULL);
@@ -1461,6 +1521,7 @@ static void pg_close(store *base)
 		st->conns = c->next;
 		PQfinish(c->db);
 		free(c->rows);
+		pg__pf_free(c->pf);
 		free(c);
 	}
 	pthread_mutex_unlock(&st->mu);
@@ -1491,6 +1552,7 @@ static void pg_thread_done(store *base)
 	pthread_mutex_unlock(&st->mu);
 	PQfinish(c->db);
 	free(c->rows);
+	pg__pf_free(c->pf);
 	free(c);
 }
 
@@ -1532,5 +1594,6 @@ static const store_vt pg_vt = {
 	.thread_done = pg_thread_done,
 	.rollback = pg_rollback,
 	.rollback_to = pg_rollback_to,
+	.want_user = pg_want_user,
 	STORE_OPS(PG_VT_INIT)
 };

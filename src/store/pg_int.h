@@ -1,8 +1,9 @@
 /*
  * pg_int: what the PostgreSQL backend's files share and nothing else sees.
- * pg.c owns connections, the pipeline and transactions; pg_records.c,
- * pg_sms.c, pg_flow.c and pg_form.c have one function per store.h operation and reach
- * the database only through the helpers declared here. The statement list
+ * pg.c owns connections, the pipeline and transactions; pg_prefetch.c
+ * the profiles fetched ahead; pg_records.c, pg_sms.c, pg_flow.c and
+ * pg_form.c have one function per store.h operation and reach the
+ * database only through the helpers declared here. The statement list
  * lives here so all of them agree on ids; every statement is prepared once
  * per connection, named "q<id>".
  */
@@ -40,6 +41,7 @@ enum {
 	P_STMT_SAVEPOINT, P_STMT_RELEASE, P_STMT_ROLLBACK_TO,
 	P_USER_IDS, P_USER_INSERT_ID,
 	P_SUB_BULK, P_LEDGER_BULK, P_USER_BULK, /* PG_BULK_ROWS rows */
+	P_PF_BY_PHONE, P_PF_BY_EMAIL, P_PF_BY_EXT, /* pg_prefetch.c */
 	P__COUNT
 };
 
@@ -119,7 +121,45 @@ int pg__buffered_update(store *st, const store_user *u);
 void pg__buffered_ids(store *st, int by_email, const char *v, int64_t *ids,
 		      size_t max, size_t *n);
 
+/*
+ * Profiles announced and fetched ahead (pg_prefetch.c). pg__pf() is the
+ * calling thread's set while it is inside a live transaction (made on
+ * first use when `make`), else NULL; pg.c clears it when the transaction
+ * ends or rolls back and frees it with the connection. The lookups return
+ * 1 when they answered from it, 0 when the database must be asked; every
+ * write that changes a profile or a subscription forgets what it changes.
+ */
+#define PG_PF_LIMIT STORE_PHONE_SHARE_MAX /* profiles fetched per key */
+typedef struct pg_pf pg_pf;
+pg_pf *pg__pf(store *st, int make);
+pg_pf *pg__pf_new(void);
+void pg__pf_clear(pg_pf *pf);
+void pg__pf_free(pg_pf *pf);
+void pg_want_user(store *st, store_by by, const char *value,
+		  const char *group);
+int pg__pf_by_ext(store *st, const char *ext, store_user *out,
+		  store_err *err);
+int pg__pf_ids(store *st, store_by by, const char *v, int64_t *ids,
+	       size_t max, size_t *n);
+int pg__pf_user(store *st, int64_t id, store_user *out);
+int pg__pf_sub(store *st, int64_t user, const char *group,
+	       consent_state *out, int64_t *since_ms);
+/* id 0 and NULL contacts name nothing. */
+void pg__pf_forget_user(store *st, int64_t id, const char *ext,
+			const char *phone, const char *email);
+void pg__pf_forget_sub(store *st, int64_t user, const char *group);
+
+/* Inside a transaction: send q without waiting for it. */
+store_err pg__send(store *st, int q, const pg_args *a);
+/* Wait for every statement sent so far, as store_flush() does; fn sees
+ * the answer of each of the last n sent that succeeded, numbered from 0
+ * in the order sent (only when there was no error). */
+typedef void (*pg_answer_fn)(void *ctx, int i, const PGresult *r);
+store_err pg__wait_each(store *st, int n, pg_answer_fn fn, void *ctx);
+
 int64_t pg__int64(const PGresult *r, int row, int col);
+/* Row i of a result whose first columns are pg.c's USER_COLS. */
+void pg__read_user(const PGresult *r, int i, store_user *u);
 void pg__copy(const PGresult *r, int row, int col, char *dst, size_t cap);
 
 /* The backend's operations, one per entry of STORE_OPS, collected into

@@ -171,6 +171,13 @@ void store_thread_done(store *st) { st->vt->thread_done(st); }
 void store_rollback(store *st) { st->vt->rollback(st); }
 void store_rollback_to(store *st) { st->vt->rollback_to(st); }
 
+void store_want_user(store *st, store_by by, const char *value,
+		     const char *group)
+{
+	if (st->vt->want_user)
+		st->vt->want_user(st, by, value, group);
+}
+
 #define STORE_FORWARD(name, params, args) \
 	store_err store_##name params { return st->vt->name args; }
 STORE_OPS(STORE_FORWARD)

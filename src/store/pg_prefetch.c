@@ -1,0 +1,336 @@
+/*
+ * pg_prefetch: the profiles a transaction announced (store_want_user),
+ * fetched in one round trip, and the lookups answered from them.
+ *
+ * The writer announces what a whole batch of jobs will look up; each
+ * lookup would otherwise wait one round trip of its own, which is most
+ * of a batch's time on PostgreSQL. store_prefetch() sends one statement
+ * per announced key (the profiles with that phone, e-mail or external_id,
+ * each with its subscription state in the key's group) through the
+ * pipeline and reads all the answers after one Sync.
+ *
+ * Invariant: an answer given from here is the one the database would
+ * give now, in this transaction. The fetch sends the buffered rows first
+ * (pg.c's needs_rows), so it sees every earlier write; every later write
+ * that could change an answer forgets what it changes: a new profile the
+ * keys of its contact, a changed profile every key that held it or names
+ * its new contact, a subscription written its cached state. What is
+ * forgotten is read from the database again, the usual way. Everything is
+ * dropped when the transaction ends or rolls back to a savepoint, and
+ * when the connection is lost.
+ */
+#include "store/pg_int.h"
+#include "lib/utf8.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PF_KEYS_MAX 4096 /* announced lookups per transaction */
+#define PF_ROWS_MAX 16384 /* profiles fetched per transaction */
+#define PF_VALUE_MAX IDENT_EXTERNAL_ID_MAX /* the longest key value */
+#define PF_COLS 10 /* a profile's 8 columns, its state and since_ms */
+
+enum { PF_WANTED, PF_READY, PF_GONE };
+
+typedef struct {
+	store_user u;
+	consent_state state; /* in the key's group */
+	int64_t since_ms;
+	int sub_known; /* state is still the database's */
+} pf_row;
+
+typedef struct {
+	store_by by;
+	uint32_t hash; /* of value, to skip most comparisons */
+	char value[PF_VALUE_MAX + 1];
+	char group[IDENT_GROUP_ID_MAX + 1]; /* "" when none was named */
+	int status;
+	int full; /* PG_PF_LIMIT rows came back: there may be more */
+	int first, n; /* its rows: rows[first .. first + n) */
+} pf_key;
+
+struct pg_pf {
+	pf_key *keys;
+	pf_row *rows;
+	int n_keys, cap_keys, n_rows, cap_rows;
+	int sent; /* keys before this one have been fetched */
+};
+
+static uint32_t hash_of(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* Room for one more of n items of `size` in *p (capacity *cap, at most
+ * max); 0 when there is none. */
+static int grow(void *p, int *cap, int n, size_t size, int max)
+{
+	void **arr = p;
+	int want = *cap ? *cap * 2 : 64;
+	void *bigger;
+
+	if (n < *cap)
+		return 1;
+	if (n >= max)
+		return 0;
+	if (want > max)
+		want = max;
+	bigger = realloc(*arr, (size_t)want * size);
+	if (!bigger)
+		return 0;
+	*arr = bigger;
+	*cap = want;
+	return 1;
+}
+
+pg_pf *pg__pf_new(void) { return calloc(1, sizeof(pg_pf)); }
+
+void pg__pf_clear(pg_pf *pf)
+{
+	if (pf)
+		pf->n_keys = pf->n_rows = pf->sent = 0;
+}
+
+void pg__pf_free(pg_pf *pf)
+{
+	if (!pf)
+		return;
+	free(pf->keys);
+	free(pf->rows);
+	free(pf);
+}
+
+static int key_is(const pf_key *k, store_by by, uint32_t h, const char *v)
+{
+	return k->by == by && k->hash == h && strcmp(k->value, v) == 0;
+}
+
+void pg_want_user(store *st, store_by by, const char *value,
+		  const char *group)
+{
+	pg_pf *pf = pg__pf(st, 1);
+	uint32_t h;
+	pf_key *k;
+
+	if (!group)
+		group = "";
+	/* What the lookup itself would answer without the database (""
+	 * names no profile) or refuse, it is left to. */
+	if (!pf || (unsigned)by > STORE_BY_EXTERNAL_ID || !value || !*value ||
+	    strlen(value) > PF_VALUE_MAX ||
+	    strlen(group) > IDENT_GROUP_ID_MAX ||
+	    !utf8_valid(value, strlen(value)) ||
+	    !utf8_valid(group, strlen(group)))
+		return;
+	h = hash_of(value);
+	for (int i = 0; i < pf->n_keys; i++)
+		if (key_is(&pf->keys[i], by, h, value) &&
+		    pf->keys[i].status != PF_GONE &&
+		    strcmp(pf->keys[i].group, group) == 0)
+			return;
+	if (!grow(&pf->keys, &pf->cap_keys, pf->n_keys, sizeof *pf->keys,
+		  PF_KEYS_MAX))
+		return;
+	k = &pf->keys[pf->n_keys++];
+	memset(k, 0, sizeof *k);
+	k->by = by;
+	k->hash = h;
+	snprintf(k->value, sizeof k->value, "%s", value);
+	snprintf(k->group, sizeof k->group, "%s", group);
+	k->status = PF_WANTED;
+}
+
+static void read_row(const PGresult *r, int i, pf_row *row, int grouped)
+{
+	const char *state = PQgetvalue(r, i, 8);
+
+	memset(row, 0, sizeof *row);
+	pg__read_user(r, i, &row->u);
+	row->state = CONSENT_UNKNOWN;
+	if (*state && consent_state_from_name(state, &row->state) != 0)
+		grouped = 0; /* not a state optd wrote: ask again */
+	row->since_ms = *state ? pg__int64(r, i, 9) : 0;
+	row->sub_known = grouped;
+}
+
+/* pg__wait_each's callback: answer i belongs to key sent + i. */
+static void on_answer(void *ctx, int i, const PGresult *r)
+{
+	pg_pf *pf = ctx;
+	pf_key *k = &pf->keys[pf->sent + i];
+	int n = PQntuples(r);
+
+	if (PQnfields(r) != PF_COLS)
+		return; /* the key stays WANTED, then GONE: never used */
+	k->first = pf->n_rows;
+	for (int j = 0; j < n; j++) {
+		if (!grow(&pf->rows, &pf->cap_rows, pf->n_rows,
+			  sizeof *pf->rows, PF_ROWS_MAX))
+			return; /* as above */
+		read_row(r, j, &pf->rows[pf->n_rows++], k->group[0] != '\0');
+	}
+	k->n = n;
+	k->full = n >= PG_PF_LIMIT;
+	k->status = PF_READY;
+}
+
+static const int q_by[] = {P_PF_BY_PHONE, P_PF_BY_EMAIL, P_PF_BY_EXT};
+
+store_err pg_prefetch(store *st)
+{
+	pg_pf *pf = pg__pf(st, 0);
+	store_err err = STORE_OK;
+	int n = 0;
+
+	if (!pf || pf->sent == pf->n_keys)
+		return STORE_OK;
+	for (int i = pf->sent; !err && i < pf->n_keys; i++) {
+		pg_args a = {0};
+
+		pg__text(&a, pf->keys[i].value);
+		pg__text(&a, pf->keys[i].group);
+		pg__int(&a, PG_PF_LIMIT);
+		err = pg__send(st, q_by[pf->keys[i].by], &a);
+		n += !err;
+	}
+	if (!err)
+		err = pg__wait_each(st, n, on_answer, pf);
+	for (int i = pf->sent; i < pf->n_keys; i++)
+		if (pf->keys[i].status != PF_READY)
+			pf->keys[i].status = PF_GONE;
+	pf->sent = pf->n_keys;
+	return err;
+}
+
+/* The ready key (by, v) with this group (NULL: any); NULL if none. */
+static pf_key *ready_key(pg_pf *pf, store_by by, const char *v,
+			 const char *group)
+{
+	uint32_t h = hash_of(v);
+
+	for (int i = 0; pf && i < pf->n_keys; i++) {
+		pf_key *k = &pf->keys[i];
+		if (k->status == PF_READY && key_is(k, by, h, v) &&
+		    (!group || strcmp(k->group, group) == 0))
+			return k;
+	}
+	return NULL;
+}
+
+/* The fetched row of profile `id` (in a key of `group` unless NULL). */
+static pf_row *row_of(pg_pf *pf, int64_t id, const char *group)
+{
+	for (int i = 0; pf && i < pf->n_keys; i++) {
+		pf_key *k = &pf->keys[i];
+		if (k->status != PF_READY ||
+		    (group && strcmp(k->group, group) != 0))
+			continue;
+		for (int j = k->first; j < k->first + k->n; j++)
+			if (pf->rows[j].u.id == id)
+				return &pf->rows[j];
+	}
+	return NULL;
+}
+
+int pg__pf_by_ext(store *st, const char *ext, store_user *out,
+		  store_err *err)
+{
+	pf_key *k = ready_key(pg__pf(st, 0), STORE_BY_EXTERNAL_ID, ext, NULL);
+
+	if (!k)
+		return 0;
+	if (k->n == 0) {
+		*err = STORE_NOTFOUND;
+		return 1;
+	}
+	*out = pg__pf(st, 0)->rows[k->first].u;
+	*err = STORE_OK;
+	return 1;
+}
+
+int pg__pf_ids(store *st, store_by by, const char *v, int64_t *ids,
+	       size_t max, size_t *n)
+{
+	pg_pf *pf = pg__pf(st, 0);
+	pf_key *k = ready_key(pf, by, v, NULL);
+
+	if (!k || (k->full && max > (size_t)k->n))
+		return 0;
+	*n = 0;
+	for (int j = k->first; j < k->first + k->n && *n < max; j++)
+		ids[(*n)++] = pf->rows[j].u.id;
+	return 1;
+}
+
+int pg__pf_user(store *st, int64_t id, store_user *out)
+{
+	pf_row *row = row_of(pg__pf(st, 0), id, NULL);
+
+	if (row)
+		*out = row->u;
+	return row != NULL;
+}
+
+int pg__pf_sub(store *st, int64_t user, const char *group,
+	       consent_state *out, int64_t *since_ms)
+{
+	pf_row *row = row_of(pg__pf(st, 0), user, group);
+
+	if (!row || !row->sub_known)
+		return 0;
+	*out = row->state;
+	if (since_ms)
+		*since_ms = row->since_ms;
+	return 1;
+}
+
+static int key_holds(const pg_pf *pf, const pf_key *k, int64_t id)
+{
+	for (int j = k->first; j < k->first + k->n; j++)
+		if (pf->rows[j].u.id == id)
+			return 1;
+	return 0;
+}
+
+/* Does key k name one of the contacts of u (NULL fields: none)? */
+static int key_names(const pf_key *k, const char *ext, const char *phone,
+		     const char *email)
+{
+	const char *v = k->by == STORE_BY_PHONE ? phone
+			: k->by == STORE_BY_EMAIL ? email : ext;
+
+	return v && *v && strcmp(k->value, v) == 0;
+}
+
+void pg__pf_forget_user(store *st, int64_t id, const char *ext,
+			const char *phone, const char *email)
+{
+	pg_pf *pf = pg__pf(st, 0);
+
+	for (int i = 0; pf && i < pf->n_keys; i++) {
+		pf_key *k = &pf->keys[i];
+		if (k->status == PF_READY &&
+		    (key_names(k, ext, phone, email) ||
+		     (id && key_holds(pf, k, id))))
+			k->status = PF_GONE;
+	}
+}
+
+void pg__pf_forget_sub(store *st, int64_t user, const char *group)
+{
+	pg_pf *pf = pg__pf(st, 0);
+
+	for (int i = 0; pf && i < pf->n_keys; i++) {
+		pf_key *k = &pf->keys[i];
+		if (k->status != PF_READY || strcmp(k->group, group) != 0)
+			continue;
+		for (int j = k->first; j < k->first + k->n; j++)
+			if (pf->rows[j].u.id == user)
+				pf->rows[j].sub_known = 0;
+	}
+}
