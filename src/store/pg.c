@@ -14,7 +14,7 @@
  * waited for sends a Sync and reads every answer queued before its own,
  * returning the first error among them. Inside a transaction, new
  * profiles, subscriptions and ledger entries are not even sent at once:
- * they wait in the connection's buffer (pg_rows) and go PG_BULK_ROWS to a
+ * they wait in the connection's buffer (pg_rows) and go up to PG_BULK_ROWS to a
  * statement; reads of users merge the buffered profiles in, and the
  * buffer is sent before anything that reads subscriptions or the ledger,
  * before SAVEPOINT, RELEASE, COMMIT and store_flush(), and dropped by
@@ -94,13 +94,12 @@
 			"updated_ms, entry_props, event_props) SELECT " \
 			"$1::text, $2::integer, $3::bigint, " RUN_VALUES
 
-/* pg_prefetch.c's: the profiles with a contact, oldest first, each with
- * its subscription in group $2 ('' when none). */
-#define PF_HEAD "SELECT u.*, coalesce(s.state,''), coalesce(s.since_ms,0) " \
-		"FROM (SELECT " USER_COLS " FROM users WHERE "
-#define PF_TAIL " ORDER BY id LIMIT $3) u(id, ext, phone, pv, pt, email, " \
-		"c, m) LEFT JOIN subscriptions s ON s.user_id = u.id AND " \
-		"s.group_id = $2 ORDER BY u.id"
+/* pg_prefetch.c's: for key i (kind $1[i]: 0 phone, 1 e-mail, 2
+ * external_id; value $2[i]) the profiles it names, oldest first, each
+ * with its subscription in group $3[i] ('' when none), and i last. A
+ * branch whose kind does not match is skipped before it reads. */
+#define PF_BRANCH(cond, limit) "(SELECT " USER_COLS " FROM users WHERE " \
+			       cond " ORDER BY id" limit ")"
 
 /* Text is ordered byte by byte, as SQLite does, whatever the database's
  * collation. */
@@ -379,9 +378,18 @@ static const char *const sql_text[P__COUNT] = {
 			     "nullif($3,''), $4, nullif($5,''), "
 			     "nullif($6,''), $7, $8)",
 	/* P_SUB_BULK, P_LEDGER_BULK, P_USER_BULK: see bulk_sql_init(). */
-	[P_PF_BY_PHONE] = PF_HEAD "phone = $1" PF_TAIL,
-	[P_PF_BY_EMAIL] = PF_HEAD "email = $1" PF_TAIL,
-	[P_PF_BY_EXT] = PF_HEAD "external_id = $1" PF_TAIL,
+	[P_PF_USERS] = "SELECT u.*, coalesce(s.state,''), "
+		       "coalesce(s.since_ms,0), k.i FROM unnest($1::int[], "
+		       "$2::text[], $3::text[]) WITH ORDINALITY k(b, v, g, i) "
+		       "CROSS JOIN LATERAL ("
+		       PF_BRANCH("k.b = 0 AND phone = k.v", " LIMIT $4")
+		       " UNION ALL "
+		       PF_BRANCH("k.b = 1 AND email = k.v", " LIMIT $4")
+		       " UNION ALL "
+		       PF_BRANCH("k.b = 2 AND external_id = k.v", "")
+		       ") u(id, ext, phone, pv, pt, email, c, m) LEFT JOIN "
+		       "subscriptions s ON s.user_id = u.id AND s.group_id = "
+		       "k.g ORDER BY k.i, u.id",
 };
 
 #define SUB_COLS 6     /* parameters of one subscription row */
@@ -389,16 +397,22 @@ static const char *const sql_text[P__COUNT] = {
 #define LEDGER_COLS_N 13 /* parameters of one ledger row */
 #define PG_BULK_SQL_MAX 16384
 
-static char bulk_sql[3][PG_BULK_SQL_MAX]; /* sub, ledger, user */
+/* sub, ledger, user; 2, 4, ... PG_BULK_ROWS rows */
+static char bulk_sql[3][PG_BULK_SIZES][PG_BULK_SQL_MAX];
 static pthread_once_t bulk_once = PTHREAD_ONCE_INIT;
 
-static void bulk_rows(char *dst, size_t cap, const char *head,
+/* Rows in the bulk statement of size index i. */
+#define BULK_ROWS_OF(i) (2 << (i))
+_Static_assert(BULK_ROWS_OF(PG_BULK_SIZES - 1) == PG_BULK_ROWS,
+	       "the largest bulk statement holds PG_BULK_ROWS rows");
+
+static void bulk_rows(char *dst, size_t cap, int rows, const char *head,
 		      const char *row_fmt, int cols, const char *tail)
 {
 	size_t n = (size_t)snprintf(dst, cap, "%s", head);
 	int p[LEDGER_COLS_N];
 
-	for (int r = 0; r < PG_BULK_ROWS && n < cap; r++) {
+	for (int r = 0; r < rows && n < cap; r++) {
 		for (int k = 0; k < LEDGER_COLS_N; k++)
 			p[k] = r * cols + k + 1;
 		n += (size_t)snprintf(dst + n, cap - n, "%s", r ? "," : "");
@@ -412,9 +426,12 @@ static void bulk_rows(char *dst, size_t cap, const char *head,
 		snprintf(dst + n, cap - n, "%s", tail);
 }
 
-static void bulk_sql_init(void)
+/* The three bulk statements of size index i. */
+static void bulk_sql_size(int i)
 {
-	bulk_rows(bulk_sql[0], PG_BULK_SQL_MAX,
+	int rows = BULK_ROWS_OF(i);
+
+	bulk_rows(bulk_sql[0][i], PG_BULK_SQL_MAX, rows,
 		  "INSERT INTO subscriptions (user_id, group_id, state, "
 		  "source, double_opt_in, since_ms) VALUES ",
 		  "($%d::bigint,$%d::text,$%d::text,$%d::text,$%d::integer,"
@@ -423,7 +440,7 @@ static void bulk_sql_init(void)
 		  "state = excluded.state, source = excluded.source, "
 		  "double_opt_in = excluded.double_opt_in, "
 		  "since_ms = excluded.since_ms");
-	bulk_rows(bulk_sql[1], PG_BULK_SQL_MAX,
+	bulk_rows(bulk_sql[1][i], PG_BULK_SQL_MAX, rows,
 		  "INSERT INTO consent_ledger (time_ms, user_id, external_id, "
 		  "phone, email, group_id, old_state, new_state, source, "
 		  "key_name, request_id, client_addr, evidence) VALUES ",
@@ -432,7 +449,7 @@ static void bulk_sql_init(void)
 		  "$%d::text,$%d::text,$%d::text,nullif($%d::text,''),"
 		  "nullif($%d::text,''),nullif($%d::text,''),"
 		  "nullif($%d::text,''))", LEDGER_COLS_N, "");
-	bulk_rows(bulk_sql[2], PG_BULK_SQL_MAX,
+	bulk_rows(bulk_sql[2][i], PG_BULK_SQL_MAX, rows,
 		  "INSERT INTO users (id, external_id, phone, phone_valid, "
 		  "phone_type, email, created_ms, updated_ms) VALUES ",
 		  "($%d::bigint,nullif($%d::text,''),nullif($%d::text,''),"
@@ -440,12 +457,18 @@ static void bulk_sql_init(void)
 		  "$%d::bigint,$%d::bigint)", USER_COLS_N, "");
 }
 
+static void bulk_sql_init(void)
+{
+	for (int i = 0; i < PG_BULK_SIZES; i++)
+		bulk_sql_size(i);
+}
+
 static const char *statement_text(int q)
 {
-	if (q == P_SUB_BULK || q == P_LEDGER_BULK || q == P_USER_BULK) {
+	if (q >= P_SUB_BULK && q < P_USER_BULK + PG_BULK_SIZES) {
 		pthread_once(&bulk_once, bulk_sql_init);
-		return bulk_sql[q == P_SUB_BULK ? 0 : q == P_LEDGER_BULK ? 1
-							        : 2];
+		return bulk_sql[(q - P_SUB_BULK) / PG_BULK_SIZES]
+			       [(q - P_SUB_BULK) % PG_BULK_SIZES];
 	}
 	return sql_text[q];
 }
@@ -460,8 +483,8 @@ static const unsigned char needs_rows[P__COUNT] = {
 	[P_USER_ATTRS_GET] = 1, [P_USER_ATTRS_SET] = 1, [P_ALIAS_ADD] = 1,
 	[P_EVENT_INSERT] = 1, [P_PURCHASE_INSERT] = 1, [P_RUN_INSERT] = 1,
 	[P_RUN_INSERT_ONCE] = 1,
-	/* What they fetch must hold the transaction's writes. */
-	[P_PF_BY_PHONE] = 1, [P_PF_BY_EMAIL] = 1, [P_PF_BY_EXT] = 1,
+	/* What it fetches must hold the transaction's writes. */
+	[P_PF_USERS] = 1,
 };
 
 typedef struct {
@@ -504,7 +527,7 @@ static const unsigned char is_read[P__COUNT] = {
 	[P_RUN_LAST_ENTRY] = 1,
 	[P_TEXT_GET] = 1, [P_FORM_GET] = 1, [P_FORM_GROUPS] = 1,
 	[P_FORM_LIST] = 1, [P_SECRET_GET] = 1,
-	[P_PF_BY_PHONE] = 1, [P_PF_BY_EMAIL] = 1, [P_PF_BY_EXT] = 1,
+	[P_PF_USERS] = 1,
 };
 
 typedef struct pconn {
@@ -878,22 +901,26 @@ static int ledger_row(pg_rows *b, int i, const char **v, int *k)
 	return ledger_params(b, &b->led[i], v, k);
 }
 
-/* A full buffer as one bulk statement, fewer rows one statement each. */
+/*
+ * count rows in as few statements as the sizes allow: the largest bulk
+ * statement that fits (q_bulk + size index), then the next, down to a
+ * single row (q_one); 11 rows go as 8 + 2 + 1.
+ */
 static store_err send_kind(pconn *c, pg_rows *b, int count, row_params_fn fn,
 			   int q_bulk, int q_one)
 {
 	store_err err = STORE_OK;
-	int k = 0, n = 0;
 
-	if (count == PG_BULK_ROWS) {
-		for (int i = 0; i < count; i++)
-			n += fn(b, i, b->v + n, &k);
-		return send_v(c, q_bulk, n, b->v);
-	}
-	for (int i = 0; !err && i < count; i++) {
-		k = 0;
-		n = fn(b, i, b->v, &k);
-		err = send_v(c, q_one, n, b->v);
+	for (int i = 0; !err && i < count;) {
+		int size = PG_BULK_SIZES - 1, rows, k = 0, n = 0;
+
+		while (size >= 0 && BULK_ROWS_OF(size) > count - i)
+			size--;
+		rows = size >= 0 ? BULK_ROWS_OF(size) : 1;
+		for (int r = 0; r < rows; r++)
+			n += fn(b, i + r, b->v + n, &k);
+		err = send_v(c, size >= 0 ? q_bulk + size : q_one, n, b->v);
+		i += rows;
 	}
 	return err;
 }

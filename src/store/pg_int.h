@@ -15,6 +15,9 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
+#define PG_BULK_ROWS 32 /* rows of the largest bulk statement */
+#define PG_BULK_SIZES 5 /* bulk statements of 2, 4, 8, 16, 32 rows */
+
 enum {
 	P_KEY_INSERT, P_KEY_BY_HASH, P_KEY_BY_NAME, P_KEY_GET, P_KEY_REVOKE,
 	P_KEY_LIST, P_KEY_ORIGIN_KNOWN,
@@ -40,8 +43,11 @@ enum {
 	P_PING,
 	P_STMT_SAVEPOINT, P_STMT_RELEASE, P_STMT_ROLLBACK_TO,
 	P_USER_IDS, P_USER_INSERT_ID,
-	P_SUB_BULK, P_LEDGER_BULK, P_USER_BULK, /* PG_BULK_ROWS rows */
-	P_PF_BY_PHONE, P_PF_BY_EMAIL, P_PF_BY_EXT, /* pg_prefetch.c */
+	/* PG_BULK_SIZES statements of each kind, of 2, 4, ... PG_BULK_ROWS
+	 * rows (pg.c's bulk_sql_init) */
+	P_SUB_BULK, P_LEDGER_BULK = P_SUB_BULK + PG_BULK_SIZES,
+	P_USER_BULK = P_LEDGER_BULK + PG_BULK_SIZES,
+	P_PF_USERS = P_USER_BULK + PG_BULK_SIZES, /* pg_prefetch.c */
 	P__COUNT
 };
 
@@ -96,14 +102,14 @@ int pg__next_user_id(store *st, int64_t *id, store_err *err);
 
 /*
  * Inside a transaction, subscription and ledger rows are not even sent
- * at once: they wait in the connection's buffer and go PG_BULK_ROWS to a
- * statement, which costs PostgreSQL far less than a statement per row.
+ * at once: they wait in the connection's buffer and go up to PG_BULK_ROWS
+ * to a statement, which costs PostgreSQL far less than a statement per
+ * row.
  * The buffer is sent before anything that could read those tables or
  * needs their errors (a subscription or ledger read, SAVEPOINT, RELEASE,
  * store_flush(), COMMIT) and dropped by ROLLBACK (TO). These return 1
  * when the row was taken (err set), 0 when not in a transaction.
  */
-#define PG_BULK_ROWS 32
 int pg__buffer_sub(store *st, int64_t user, const char *group,
 		   consent_state state, consent_source src, int doi,
 		   int64_t now_ms, store_err *err);

@@ -29,7 +29,8 @@
 #define PF_KEYS_MAX 4096 /* announced lookups per transaction */
 #define PF_ROWS_MAX 16384 /* profiles fetched per transaction */
 #define PF_VALUE_MAX IDENT_EXTERNAL_ID_MAX /* the longest key value */
-#define PF_COLS 10 /* a profile's 8 columns, its state and since_ms */
+#define PF_COLS 11 /* a profile's 8 columns, state, since_ms, key */
+#define PF_CHUNK 256 /* keys fetched by one statement */
 
 enum { PF_WANTED, PF_READY, PF_GONE };
 
@@ -158,28 +159,97 @@ static void read_row(const PGresult *r, int i, pf_row *row, int grouped)
 	row->sub_known = grouped;
 }
 
-/* pg__wait_each's callback: answer i belongs to key sent + i. */
+/* pg__wait_each's callback: answer i is that of chunk i, whose rows
+ * name their key by its place in the chunk (from 1), in key order. */
 static void on_answer(void *ctx, int i, const PGresult *r)
 {
 	pg_pf *pf = ctx;
-	pf_key *k = &pf->keys[pf->sent + i];
-	int n = PQntuples(r);
+	int base = pf->sent + i * PF_CHUNK, last = -1;
+	int end = base + PF_CHUNK < pf->n_keys ? base + PF_CHUNK : pf->n_keys;
 
 	if (PQnfields(r) != PF_COLS)
-		return; /* the key stays WANTED, then GONE: never used */
-	k->first = pf->n_rows;
-	for (int j = 0; j < n; j++) {
-		if (!grow(&pf->rows, &pf->cap_rows, pf->n_rows,
+		return; /* the keys stay WANTED, then GONE: never used */
+	for (int j = 0; j < PQntuples(r); j++) {
+		int at = base + (int)pg__int64(r, j, PF_COLS - 1) - 1;
+		pf_key *k = &pf->keys[at];
+
+		if (at < base || at >= end || at < last ||
+		    !grow(&pf->rows, &pf->cap_rows, pf->n_rows,
 			  sizeof *pf->rows, PF_ROWS_MAX))
 			return; /* as above */
+		if (at != last)
+			k->first = pf->n_rows;
+		last = at;
 		read_row(r, j, &pf->rows[pf->n_rows++], k->group[0] != '\0');
+		k->n++;
 	}
-	k->n = n;
-	k->full = n >= PG_PF_LIMIT;
-	k->status = PF_READY;
+	for (int j = base; j < end; j++) {
+		pf->keys[j].full = pf->keys[j].n >= PG_PF_LIMIT;
+		pf->keys[j].status = PF_READY;
+	}
 }
 
-static const int q_by[] = {P_PF_BY_PHONE, P_PF_BY_EMAIL, P_PF_BY_EXT};
+/* Append s to the array literal in *buf as a quoted element, leaving
+ * room for the closing brace. */
+static int array_add(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t need = *len + 2 * strlen(s) + 5; /* , "" } NUL */
+	char *p;
+
+	if (need > *cap) {
+		size_t want = *cap ? *cap * 2 : 1024;
+		char *bigger;
+
+		while (want < need)
+			want *= 2;
+		if (!(bigger = realloc(*buf, want)))
+			return -1;
+		*buf = bigger;
+		*cap = want;
+	}
+	p = *buf + *len;
+	*p++ = *len ? ',' : '{';
+	*p++ = '"';
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p++ = '"';
+	*p = '\0';
+	*len = (size_t)(p - *buf);
+	return 0;
+}
+
+/* Keys [from, to) as one statement: their kinds, values and groups as
+ * three array parameters. */
+static store_err send_chunk(store *st, pg_pf *pf, int from, int to)
+{
+	static const char *const by_name[] = {"0", "1", "2"};
+	char *arr[3] = {NULL, NULL, NULL};
+	size_t len[3] = {0, 0, 0}, cap[3] = {0, 0, 0};
+	store_err err = STORE_OK;
+	pg_args a = {0};
+
+	for (int i = from; i < to && !err; i++) {
+		const pf_key *k = &pf->keys[i];
+		if (array_add(&arr[0], &len[0], &cap[0], by_name[k->by]) ||
+		    array_add(&arr[1], &len[1], &cap[1], k->value) ||
+		    array_add(&arr[2], &len[2], &cap[2], k->group))
+			err = STORE_NOMEM;
+	}
+	for (int j = 0; j < 3 && !err; j++) {
+		arr[j][len[j]] = '}'; /* array_add left room for it */
+		arr[j][len[j] + 1] = '\0';
+		pg__text(&a, arr[j]);
+	}
+	pg__int(&a, PG_PF_LIMIT);
+	if (!err)
+		err = pg__send(st, P_PF_USERS, &a);
+	for (int j = 0; j < 3; j++)
+		free(arr[j]);
+	return err;
+}
 
 store_err pg_prefetch(store *st)
 {
@@ -189,13 +259,9 @@ store_err pg_prefetch(store *st)
 
 	if (!pf || pf->sent == pf->n_keys)
 		return STORE_OK;
-	for (int i = pf->sent; !err && i < pf->n_keys; i++) {
-		pg_args a = {0};
-
-		pg__text(&a, pf->keys[i].value);
-		pg__text(&a, pf->keys[i].group);
-		pg__int(&a, PG_PF_LIMIT);
-		err = pg__send(st, q_by[pf->keys[i].by], &a);
+	for (int i = pf->sent; !err && i < pf->n_keys; i += PF_CHUNK) {
+		int to = i + PF_CHUNK < pf->n_keys ? i + PF_CHUNK : pf->n_keys;
+		err = send_chunk(st, pf, i, to);
 		n += !err;
 	}
 	if (!err)

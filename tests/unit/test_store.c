@@ -924,6 +924,29 @@ static void test_prefetch(void **state)
 			 STORE_OK);
 	assert_int_equal(cs, CONSENT_SUBSCRIBED);
 	assert_int_equal(store_commit(f->st), STORE_OK);
+	/* Many keys (more than one statement's worth), and values that
+	 * need quoting. */
+	c = user_of("q\"u\\o'te,{x}", "+16505550299", "", 4);
+	assert_int_equal(store_user_insert(f->st, &c), STORE_OK);
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	for (int i = 0; i < 600; i++) {
+		char phone[PHONE_E164_MAX + 1];
+		snprintf(phone, sizeof phone, "+1650555%04d", i);
+		store_want_user(f->st, STORE_BY_PHONE, phone, "pf");
+	}
+	store_want_user(f->st, STORE_BY_EXTERNAL_ID, c.external_id, "pf");
+	assert_int_equal(store_prefetch(f->st), STORE_OK);
+	for (int i = 0; i < 600; i++) {
+		char phone[PHONE_E164_MAX + 1];
+		snprintf(phone, sizeof phone, "+1650555%04d", i);
+		assert_int_equal(store_users_by_phone(f->st, phone, ids, 8, &n),
+				 STORE_OK);
+		assert_int_equal(n, i == 299);
+	}
+	assert_int_equal(store_user_by_external_id(f->st, c.external_id,
+						   &got), STORE_OK);
+	assert_int_equal(got.id, c.id);
+	assert_int_equal(store_commit(f->st), STORE_OK);
 }
 
 /* Long fields at their limits round-trip whole. */
