@@ -14,12 +14,14 @@
  * waited for sends a Sync and reads every answer queued before its own,
  * returning the first error among them. Inside a transaction, new
  * profiles, subscriptions and ledger entries are not even sent at once:
- * they wait in the connection's buffer (pg_rows) and go up to PG_BULK_ROWS to a
- * statement; reads of users merge the buffered profiles in, and the
- * buffer is sent before anything that reads subscriptions or the ledger,
- * before SAVEPOINT, RELEASE, COMMIT and store_flush(), and dropped by
- * ROLLBACK (TO). The writer thus pays one round trip per read, not per
- * statement, and none for its writes.
+ * they wait in the connection's buffer (pg_rows) and go up to
+ * PG_BULK_ROWS to a statement; reads of users merge the buffered profiles
+ * in, and the buffer is sent before anything that reads subscriptions or
+ * the ledger, before SAVEPOINT, RELEASE, COMMIT and store_flush(), and
+ * dropped by ROLLBACK (TO). The profiles a batch announced
+ * (store_want_user) come back together in one round trip
+ * (pg_prefetch.c). The writer thus pays a round trip per batch for its
+ * lookups, one per read it did not announce, and none for its writes.
  *
  * Lost connections: any sign that the server went away (a failed send,
  * CONNECTION_BAD, SQLSTATE class 08 or 57P) drops the PGconn and yields
@@ -370,8 +372,10 @@ static const char *const sql_text[P__COUNT] = {
 	[P_STMT_SAVEPOINT] = "SAVEPOINT stmt",
 	[P_STMT_RELEASE] = "RELEASE SAVEPOINT stmt",
 	[P_STMT_ROLLBACK_TO] = "ROLLBACK TO SAVEPOINT stmt",
-	[P_USER_IDS] = "SELECT nextval(pg_get_serial_sequence('users', 'id'))"
-		       " FROM generate_series(1, $1)",
+	/* The sequence is looked up once, not once per id. */
+	[P_USER_IDS] = "SELECT nextval(q.s) FROM (SELECT "
+		       "pg_get_serial_sequence('users', 'id')::regclass AS s) "
+		       "q, generate_series(1, $1)",
 	[P_USER_INSERT_ID] = "INSERT INTO users (id, external_id, phone, "
 			     "phone_valid, phone_type, email, created_ms, "
 			     "updated_ms) VALUES ($1, nullif($2,''), "

@@ -27,7 +27,7 @@
 #include <string.h>
 
 #define PF_KEYS_MAX 4096 /* announced lookups per transaction */
-#define PF_ROWS_MAX 16384 /* profiles fetched per transaction */
+#define PF_ROWS_MAX 8192 /* profiles fetched per transaction */
 #define PF_VALUE_MAX IDENT_EXTERNAL_ID_MAX /* the longest key value */
 #define PF_COLS 11 /* a profile's 8 columns, state, since_ms, key */
 #define PF_CHUNK 256 /* keys fetched by one statement */
@@ -67,26 +67,23 @@ static uint32_t hash_of(const char *s)
 	return h;
 }
 
-/* Room for one more of n items of `size` in *p (capacity *cap, at most
- * max); 0 when there is none. */
-static int grow(void *p, int *cap, int n, size_t size, int max)
+/* arr (room for *cap items of `size`) with room for item n, grown when
+ * needed up to max items; NULL when there is none (arr stays valid). */
+static void *grow(void *arr, int *cap, int n, size_t size, int max)
 {
-	void **arr = p;
 	int want = *cap ? *cap * 2 : 64;
 	void *bigger;
 
 	if (n < *cap)
-		return 1;
+		return arr;
 	if (n >= max)
-		return 0;
+		return NULL;
 	if (want > max)
 		want = max;
-	bigger = realloc(*arr, (size_t)want * size);
-	if (!bigger)
-		return 0;
-	*arr = bigger;
-	*cap = want;
-	return 1;
+	bigger = realloc(arr, (size_t)want * size);
+	if (bigger)
+		*cap = want;
+	return bigger;
 }
 
 pg_pf *pg__pf_new(void) { return calloc(1, sizeof(pg_pf)); }
@@ -134,9 +131,10 @@ void pg_want_user(store *st, store_by by, const char *value,
 		    pf->keys[i].status != PF_GONE &&
 		    strcmp(pf->keys[i].group, group) == 0)
 			return;
-	if (!grow(&pf->keys, &pf->cap_keys, pf->n_keys, sizeof *pf->keys,
-		  PF_KEYS_MAX))
+	k = grow(pf->keys, &pf->cap_keys, pf->n_keys, sizeof *k, PF_KEYS_MAX);
+	if (!k)
 		return;
+	pf->keys = k;
 	k = &pf->keys[pf->n_keys++];
 	memset(k, 0, sizeof *k);
 	k->by = by;
@@ -171,12 +169,17 @@ static void on_answer(void *ctx, int i, const PGresult *r)
 		return; /* the keys stay WANTED, then GONE: never used */
 	for (int j = 0; j < PQntuples(r); j++) {
 		int at = base + (int)pg__int64(r, j, PF_COLS - 1) - 1;
-		pf_key *k = &pf->keys[at];
+		pf_key *k;
+		pf_row *rows;
 
-		if (at < base || at >= end || at < last ||
-		    !grow(&pf->rows, &pf->cap_rows, pf->n_rows,
-			  sizeof *pf->rows, PF_ROWS_MAX))
+		if (at < base || at >= end || at < last)
 			return; /* as above */
+		k = &pf->keys[at];
+		rows = grow(pf->rows, &pf->cap_rows, pf->n_rows, sizeof *rows,
+			    PF_ROWS_MAX);
+		if (!rows)
+			return; /* as above */
+		pf->rows = rows;
 		if (at != last)
 			k->first = pf->n_rows;
 		last = at;
