@@ -930,14 +930,14 @@ static void test_prefetch(void **state)
 	assert_int_equal(store_user_insert(f->st, &c), STORE_OK);
 	assert_int_equal(store_begin(f->st), STORE_OK);
 	for (int i = 0; i < 600; i++) {
-		char phone[PHONE_E164_MAX + 1];
+		char phone[32];
 		snprintf(phone, sizeof phone, "+1650555%04d", i);
 		store_want_user(f->st, STORE_BY_PHONE, phone, "pf");
 	}
 	store_want_user(f->st, STORE_BY_EXTERNAL_ID, c.external_id, "pf");
 	assert_int_equal(store_prefetch(f->st), STORE_OK);
 	for (int i = 0; i < 600; i++) {
-		char phone[PHONE_E164_MAX + 1];
+		char phone[32];
 		snprintf(phone, sizeof phone, "+1650555%04d", i);
 		assert_int_equal(store_users_by_phone(f->st, phone, ids, 8, &n),
 				 STORE_OK);
