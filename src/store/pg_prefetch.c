@@ -4,10 +4,12 @@
  *
  * The writer announces what a whole batch of jobs will look up; each
  * lookup would otherwise wait one round trip of its own, which is most
- * of a batch's time on PostgreSQL. store_prefetch() sends one statement
- * per announced key (the profiles with that phone, e-mail or external_id,
- * each with its subscription state in the key's group) through the
- * pipeline and reads all the answers after one Sync.
+ * of a batch's time on PostgreSQL. store_prefetch() sends the announced
+ * keys PF_CHUNK to a statement, as arrays (kinds, values, groups), and
+ * gets back for each key the profiles with that phone, e-mail or
+ * external_id, each with its subscription state in the key's group, after
+ * one Sync: one round trip, shared with whatever was sent before it
+ * (BEGIN).
  *
  * Invariant: an answer given from here is the one the database would
  * give now, in this transaction. The fetch sends the buffered rows first
