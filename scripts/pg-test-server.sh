@@ -3,7 +3,9 @@
 #
 #   scripts/pg-test-server.sh start DIR   initdb into DIR/data and start a
 #                                         server on a free port of 127.0.0.1;
-#                                         prints its admin URL
+#                                         prints its admin URL (checkpoints
+#                                         every 30 s unless
+#                                         PG_TEST_CHECKPOINTS=default)
 #   scripts/pg-test-server.sh stop DIR    stop it (DIR stays; rm it after)
 #   scripts/pg-test-server.sh down DIR    stop it (fast), keep the data
 #   scripts/pg-test-server.sh crash DIR   stop it as a crash would (pg_ctl
@@ -53,11 +55,13 @@ port = $port
 unix_socket_directories = '$dir'
 max_connections = 300
 shared_buffers = 256MB
-# Frequent checkpoints keep crash recovery (the crash tests) short on a
-# busy machine; durability is PostgreSQL's default.
-checkpoint_timeout = 30s
-max_wal_size = 256MB
 CONF
+	# Frequent checkpoints keep crash recovery (the crash tests) short on a
+	# busy machine; durability is PostgreSQL's default. Benchmarks keep
+	# Debian's checkpoints (PG_TEST_CHECKPOINTS=default), as a user would.
+	[ "${PG_TEST_CHECKPOINTS:-frequent}" = default ] ||
+		printf 'checkpoint_timeout = 30s\nmax_wal_size = 256MB\n' \
+			>>"$dir/data/postgresql.conf"
 	pg_ctl_ start
 	echo "postgres://postgres@127.0.0.1:$port/postgres"
 	;;

@@ -82,6 +82,46 @@ static store_err doi_prompts(store *st, set_ctx *c, const subreq_item *it)
 	return e;
 }
 
+/* The change item i of the request makes. */
+static void item_change(const set_ctx *c, size_t i, subs_change *ch)
+{
+	const subreq_item *it = &c->req.items[i];
+
+	memset(ch, 0, sizeof *ch);
+	ch->group_id = it->group_id;
+	ch->state = it->state;
+	ch->double_opt_in = it->double_opt_in;
+	ch->source = CONSENT_SRC_API;
+	ch->n_ext = it->n_ext;
+	ch->ext = it->ext;
+	ch->n_phone = it->n_phone;
+	ch->phones = it->phone;
+	ch->n_email = it->n_email;
+	ch->emails = (const char *const *)it->email;
+	ch->paired = it->paired;
+	ch->key_name = c->key_name;
+	ch->request_id = c->request_id;
+	ch->client_addr = c->client;
+	ch->evidence = it->double_opt_in ? c->evidence : NULL;
+	ch->now_ms = c->now_ms;
+	if (c->doi[i]) {
+		ch->state = CONSENT_UNSUBSCRIBED;
+		ch->keep_subscribed = 1;
+	}
+}
+
+/* Writer thread, before set_apply: the profiles it will look up. */
+static void set_want(store *st, void *arg)
+{
+	set_ctx *c = arg;
+	subs_change ch;
+
+	for (size_t i = 0; i < c->req.n; i++) {
+		item_change(c, i, &ch);
+		subs_want(st, &ch);
+	}
+}
+
 /* Writer thread: every item of the request, or nothing. */
 static int set_apply(store *st, void *arg)
 {
@@ -102,34 +142,13 @@ static int set_apply(store *st, void *arg)
 			return 1;
 	}
 	for (size_t i = 0; i < c->req.n; i++) {
-		subreq_item *it = &c->req.items[i];
-		subs_change ch = {
-			.group_id = it->group_id,
-			.state = it->state,
-			.double_opt_in = it->double_opt_in,
-			.source = CONSENT_SRC_API,
-			.n_ext = it->n_ext,
-			.ext = it->ext,
-			.n_phone = it->n_phone,
-			.phones = it->phone,
-			.n_email = it->n_email,
-			.emails = (const char *const *)it->email,
-			.paired = it->paired,
-			.key_name = c->key_name,
-			.request_id = c->request_id,
-			.client_addr = c->client,
-			.evidence = it->double_opt_in ? c->evidence : NULL,
-			.now_ms = c->now_ms,
-		};
+		subs_change ch;
 		subs_result res;
 
-		if (c->doi[i]) {
-			ch.state = CONSENT_UNSUBSCRIBED;
-			ch.keep_subscribed = 1;
-		}
+		item_change(c, i, &ch);
 		c->err = subs_apply(st, &ch, &res);
 		if (!c->err && c->doi[i])
-			c->err = doi_prompts(st, c, it);
+			c->err = doi_prompts(st, c, &c->req.items[i]);
 		if (c->err)
 			return 1;
 	}
@@ -267,6 +286,7 @@ static void status_set(http_req *r, int v2)
 		 "{\"use_double_opt_in_logic\":true}");
 	c->now_ms = clock_now_ms();
 	c->job.fn = set_apply;
+	c->job.want = set_want;
 	c->job.arg = c;
 	c->job.done = set_done;
 	c->job.done_arg = r;

@@ -14,12 +14,14 @@
  * waited for sends a Sync and reads every answer queued before its own,
  * returning the first error among them. Inside a transaction, new
  * profiles, subscriptions and ledger entries are not even sent at once:
- * they wait in the connection's buffer (pg_rows) and go PG_BULK_ROWS to a
- * statement; reads of users merge the buffered profiles in, and the
- * buffer is sent before anything that reads subscriptions or the ledger,
- * before SAVEPOINT, RELEASE, COMMIT and store_flush(), and dropped by
- * ROLLBACK (TO). The writer thus pays one round trip per read, not per
- * statement, and none for its writes.
+ * they wait in the connection's buffer (pg_rows) and go up to
+ * PG_BULK_ROWS to a statement; reads of users merge the buffered profiles
+ * in, and the buffer is sent before anything that reads subscriptions or
+ * the ledger, before SAVEPOINT, RELEASE, COMMIT and store_flush(), and
+ * dropped by ROLLBACK (TO). The profiles a batch announced
+ * (store_want_user) come back together in one round trip
+ * (pg_prefetch.c). The writer thus pays a round trip per batch for its
+ * lookups, one per read it did not announce, and none for its writes.
  *
  * Lost connections: any sign that the server went away (a failed send,
  * CONNECTION_BAD, SQLSTATE class 08 or 57P) drops the PGconn and yields
@@ -93,6 +95,13 @@
 			"state, step, attempts, next_ms, created_ms, " \
 			"updated_ms, entry_props, event_props) SELECT " \
 			"$1::text, $2::integer, $3::bigint, " RUN_VALUES
+
+/* pg_prefetch.c's: for key i (kind $1[i]: 0 phone, 1 e-mail, 2
+ * external_id; value $2[i]) the profiles it names, oldest first, each
+ * with its subscription in group $3[i] ('' when none), and i last. A
+ * branch whose kind does not match is skipped before it reads. */
+#define PF_BRANCH(cond, limit) "(SELECT " USER_COLS " FROM users WHERE " \
+			       cond " ORDER BY id" limit ")"
 
 /* Text is ordered byte by byte, as SQLite does, whatever the database's
  * collation. */
@@ -364,14 +373,28 @@ static const char *const sql_text[P__COUNT] = {
 	[P_STMT_SAVEPOINT] = "SAVEPOINT stmt",
 	[P_STMT_RELEASE] = "RELEASE SAVEPOINT stmt",
 	[P_STMT_ROLLBACK_TO] = "ROLLBACK TO SAVEPOINT stmt",
-	[P_USER_IDS] = "SELECT nextval(pg_get_serial_sequence('users', 'id'))"
-		       " FROM generate_series(1, $1)",
+	/* The sequence is looked up once, not once per id. */
+	[P_USER_IDS] = "SELECT nextval(q.s) FROM (SELECT "
+		       "pg_get_serial_sequence('users', 'id')::regclass AS s) "
+		       "q, generate_series(1, $1)",
 	[P_USER_INSERT_ID] = "INSERT INTO users (id, external_id, phone, "
 			     "phone_valid, phone_type, email, created_ms, "
 			     "updated_ms) VALUES ($1, nullif($2,''), "
 			     "nullif($3,''), $4, nullif($5,''), "
 			     "nullif($6,''), $7, $8)",
 	/* P_SUB_BULK, P_LEDGER_BULK, P_USER_BULK: see bulk_sql_init(). */
+	[P_PF_USERS] = "SELECT u.*, coalesce(s.state,''), "
+		       "coalesce(s.since_ms,0), k.i FROM unnest($1::int[], "
+		       "$2::text[], $3::text[]) WITH ORDINALITY k(b, v, g, i) "
+		       "CROSS JOIN LATERAL ("
+		       PF_BRANCH("k.b = 0 AND phone = k.v", " LIMIT $4")
+		       " UNION ALL "
+		       PF_BRANCH("k.b = 1 AND email = k.v", " LIMIT $4")
+		       " UNION ALL "
+		       PF_BRANCH("k.b = 2 AND external_id = k.v", "")
+		       ") u(id, ext, phone, pv, pt, email, c, m) LEFT JOIN "
+		       "subscriptions s ON s.user_id = u.id AND s.group_id = "
+		       "k.g ORDER BY k.i, u.id",
 };
 
 #define SUB_COLS 6     /* parameters of one subscription row */
@@ -379,16 +402,22 @@ static const char *const sql_text[P__COUNT] = {
 #define LEDGER_COLS_N 13 /* parameters of one ledger row */
 #define PG_BULK_SQL_MAX 16384
 
-static char bulk_sql[3][PG_BULK_SQL_MAX]; /* sub, ledger, user */
+/* sub, ledger, user; 2, 4, ... PG_BULK_ROWS rows */
+static char bulk_sql[3][PG_BULK_SIZES][PG_BULK_SQL_MAX];
 static pthread_once_t bulk_once = PTHREAD_ONCE_INIT;
 
-static void bulk_rows(char *dst, size_t cap, const char *head,
+/* Rows in the bulk statement of size index i. */
+#define BULK_ROWS_OF(i) (2 << (i))
+_Static_assert(BULK_ROWS_OF(PG_BULK_SIZES - 1) == PG_BULK_ROWS,
+	       "the largest bulk statement holds PG_BULK_ROWS rows");
+
+static void bulk_rows(char *dst, size_t cap, int rows, const char *head,
 		      const char *row_fmt, int cols, const char *tail)
 {
 	size_t n = (size_t)snprintf(dst, cap, "%s", head);
 	int p[LEDGER_COLS_N];
 
-	for (int r = 0; r < PG_BULK_ROWS && n < cap; r++) {
+	for (int r = 0; r < rows && n < cap; r++) {
 		for (int k = 0; k < LEDGER_COLS_N; k++)
 			p[k] = r * cols + k + 1;
 		n += (size_t)snprintf(dst + n, cap - n, "%s", r ? "," : "");
@@ -402,9 +431,12 @@ static void bulk_rows(char *dst, size_t cap, const char *head,
 		snprintf(dst + n, cap - n, "%s", tail);
 }
 
-static void bulk_sql_init(void)
+/* The three bulk statements of size index i. */
+static void bulk_sql_size(int i)
 {
-	bulk_rows(bulk_sql[0], PG_BULK_SQL_MAX,
+	int rows = BULK_ROWS_OF(i);
+
+	bulk_rows(bulk_sql[0][i], PG_BULK_SQL_MAX, rows,
 		  "INSERT INTO subscriptions (user_id, group_id, state, "
 		  "source, double_opt_in, since_ms) VALUES ",
 		  "($%d::bigint,$%d::text,$%d::text,$%d::text,$%d::integer,"
@@ -413,7 +445,7 @@ static void bulk_sql_init(void)
 		  "state = excluded.state, source = excluded.source, "
 		  "double_opt_in = excluded.double_opt_in, "
 		  "since_ms = excluded.since_ms");
-	bulk_rows(bulk_sql[1], PG_BULK_SQL_MAX,
+	bulk_rows(bulk_sql[1][i], PG_BULK_SQL_MAX, rows,
 		  "INSERT INTO consent_ledger (time_ms, user_id, external_id, "
 		  "phone, email, group_id, old_state, new_state, source, "
 		  "key_name, request_id, client_addr, evidence) VALUES ",
@@ -422,7 +454,7 @@ static void bulk_sql_init(void)
 		  "$%d::text,$%d::text,$%d::text,nullif($%d::text,''),"
 		  "nullif($%d::text,''),nullif($%d::text,''),"
 		  "nullif($%d::text,''))", LEDGER_COLS_N, "");
-	bulk_rows(bulk_sql[2], PG_BULK_SQL_MAX,
+	bulk_rows(bulk_sql[2][i], PG_BULK_SQL_MAX, rows,
 		  "INSERT INTO users (id, external_id, phone, phone_valid, "
 		  "phone_type, email, created_ms, updated_ms) VALUES ",
 		  "($%d::bigint,nullif($%d::text,''),nullif($%d::text,''),"
@@ -430,12 +462,18 @@ static void bulk_sql_init(void)
 		  "$%d::bigint,$%d::bigint)", USER_COLS_N, "");
 }
 
+static void bulk_sql_init(void)
+{
+	for (int i = 0; i < PG_BULK_SIZES; i++)
+		bulk_sql_size(i);
+}
+
 static const char *statement_text(int q)
 {
-	if (q == P_SUB_BULK || q == P_LEDGER_BULK || q == P_USER_BULK) {
+	if (q >= P_SUB_BULK && q < P_USER_BULK + PG_BULK_SIZES) {
 		pthread_once(&bulk_once, bulk_sql_init);
-		return bulk_sql[q == P_SUB_BULK ? 0 : q == P_LEDGER_BULK ? 1
-							        : 2];
+		return bulk_sql[(q - P_SUB_BULK) / PG_BULK_SIZES]
+			       [(q - P_SUB_BULK) % PG_BULK_SIZES];
 	}
 	return sql_text[q];
 }
@@ -450,6 +488,8 @@ static const unsigned char needs_rows[P__COUNT] = {
 	[P_USER_ATTRS_GET] = 1, [P_USER_ATTRS_SET] = 1, [P_ALIAS_ADD] = 1,
 	[P_EVENT_INSERT] = 1, [P_PURCHASE_INSERT] = 1, [P_RUN_INSERT] = 1,
 	[P_RUN_INSERT_ONCE] = 1,
+	/* What it fetches must hold the transaction's writes. */
+	[P_PF_USERS] = 1,
 };
 
 typedef struct {
@@ -492,6 +532,7 @@ static const unsigned char is_read[P__COUNT] = {
 	[P_RUN_LAST_ENTRY] = 1,
 	[P_TEXT_GET] = 1, [P_FORM_GET] = 1, [P_FORM_GROUPS] = 1,
 	[P_FORM_LIST] = 1, [P_SECRET_GET] = 1,
+	[P_PF_USERS] = 1,
 };
 
 typedef struct pconn {
@@ -506,6 +547,7 @@ typedef struct pconn {
 	int64_t ids[PG_ID_BLOCK]; /* users.id values taken ahead */
 	int n_ids, next_id;
 	pg_rows *rows;            /* buffered rows, NULL until needed */
+	pg_pf *pf;                /* profiles fetched ahead, or NULL */
 	struct pconn *next;
 } pconn;
 
@@ -590,6 +632,7 @@ static void conn_drop(pconn *c)
 	c->db = NULL;
 	c->queued = 0;
 	rows_drop(c);
+	pg__pf_clear(c->pf);
 	if (c->in_tx)
 		c->lost_tx = 1;
 }
@@ -597,9 +640,11 @@ static void conn_drop(pconn *c)
 /*
  * Send a Sync and read every answer up to it. The answer of the last
  * statement sent is kept in *last (when last is not NULL and all went
- * well); the first error among the answers is returned.
+ * well), and fn (when not NULL) sees those of the last n statements until
+ * one fails; the first error among the answers is returned.
  */
-static store_err conn_wait(pconn *c, PGresult **last)
+static store_err conn_wait_each(pconn *c, PGresult **last, int n,
+				pg_answer_fn fn, void *ctx)
 {
 	store_err first = STORE_OK;
 	PGresult *keep = NULL;
@@ -641,6 +686,8 @@ static store_err conn_wait(pconn *c, PGresult **last)
 		else if (!first && s != PGRES_COMMAND_OK &&
 			 s != PGRES_TUPLES_OK)
 			first = map_result(c->db, r);
+		if (fn && !first && seen > want - n)
+			fn(ctx, seen - 1 - (want - n), r);
 		if (last && seen == want && !keep)
 			keep = r;
 		else
@@ -666,6 +713,11 @@ lost:
 	conn_drop(c);
 	c->lost = 1;
 	return STORE_UNAVAILABLE;
+}
+
+static store_err conn_wait(pconn *c, PGresult **last)
+{
+	return conn_wait_each(c, last, 0, NULL, NULL);
 }
 
 /* Open c->db in pipeline mode with every statement prepared. */
@@ -855,22 +907,26 @@ static int ledger_row(pg_rows *b, int i, const char **v, int *k)
 	return ledger_params(b, &b->led[i], v, k);
 }
 
-/* A full buffer as one bulk statement, fewer rows one statement each. */
+/*
+ * count rows in as few statements as the sizes allow: the largest bulk
+ * statement that fits (q_bulk + size index), then the next, down to a
+ * single row (q_one); 11 rows go as 8 + 2 + 1.
+ */
 static store_err send_kind(pconn *c, pg_rows *b, int count, row_params_fn fn,
 			   int q_bulk, int q_one)
 {
 	store_err err = STORE_OK;
-	int k = 0, n = 0;
 
-	if (count == PG_BULK_ROWS) {
-		for (int i = 0; i < count; i++)
-			n += fn(b, i, b->v + n, &k);
-		return send_v(c, q_bulk, n, b->v);
-	}
-	for (int i = 0; !err && i < count; i++) {
-		k = 0;
-		n = fn(b, i, b->v, &k);
-		err = send_v(c, q_one, n, b->v);
+	for (int i = 0; !err && i < count;) {
+		int size = PG_BULK_SIZES - 1, rows, k = 0, n = 0;
+
+		while (size >= 0 && BULK_ROWS_OF(size) > count - i)
+			size--;
+		rows = size >= 0 ? BULK_ROWS_OF(size) : 1;
+		for (int r = 0; r < rows; r++)
+			n += fn(b, i + r, b->v + n, &k);
+		err = send_v(c, size >= 0 ? q_bulk + size : q_one, n, b->v);
+		i += rows;
 	}
 	return err;
 }
@@ -1225,6 +1281,37 @@ store_err pg__exec(store *st, int q, const pg_args *a, long *changed)
 	return err;
 }
 
+pg_pf *pg__pf(store *st, int make)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+
+	if (!c || !c->in_tx || c->lost_tx || !c->db)
+		return NULL;
+	if (!c->pf && make)
+		c->pf = pg__pf_new();
+	return c->pf;
+}
+
+store_err pg__send(store *st, int q, const pg_args *a)
+{
+	store_err err;
+	pconn *c = conn_get(st, &err);
+
+	if (!c)
+		return err;
+	return c->in_tx ? conn_send(c, q, a) : STORE_IO;
+}
+
+store_err pg__wait_each(store *st, int n, pg_answer_fn fn, void *ctx)
+{
+	store_err err;
+	pconn *c = conn_get(st, &err);
+
+	if (!c)
+		return err;
+	return conn_wait_each(c, NULL, n, fn, ctx);
+}
+
 store_err pg__defer(store *st, int q, const pg_args *a)
 {
 	store_err err;
@@ -1271,6 +1358,7 @@ store_err pg_begin(store *st)
 
 	if (!c)
 		return err;
+	pg__pf_clear(c->pf);
 	err = conn_send(c, P_BEGIN, NULL);
 	if (!err)
 		c->in_tx = 1;
@@ -1303,6 +1391,7 @@ store_err pg_commit(store *st)
 		return STORE_IO; /* no transaction: a caller's bug */
 	if (c->lost_tx || !c->db)
 		return STORE_UNAVAILABLE;
+	pg__pf_clear(c->pf);
 	err = conn_send(c, P_COMMIT, NULL);
 	if (!err)
 		err = conn_wait(c, &r);
@@ -1322,6 +1411,7 @@ void pg_rollback(store *st)
 	if (!c)
 		return;
 	rows_drop(c);
+	pg__pf_clear(c->pf);
 	if (c->db && conn_send(c, P_ROLLBACK, NULL) == STORE_OK)
 		(void)conn_wait(c, NULL);
 	c->in_tx = 0;
@@ -1355,6 +1445,7 @@ void pg_rollback_to(store *st)
 		return;
 	c->tx_id = store__tx_next();
 	rows_drop(c); /* rows since the savepoint: SAVEPOINT sent the rest */
+	pg__pf_clear(c->pf);
 	if (conn_send(c, P_ROLLBACK_TO, NULL) == STORE_OK &&
 	    conn_send(c, P_RELEASE, NULL) == STORE_OK)
 		(void)conn_wait(c, NULL);
@@ -1480,6 +1571,7 @@ static void pg_close(store *base)
 		st->conns = c->next;
 		PQfinish(c->db);
 		free(c->rows);
+		pg__pf_free(c->pf);
 		free(c);
 	}
 	pthread_mutex_unlock(&st->mu);
@@ -1510,6 +1602,7 @@ static void pg_thread_done(store *base)
 	pthread_mutex_unlock(&st->mu);
 	PQfinish(c->db);
 	free(c->rows);
+	pg__pf_free(c->pf);
 	free(c);
 }
 
@@ -1552,5 +1645,6 @@ static const store_vt pg_vt = {
 	.rollback = pg_rollback,
 	.rollback_to = pg_rollback_to,
 	.tx_id = pg_tx_id,
+	.want_user = pg_want_user,
 	STORE_OPS(PG_VT_INIT)
 };

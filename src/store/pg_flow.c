@@ -53,6 +53,7 @@ store_err pg_user_attrs_set(store *st, int64_t user, const char *json,
 
 	if (!store__fits(json, STORE_ATTRS_MAX))
 		return STORE_INVALID;
+	pg__pf_forget_user(st, user, NULL, NULL, NULL); /* updated_ms */
 	pg__text(&a, json ? json : "{}");
 	pg__int(&a, now_ms);
 	pg__int(&a, user);

@@ -1,8 +1,9 @@
 /*
  * pg_int: what the PostgreSQL backend's files share and nothing else sees.
- * pg.c owns connections, the pipeline and transactions; pg_records.c,
- * pg_sms.c, pg_flow.c and pg_form.c have one function per store.h operation and reach
- * the database only through the helpers declared here. The statement list
+ * pg.c owns connections, the pipeline and transactions; pg_prefetch.c
+ * the profiles fetched ahead; pg_records.c, pg_sms.c, pg_flow.c and
+ * pg_form.c have one function per store.h operation and reach the
+ * database only through the helpers declared here. The statement list
  * lives here so all of them agree on ids; every statement is prepared once
  * per connection, named "q<id>".
  */
@@ -13,6 +14,9 @@
 
 #include "store/store.h"
 #include "store/store_int.h"
+
+#define PG_BULK_ROWS 32 /* rows of the largest bulk statement */
+#define PG_BULK_SIZES 5 /* bulk statements of 2, 4, 8, 16, 32 rows */
 
 enum {
 	P_KEY_INSERT, P_KEY_BY_HASH, P_KEY_BY_NAME, P_KEY_GET, P_KEY_REVOKE,
@@ -39,7 +43,11 @@ enum {
 	P_PING,
 	P_STMT_SAVEPOINT, P_STMT_RELEASE, P_STMT_ROLLBACK_TO,
 	P_USER_IDS, P_USER_INSERT_ID,
-	P_SUB_BULK, P_LEDGER_BULK, P_USER_BULK, /* PG_BULK_ROWS rows */
+	/* PG_BULK_SIZES statements of each kind, of 2, 4, ... PG_BULK_ROWS
+	 * rows (pg.c's bulk_sql_init) */
+	P_SUB_BULK, P_LEDGER_BULK = P_SUB_BULK + PG_BULK_SIZES,
+	P_USER_BULK = P_LEDGER_BULK + PG_BULK_SIZES,
+	P_PF_USERS = P_USER_BULK + PG_BULK_SIZES, /* pg_prefetch.c */
 	P__COUNT
 };
 
@@ -94,14 +102,14 @@ int pg__next_user_id(store *st, int64_t *id, store_err *err);
 
 /*
  * Inside a transaction, subscription and ledger rows are not even sent
- * at once: they wait in the connection's buffer and go PG_BULK_ROWS to a
- * statement, which costs PostgreSQL far less than a statement per row.
+ * at once: they wait in the connection's buffer and go up to PG_BULK_ROWS
+ * to a statement, which costs PostgreSQL far less than a statement per
+ * row.
  * The buffer is sent before anything that could read those tables or
  * needs their errors (a subscription or ledger read, SAVEPOINT, RELEASE,
  * store_flush(), COMMIT) and dropped by ROLLBACK (TO). These return 1
  * when the row was taken (err set), 0 when not in a transaction.
  */
-#define PG_BULK_ROWS 32
 int pg__buffer_sub(store *st, int64_t user, const char *group,
 		   consent_state state, consent_source src, int doi,
 		   int64_t now_ms, store_err *err);
@@ -119,7 +127,45 @@ int pg__buffered_update(store *st, const store_user *u);
 void pg__buffered_ids(store *st, int by_email, const char *v, int64_t *ids,
 		      size_t max, size_t *n);
 
+/*
+ * Profiles announced and fetched ahead (pg_prefetch.c). pg__pf() is the
+ * calling thread's set while it is inside a live transaction (made on
+ * first use when `make`), else NULL; pg.c clears it when the transaction
+ * ends or rolls back and frees it with the connection. The lookups return
+ * 1 when they answered from it, 0 when the database must be asked; every
+ * write that changes a profile or a subscription forgets what it changes.
+ */
+#define PG_PF_LIMIT STORE_PHONE_SHARE_MAX /* profiles fetched per key */
+typedef struct pg_pf pg_pf;
+pg_pf *pg__pf(store *st, int make);
+pg_pf *pg__pf_new(void);
+void pg__pf_clear(pg_pf *pf);
+void pg__pf_free(pg_pf *pf);
+void pg_want_user(store *st, store_by by, const char *value,
+		  const char *group);
+int pg__pf_by_ext(store *st, const char *ext, store_user *out,
+		  store_err *err);
+int pg__pf_ids(store *st, store_by by, const char *v, int64_t *ids,
+	       size_t max, size_t *n);
+int pg__pf_user(store *st, int64_t id, store_user *out);
+int pg__pf_sub(store *st, int64_t user, const char *group,
+	       consent_state *out, int64_t *since_ms);
+/* id 0 and NULL contacts name nothing. */
+void pg__pf_forget_user(store *st, int64_t id, const char *ext,
+			const char *phone, const char *email);
+void pg__pf_forget_sub(store *st, int64_t user, const char *group);
+
+/* Inside a transaction: send q without waiting for it. */
+store_err pg__send(store *st, int q, const pg_args *a);
+/* Wait for every statement sent so far, as store_flush() does; fn sees
+ * the answer of each of the last n sent that succeeded, numbered from 0
+ * in the order sent (only when there was no error). */
+typedef void (*pg_answer_fn)(void *ctx, int i, const PGresult *r);
+store_err pg__wait_each(store *st, int n, pg_answer_fn fn, void *ctx);
+
 int64_t pg__int64(const PGresult *r, int row, int col);
+/* Row i of a result whose first columns are pg.c's USER_COLS. */
+void pg__read_user(const PGresult *r, int i, store_user *u);
 void pg__copy(const PGresult *r, int row, int col, char *dst, size_t cap);
 
 uint64_t pg_tx_id(store *st);

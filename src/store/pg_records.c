@@ -258,7 +258,7 @@ store_err pg_group_numbers(store *st, const char *group, store_number_cb cb,
 
 /* ---- users ---- */
 
-static void read_user(const PGresult *r, int i, store_user *u)
+void pg__read_user(const PGresult *r, int i, store_user *u)
 {
 	memset(u, 0, sizeof *u);
 	u->id = pg__int64(r, i, 0);
@@ -280,7 +280,7 @@ static store_err user_one(store *st, int q, const pg_args *a,
 	if (!err && PQntuples(r) == 0)
 		err = STORE_NOTFOUND;
 	if (!err)
-		read_user(r, 0, out);
+		pg__read_user(r, 0, out);
 	PQclear(r);
 	return err;
 }
@@ -289,7 +289,7 @@ store_err pg_user_get(store *st, int64_t id, store_user *out)
 {
 	pg_args a = {0};
 
-	if (pg__buffered_user(st, id, NULL, out))
+	if (pg__buffered_user(st, id, NULL, out) || pg__pf_user(st, id, out))
 		return STORE_OK;
 	pg__int(&a, id);
 	return user_one(st, P_USER_GET, &a, out);
@@ -298,9 +298,12 @@ store_err pg_user_get(store *st, int64_t id, store_user *out)
 store_err pg_user_by_external_id(store *st, const char *ext, store_user *out)
 {
 	pg_args a = {0};
+	store_err err;
 
 	if (pg__buffered_user(st, 0, ext, out))
 		return STORE_OK;
+	if (pg__pf_by_ext(st, ext, out, &err))
+		return err;
 	pg__text(&a, ext);
 	return user_one(st, P_USER_BY_EXT, &a, out);
 }
@@ -325,6 +328,12 @@ static store_err ids_of(store *st, int q, const char *v, int64_t *ids,
 	store_err err;
 
 	*n = 0;
+	if (pg__pf_ids(st, q == P_USERS_BY_EMAIL ? STORE_BY_EMAIL
+						 : STORE_BY_PHONE, v, ids, max,
+		       n)) {
+		pg__buffered_ids(st, q == P_USERS_BY_EMAIL, v, ids, max, n);
+		return STORE_OK;
+	}
 	pg__text(&a, v);
 	pg__int(&a, (int64_t)max);
 	err = pg__query(st, q, &a, &r);
@@ -382,6 +391,7 @@ store_err pg_user_insert(store *st, store_user *u)
 	PGresult *r;
 	store_err err;
 
+	pg__pf_forget_user(st, 0, u->external_id, u->phone, u->email);
 	/* In the writer's transaction: an id taken ahead, and the row
 	 * buffered. A conflict on external_id then surfaces when the buffer
 	 * is sent, which fails the job all the same. */
@@ -405,6 +415,7 @@ store_err pg_user_update_contact(store *st, const store_user *u)
 {
 	pg_args a = {0};
 
+	pg__pf_forget_user(st, u->id, u->external_id, u->phone, u->email);
 	if (pg__buffered_update(st, u))
 		return STORE_OK;
 	pg__text(&a, u->phone);
@@ -428,6 +439,8 @@ store_err pg_sub_get(store *st, int64_t user, const char *group,
 	*out = CONSENT_UNKNOWN;
 	if (since_ms)
 		*since_ms = 0;
+	if (pg__pf_sub(st, user, group, out, since_ms))
+		return STORE_OK;
 	pg__int(&a, user);
 	pg__text(&a, group);
 	err = pg__query(st, P_SUB_GET, &a, &r);
@@ -447,6 +460,7 @@ store_err pg_sub_put(store *st, int64_t user, const char *group,
 	pg_args a = {0};
 	store_err err;
 
+	pg__pf_forget_sub(st, user, group);
 	if (pg__buffer_sub(st, user, group, state, src, double_opt_in, now_ms,
 			   &err))
 		return err;

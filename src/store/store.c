@@ -177,6 +177,13 @@ void store_rollback_to(store *st) { st->vt->rollback_to(st); }
 uint64_t store_tx_id(store *st) { return st->vt->tx_id(st); }
 uint64_t store__tx_next(void) { return atomic_fetch_add(&tx_last, 1) + 1; }
 
+void store_want_user(store *st, store_by by, const char *value,
+		     const char *group)
+{
+	if (st->vt->want_user)
+		st->vt->want_user(st, by, value, group);
+}
+
 #define STORE_FORWARD(name, params, args) \
 	store_err store_##name params { return st->vt->name args; }
 STORE_OPS(STORE_FORWARD)

@@ -80,6 +80,13 @@ void store_thread_done(store *st);
 /* 0 when the database answers a trivial query; for /healthz. */
 store_err store_ping(store *st);
 
+/* Which contact a lookup goes by. */
+typedef enum {
+	STORE_BY_PHONE = 0,
+	STORE_BY_EMAIL,
+	STORE_BY_EXTERNAL_ID,
+} store_by;
+
 /* Transactions and savepoints on the calling thread's connection. */
 store_err store_begin(store *st);
 store_err store_commit(store *st);
@@ -93,6 +100,23 @@ void store_rollback_to(store *st);
  * failed deferred write is replayed in savepoints rather than failing the
  * whole batch at commit. */
 store_err store_flush(store *st);
+
+/*
+ * Reads announced ahead. Inside a transaction, a caller that knows which
+ * profiles it is about to look up names them with store_want_user(): by
+ * phone, e-mail or external_id, and with `group` (NULL: none) the
+ * group whose subscription it will read for each. store_prefetch() then
+ * lets a backend that pays a round trip per read (PostgreSQL) fetch all of
+ * them at once; the lookups that follow in the transaction
+ * (store_user_by_external_id, store_users_by_phone/_by_email,
+ * store_user_get, store_sub_get) answer exactly as they would have
+ * without, seeing the transaction's own writes. A hint only: SQLite
+ * ignores both, and a lookup never announced still works. What was
+ * fetched is forgotten at the transaction's end.
+ */
+void store_want_user(store *st, store_by by, const char *value,
+		     const char *group);
+store_err store_prefetch(store *st);
 
 /* ---- API keys ---- */
 
@@ -249,12 +273,6 @@ typedef struct {
 typedef int (*store_ledger_cb)(void *ctx, const store_ledger *e);
 
 store_err store_ledger_append(store *st, const store_ledger *e);
-
-typedef enum {
-	STORE_BY_PHONE = 0,
-	STORE_BY_EMAIL,
-	STORE_BY_EXTERNAL_ID,
-} store_by;
 
 /* Oldest first; at most `limit` entries with id > after_id. */
 store_err store_ledger_find(store *st, store_by by, const char *value,

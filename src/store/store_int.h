@@ -23,6 +23,7 @@
 	X(savepoint, (store * st), (st))                                    \
 	X(release, (store * st), (st))                                      \
 	X(flush, (store * st), (st))                                        \
+	X(prefetch, (store * st), (st))                                     \
 	X(key_insert, (store * st, store_key * k), (st, k))                 \
 	X(key_by_hash, (store * st, const char *h, store_key *o), (st, h, o)) \
 	X(key_by_name, (store * st, const char *n, store_key *o), (st, n, o)) \
@@ -154,6 +155,9 @@ typedef struct store_vt {
 	void (*rollback)(store *st);
 	void (*rollback_to)(store *st);
 	uint64_t (*tx_id)(store *st);
+	/* NULL when the backend takes no hints (store_want_user). */
+	void (*want_user)(store *st, store_by by, const char *v,
+			  const char *group);
 	STORE_OPS(STORE_VT_FIELD)
 } store_vt;
 

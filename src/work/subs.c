@@ -173,3 +173,17 @@ store_err subs_apply(store *st, const subs_change *c, subs_result *res)
 		err = by_email(st, c, c->emails[i], res);
 	return err;
 }
+
+void subs_want(store *st, const subs_change *c)
+{
+	for (size_t i = 0; i < c->n_ext; i++)
+		store_want_user(st, STORE_BY_EXTERNAL_ID, c->ext[i],
+				c->group_id);
+	if (c->paired)
+		return;
+	for (size_t i = 0; i < c->n_phone; i++)
+		store_want_user(st, STORE_BY_PHONE, c->phones[i].e164,
+				c->group_id);
+	for (size_t i = 0; i < c->n_email; i++)
+		store_want_user(st, STORE_BY_EMAIL, c->emails[i], c->group_id);
+}

@@ -59,5 +59,8 @@ typedef struct {
 
 /* STORE_OK, or the store error that makes the caller roll back. */
 store_err subs_apply(store *st, const subs_change *c, subs_result *res);
+/* Announce the lookups subs_apply(st, c) will make (store_want_user), so
+ * the writer can have a whole batch's fetched at once. */
+void subs_want(store *st, const subs_change *c);
 
 #endif

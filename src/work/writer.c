@@ -45,6 +45,12 @@ static int run_direct(writer *w, writer_job *batch)
 {
 	int failed = 0;
 
+	/* The batch's lookups in one go rather than a wait each. */
+	for (writer_job *j = batch; j; j = j->next)
+		if (j->want)
+			j->want(w->st, j->arg);
+	if (store_prefetch(w->st) != STORE_OK)
+		return 1;
 	for (writer_job *j = batch; j; j = j->next) {
 		j->rc = j->fn(w->st, j->arg);
 		failed |= j->rc != 0;

@@ -32,12 +32,17 @@ typedef struct writer_job writer_job;
  */
 typedef int (*writer_fn)(store *st, void *arg);
 typedef void (*writer_done_fn)(writer_job *job);
+/* Names the reads fn will make (store_want_user), so that the store can
+ * fetch those of the whole batch at once; called just before, on the
+ * writer thread, and only a hint. */
+typedef void (*writer_want_fn)(store *st, void *arg);
 
 struct writer_job {
 	/* public: set by the caller */
 	writer_fn fn;
 	void *arg;
-	writer_done_fn done;
+	writer_done_fn done; /* may be NULL for writer_run() */
+	writer_want_fn want; /* may be NULL */
 	void *done_arg;
 	/* read-only: set by the writer before done() */
 	int rc;

@@ -850,6 +850,132 @@ static void test_subs_within_transaction(void **state)
 	assert_int_equal(store_ping(f->st), STORE_OK);
 }
 
+/* Lookups announced and fetched ahead (store_want_user, store_prefetch)
+ * answer as the database would at the time they are made: they see the
+ * transaction's own writes after the fetch, and nothing of a transaction
+ * that ended. */
+static void test_prefetch(void **state)
+{
+	fixture *f = *state;
+	store_group g = group_of("pf", CHANNEL_SMS, 1);
+	store_user a = user_of("pf-a", "+12223334444", "a@example.com", 1);
+	store_user b = user_of("", "+12223334444", "", 2), c, got;
+	int64_t ids[8];
+	consent_state cs;
+	int64_t since;
+	size_t n;
+
+	assert_int_equal(store_group_insert(f->st, &g), STORE_OK);
+	assert_int_equal(store_user_insert(f->st, &a), STORE_OK);
+	assert_int_equal(store_sub_put(f->st, a.id, "pf", CONSENT_SUBSCRIBED,
+				       CONSENT_SRC_API, 0, 5), STORE_OK);
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	store_want_user(f->st, STORE_BY_PHONE, a.phone, "pf");
+	store_want_user(f->st, STORE_BY_EMAIL, a.email, NULL);
+	store_want_user(f->st, STORE_BY_EXTERNAL_ID, "pf-a", "pf");
+	store_want_user(f->st, STORE_BY_EXTERNAL_ID, "pf-new", "pf");
+	store_want_user(f->st, STORE_BY_PHONE, "+33612345678", "pf");
+	store_want_user(f->st, STORE_BY_EXTERNAL_ID, "", "pf");
+	assert_int_equal(store_prefetch(f->st), STORE_OK);
+	assert_int_equal(store_users_by_phone(f->st, a.phone, ids, 8, &n),
+			 STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], a.id);
+	assert_int_equal(store_users_by_email(f->st, a.email, ids, 8, &n),
+			 STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_user_get(f->st, a.id, &got), STORE_OK);
+	assert_string_equal(got.external_id, "pf-a");
+	assert_int_equal(store_user_by_external_id(f->st, "pf-new", &got),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_user_by_external_id(f->st, "", &got),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_sub_get(f->st, a.id, "pf", &cs, &since),
+			 STORE_OK);
+	assert_int_equal(cs, CONSENT_SUBSCRIBED);
+	assert_int_equal(since, 5);
+	/* The transaction's own writes, each seen by the next lookup. */
+	assert_int_equal(store_sub_put(f->st, a.id, "pf", CONSENT_UNSUBSCRIBED,
+				       CONSENT_SRC_API, 0, 6), STORE_OK);
+	assert_int_equal(store_sub_get(f->st, a.id, "pf", &cs, &since),
+			 STORE_OK);
+	assert_int_equal(cs, CONSENT_UNSUBSCRIBED);
+	assert_int_equal(since, 6);
+	assert_int_equal(store_user_insert(f->st, &b), STORE_OK);
+	assert_int_equal(store_users_by_phone(f->st, a.phone, ids, 8, &n),
+			 STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[1], b.id);
+	c = user_of("pf-new", "", "", 3);
+	assert_int_equal(store_user_insert(f->st, &c), STORE_OK);
+	assert_int_equal(store_user_by_external_id(f->st, "pf-new", &got),
+			 STORE_OK);
+	assert_int_equal(got.id, c.id);
+	snprintf(a.phone, sizeof a.phone, "+33612345678");
+	a.updated_ms = 9;
+	assert_int_equal(store_user_update_contact(f->st, &a), STORE_OK);
+	assert_int_equal(store_users_by_phone(f->st, "+12223334444", ids, 8,
+					      &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], b.id);
+	assert_int_equal(store_users_by_phone(f->st, "+33612345678", ids, 8,
+					      &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], a.id);
+	assert_int_equal(store_user_get(f->st, a.id, &got), STORE_OK);
+	assert_string_equal(got.phone, "+33612345678");
+	assert_int_equal(got.updated_ms, 9);
+	assert_int_equal(store_user_by_external_id(f->st, "pf-a", &got),
+			 STORE_OK);
+	assert_string_equal(got.phone, "+33612345678");
+	assert_int_equal(store_user_attrs_set(f->st, a.id, "{}", 11),
+			 STORE_OK);
+	assert_int_equal(store_user_get(f->st, a.id, &got), STORE_OK);
+	assert_int_equal(got.updated_ms, 11);
+	/* Announcing again after the fetch works too. */
+	store_want_user(f->st, STORE_BY_PHONE, "+33612345678", "pf");
+	assert_int_equal(store_prefetch(f->st), STORE_OK);
+	assert_int_equal(store_sub_get(f->st, a.id, "pf", &cs, NULL),
+			 STORE_OK);
+	assert_int_equal(cs, CONSENT_UNSUBSCRIBED);
+	store_rollback(f->st);
+	/* Nothing fetched outlives its transaction. */
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	assert_int_equal(store_user_by_external_id(f->st, "pf-new", &got),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_users_by_phone(f->st, "+12223334444", ids, 8,
+					      &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], a.id);
+	assert_int_equal(store_sub_get(f->st, a.id, "pf", &cs, NULL),
+			 STORE_OK);
+	assert_int_equal(cs, CONSENT_SUBSCRIBED);
+	assert_int_equal(store_commit(f->st), STORE_OK);
+	/* Many keys (more than one statement's worth), and values that
+	 * need quoting. */
+	c = user_of("q\"u\\o'te,{x}", "+16505550299", "", 4);
+	assert_int_equal(store_user_insert(f->st, &c), STORE_OK);
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	for (int i = 0; i < 600; i++) {
+		char phone[32];
+		snprintf(phone, sizeof phone, "+1650555%04d", i);
+		store_want_user(f->st, STORE_BY_PHONE, phone, "pf");
+	}
+	store_want_user(f->st, STORE_BY_EXTERNAL_ID, c.external_id, "pf");
+	assert_int_equal(store_prefetch(f->st), STORE_OK);
+	for (int i = 0; i < 600; i++) {
+		char phone[32];
+		snprintf(phone, sizeof phone, "+1650555%04d", i);
+		assert_int_equal(store_users_by_phone(f->st, phone, ids, 8, &n),
+				 STORE_OK);
+		assert_int_equal(n, i == 299);
+	}
+	assert_int_equal(store_user_by_external_id(f->st, c.external_id,
+						   &got), STORE_OK);
+	assert_int_equal(got.id, c.id);
+	assert_int_equal(store_commit(f->st), STORE_OK);
+}
+
 /* Long fields at their limits round-trip whole. */
 static void test_user_limits(void **state)
 {
@@ -3422,6 +3548,7 @@ int main(void)
 		T(test_user_update_contact),
 		T(test_users_within_transaction),
 		T(test_subs_within_transaction),
+		T(test_prefetch),
 		T(test_user_limits),
 		T(test_subscriptions),
 		T(test_ledger),
