@@ -209,6 +209,18 @@ bool nanp_region_load(const PhoneMetadata &m, nanp_region *r)
 	return true;
 }
 
+/* TestNumberLength() with the country's own lengths (its first region's):
+ * ten digits are possible, and not "possible locally only". */
+bool nanp_ten_possible(const PhoneMetadata &m)
+{
+	const auto &len = m.general_desc().possible_length();
+	const auto &local = m.general_desc().possible_length_local_only();
+
+	return len.size() > 0 && len.Get(0) != -1 &&
+	       std::find(len.begin(), len.end(), 10) != len.end() &&
+	       std::find(local.begin(), local.end(), 10) == local.end();
+}
+
 /* Built once, never freed: it lives as long as the library's singleton. */
 nanp_types *nanp_load(const PhoneNumberUtil &util)
 {
@@ -229,21 +241,10 @@ nanp_types *nanp_load(const PhoneNumberUtil &util)
 		t->regions.emplace_back();
 		if (!m || !nanp_region_load(*m, &t->regions.back()))
 			return t;
+		if (t->regions.size() == 1)
+			t->ten_possible = nanp_ten_possible(*m);
 	}
 	t->ok = !t->regions.empty();
-	/* TestNumberLength() with the first region's (the country's) lengths:
-	 * ten digits are possible, and not "possible locally only". */
-	for (const PhoneMetadata &cand : all.metadata()) {
-		if (!t->ok || cand.id() != order.front())
-			continue;
-		const PhoneNumberDesc &g = cand.general_desc();
-		const auto &len = g.possible_length();
-		const auto &local = g.possible_length_local_only();
-		t->ten_possible =
-			len.size() > 0 && len.Get(0) != -1 &&
-			std::find(len.begin(), len.end(), 10) != len.end() &&
-			std::find(local.begin(), local.end(), 10) == local.end();
-	}
 	return t;
 }
 
