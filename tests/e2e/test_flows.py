@@ -570,9 +570,7 @@ def test_sms_step_obeys_the_sending_rule():
         outcomes = sorted(attempts(r, 0)[0]["outcome"] for r in rs)
         expect(outcomes == ["queued", "rejected", "rejected"],
                "the step records what became of its SMS", rs)
-        ms = wait_for(lambda: (lambda ms: ms if len(ms) == 3 and all(
-            m["state"] != "queued" for m in ms) else None)(messages(o)), 10,
-            "three messages with an outcome")
+        ms = wait_outbox(o, 3)
         got = sorted((m["to"], m["state"], m["error"]) for m in ms)
         expect(got == [(phone(131), "sent", ""),
                        (phone(132), "rejected", "unsubscribed"),
