@@ -548,6 +548,7 @@ typedef struct pconn {
 	int n_ids, next_id;
 	pg_rows *rows;            /* buffered rows, NULL until needed */
 	pg_pf *pf;                /* profiles fetched ahead, or NULL */
+	int keys_changed;         /* the transaction changed api_keys */
 	struct pconn *next;
 } pconn;
 
@@ -560,6 +561,7 @@ typedef struct pg_store {
 	pthread_mutex_t mu; /* guards conns and pool_used */
 	pthread_cond_t freed;
 	pconn *conns;
+	pg_keys *keys; /* live API keys kept (pg_keys.c) */
 } pg_store;
 
 #define PG(st) ((pg_store *)(st))
@@ -598,7 +600,19 @@ static store_err map_result(PGconn *db, const PGresult *r)
 
 /* ---- connections ---- */
 
-static PGconn *connect_raw(pg_store *st)
+/* What the server says outside an answer (a notice, or why it ends the
+ * connection) goes to optd's log, not bare to stderr. */
+static void notice_log(void *arg, const char *msg)
+{
+	size_t n = strlen(msg);
+
+	(void)arg;
+	while (n > 0 && msg[n - 1] == '\n')
+		n--;
+	log_warn("postgres: %.*s", (int)n, msg);
+}
+
+static PGconn *connect_raw(pg_store *st, const char *app)
 {
 	/* Defaults first: the URL's own settings win over them. */
 	/* Keepalives and tcp_user_timeout turn a server that vanished
@@ -608,12 +622,14 @@ static PGconn *connect_raw(pg_store *st)
 			    "keepalives_idle", "keepalives_interval",
 			    "keepalives_count", "tcp_user_timeout", "dbname",
 			    NULL};
-	const char *val[] = {PG_CONNECT_TIMEOUT, "optd", "10", "5", "3",
+	const char *val[] = {PG_CONNECT_TIMEOUT, app, "10", "5", "3",
 			     PG_TCP_USER_TIMEOUT_MS, st->url, NULL};
 	PGconn *db = PQconnectdbParams(kw, val, 1);
 
-	if (db && PQstatus(db) == CONNECTION_OK)
+	if (db && PQstatus(db) == CONNECTION_OK) {
+		PQsetNoticeProcessor(db, notice_log, NULL);
 		return db;
+	}
 	log_warn("postgres: cannot connect: %s",
 		 db ? PQerrorMessage(db) : "out of memory");
 	PQfinish(db);
@@ -730,7 +746,7 @@ static store_err conn_open(pg_store *st, pconn *c)
 
 	if (now < c->retry_at_ms)
 		return STORE_UNAVAILABLE;
-	c->db = connect_raw(st);
+	c->db = connect_raw(st, "optd");
 	if (!c->db)
 		goto failed;
 	r = PQexec(c->db, st->dur == STORE_DURABLE_FULL
@@ -1366,6 +1382,26 @@ store_err pg_begin(store *st)
 	return err;
 }
 
+PGconn *pg__connect(store *st, const char *app)
+{
+	return connect_raw(PG(st), app);
+}
+
+pg_keys *pg__keys(store *st)
+{
+	return PG(st)->keys;
+}
+
+void pg__keys_changed(store *st)
+{
+	pconn *c = pthread_getspecific(PG(st)->tls);
+
+	if (c && c->in_tx)
+		c->keys_changed = 1;
+	else
+		pg__keys_forget(PG(st)->keys);
+}
+
 void pg__tx_changed(store *st)
 {
 	pconn *c = pthread_getspecific(PG(st)->tls);
@@ -1399,8 +1435,12 @@ store_err pg_commit(store *st)
 	if (!err && strcmp(PQcmdStatus(r), "COMMIT") != 0)
 		err = STORE_IO;
 	PQclear(r);
-	if (!err)
+	if (!err) {
 		c->in_tx = 0;
+		if (c->keys_changed)
+			pg__keys_forget(PG(st)->keys);
+		c->keys_changed = 0;
+	}
 	return err;
 }
 
@@ -1416,6 +1456,7 @@ void pg_rollback(store *st)
 		(void)conn_wait(c, NULL);
 	c->in_tx = 0;
 	c->lost_tx = 0;
+	c->keys_changed = 0;
 }
 
 store_err pg_savepoint(store *st)
@@ -1531,7 +1572,7 @@ static store_err migrate_one(PGconn *db, const pg_migration *m)
  */
 static store_err migrate(pg_store *st)
 {
-	PGconn *db = connect_raw(st);
+	PGconn *db = connect_raw(st, "optd");
 	char lock[PG_LOCK_SQL_MAX];
 	store_err err;
 
@@ -1565,6 +1606,7 @@ static void pg_close(store *base)
 {
 	pg_store *st = PG(base);
 
+	pg__keys_free(st->keys);
 	pthread_mutex_lock(&st->mu);
 	while (st->conns) {
 		pconn *c = st->conns;
@@ -1628,7 +1670,8 @@ store_err pg_open(const char *url, const store_opts *o, store **out)
 		free(st);
 		return STORE_NOMEM;
 	}
-	err = migrate(st);
+	st->keys = pg__keys_new(&st->base);
+	err = st->keys ? migrate(st) : STORE_NOMEM;
 	if (err) {
 		pg_close(&st->base);
 		return err;

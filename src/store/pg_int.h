@@ -168,6 +168,28 @@ int64_t pg__int64(const PGresult *r, int row, int col);
 void pg__read_user(const PGresult *r, int i, store_user *u);
 void pg__copy(const PGresult *r, int row, int col, char *dst, size_t cap);
 
+/* A new connection of the process's own, outside the pool (libpq's
+ * defaults, application_name `app`); NULL when none can be made. */
+PGconn *pg__connect(store *st, const char *app);
+
+/*
+ * Live API keys kept in memory (pg_keys.c, which says when they are
+ * trusted). find: 1 with *out filled when the cache has `hash`, else 0;
+ * either way *gen is what to pass to keep() with the row the database
+ * gives.
+ */
+typedef struct pg_keys pg_keys;
+pg_keys *pg__keys_new(store *st);
+void pg__keys_free(pg_keys *ks); /* NULL-safe; stops the listener */
+pg_keys *pg__keys(store *st);
+int pg__keys_find(pg_keys *ks, const char *hash, store_key *out,
+		  uint64_t *gen);
+void pg__keys_keep(pg_keys *ks, uint64_t gen, const store_key *k);
+void pg__keys_forget(pg_keys *ks);
+/* This thread changed api_keys: the cache is emptied now, or inside a
+ * transaction once it commits. */
+void pg__keys_changed(store *st);
+
 uint64_t pg_tx_id(store *st);
 /* The transaction wrote a group or its numbers: a new store_tx_id(). */
 void pg__tx_changed(store *st);

@@ -67,10 +67,18 @@ static store_err key_one(store *st, int q, const pg_args *a, store_key *out)
 
 store_err pg_key_by_hash(store *st, const char *hash, store_key *out)
 {
+	pg_keys *ks = pg__keys(st);
 	pg_args a = {0};
+	uint64_t gen;
+	store_err err;
 
+	if (pg__keys_find(ks, hash, out, &gen))
+		return STORE_OK;
 	pg__text(&a, hash);
-	return key_one(st, P_KEY_BY_HASH, &a, out);
+	err = key_one(st, P_KEY_BY_HASH, &a, out);
+	if (!err)
+		pg__keys_keep(ks, gen, out);
+	return err;
 }
 
 store_err pg_key_by_name(store *st, const char *name, store_key *out)
@@ -98,6 +106,8 @@ store_err pg_key_revoke(store *st, int64_t id, int64_t now_ms)
 	pg__int(&a, now_ms);
 	pg__int(&a, id);
 	err = pg__exec(st, P_KEY_REVOKE, &a, &changed);
+	if (!err && changed > 0)
+		pg__keys_changed(st);
 	return !err && changed == 0 ? STORE_NOTFOUND : err;
 }
 

@@ -273,6 +273,16 @@ static const pg_migration pg_migrations[] = {
 	 * costs PostgreSQL nothing, so here the version only keeps the two
 	 * schemas numbered alike. */
 	{6, "outbox_check", "SELECT 1;"},
+	/* Every process keeps the live keys it looked up (pg_keys.c) and
+	 * listens on optd_keys; any change to api_keys other than a new key,
+	 * made by optd or by hand, tells them all to forget. */
+	{7, "key_notify",
+	 "CREATE FUNCTION api_keys_notify() RETURNS trigger"
+	 " LANGUAGE plpgsql AS $$"
+	 " BEGIN PERFORM pg_notify('optd_keys', ''); RETURN NULL; END $$;"
+	 "CREATE TRIGGER api_keys_changed"
+	 " AFTER UPDATE OR DELETE OR TRUNCATE ON api_keys"
+	 " FOR EACH STATEMENT EXECUTE FUNCTION api_keys_notify();"},
 };
 
 #define PG_MIGRATIONS_COUNT (sizeof pg_migrations / sizeof pg_migrations[0])

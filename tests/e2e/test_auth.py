@@ -95,9 +95,15 @@ def test_revoked_keys_401():
         revoked(k1, "revoked through the API")
         r = o.request("DELETE", "/admin/api_keys/%d" % id1)
         expect_error(r, 404)
-        # the CLI revokes by name, against the running server's database
+        # the CLI revokes by name, against the running server's database;
+        # another process's revocation reaches the server through
+        # PostgreSQL's NOTIFY, within moments
         p = o.cli("keys", "revoke", "by-cli")
         expect(p.returncode == 0, "cli revoke", p.stderr)
+        t0 = time.time()
+        while o.post(V1, SET, key=k2).status != 401:
+            expect(time.time() - t0 < 2.5, "the CLI's revocation is seen")
+            time.sleep(0.01)
         revoked(k2, "revoked through the CLI")
         expect_401(o.post(V2, V2SET, key=k2), "revoked, v2")
         # revoked keys are listed as revoked

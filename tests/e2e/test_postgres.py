@@ -298,6 +298,42 @@ def test_pg_rate_limit_shared_among_nodes():
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_pg_key_revoked_on_one_node_stops_on_the_others():
+    postgres_only()
+    tmp = scratch_dir()
+    db = new_db(tmp)
+    nodes = [Optd("--nodes", "2", db=db).start() for _ in range(2)]
+    try:
+        nodes[0].create_group(id=GROUP)
+        r = nodes[0].post("/admin/api_keys", {
+            "name": "shared", "scopes": ["subscription.status.get"]})
+        expect_status(r, 201, "create")
+        key, kid = r.json["key"], r.json["id"]
+
+        def status(o):
+            return o.status_get(GROUP, key=key, external_id="x").status
+        # each node has looked the key up, and keeps it
+        for _ in range(4):
+            expect([status(o) for o in nodes] == [200, 200], "key works")
+        expect_status(nodes[0].request("DELETE", "/admin/api_keys/%d" % kid),
+                      200, "revoke on node 0")
+        # the node that revoked it refuses it at once; the other is told
+        # through PostgreSQL within moments, long before its copy of the
+        # key would have lapsed
+        expect([status(nodes[0]) for _ in range(8)] == [401] * 8,
+               "node 0 at once")
+        t0 = time.time()
+        while status(nodes[1]) != 401:
+            expect(time.time() - t0 < 2.5, "node 1 refuses the key")
+            time.sleep(0.01)
+        expect([status(nodes[1]) for _ in range(8)] == [401] * 8,
+               "node 1 for good")
+    finally:
+        for o in nodes:
+            o.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_pg_restart_under_load():
     restart_under_load("down")
 

@@ -38,9 +38,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "store/pg_int.h" /* the key cache's pg__keys_find() */
 #include "store/pg_schema.h"
 #include "store/sqlite_schema.h"
 #include "store/store.h"
@@ -156,7 +158,7 @@ static long long sql_int(const char *path, const char *sql)
 
 /* ---- open and migrations ---- */
 
-#define N_MIGRATIONS 6 /* what a fresh database records */
+#define N_MIGRATIONS 7 /* what a fresh database records */
 
 static void test_migrations_once(void **state)
 {
@@ -457,6 +459,165 @@ static void test_sdk_key_origins(void **state)
 	assert_int_equal(store_key_revoke(f->st, web.id, 2000), STORE_OK);
 	assert_int_equal(store_key_origin_known(f->st, "https://shop.example"),
 			 STORE_NOTFOUND);
+}
+
+/* ---- PostgreSQL: live keys kept in memory (pg_keys.c) ---- */
+
+#define KEY_WAIT_MS 10000 /* for the listener, on a loaded machine */
+#define KEY_TTL_MS 5000   /* pg_keys.c's PG_KEYS_TTL_MS */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pg_ok(const char *url, const char *sql)
+{
+	PGresult *r = pg_exec(url, sql);
+
+	assert_true(PQresultStatus(r) == PGRES_COMMAND_OK ||
+		    PQresultStatus(r) == PGRES_TUPLES_OK);
+	PQclear(r);
+}
+
+static store_key key_kept(fixture *f, const char *name, const char *hash)
+{
+	store_key k = key_of(name, hash), got;
+	uint64_t gen;
+
+	assert_int_equal(store_key_insert(f->st, &k), STORE_OK);
+	for (int i = 0; i < KEY_WAIT_MS / 10; i++) {
+		assert_int_equal(store_key_by_hash(f->st, hash, &got), STORE_OK);
+		if (pg__keys_find(pg__keys(f->st), hash, &got, &gen))
+			return k;
+		usleep(10000);
+	}
+	fail_msg("key %s never kept", hash);
+	return k;
+}
+
+/* Revoked by hand with the trigger off: nobody is told. */
+static void revoke_untold(fixture *f, const char *hash)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof sql, "BEGIN; ALTER TABLE api_keys DISABLE "
+		 "TRIGGER api_keys_changed; UPDATE api_keys SET revoked_ms = 1 "
+		 "WHERE key_hash = '%s'; ALTER TABLE api_keys ENABLE TRIGGER "
+		 "api_keys_changed; COMMIT", hash);
+	pg_ok(f->path, sql);
+}
+
+/* How long after `since` the key stopped being found (ms), or -1. */
+static int64_t gone_after(fixture *f, const char *hash, int64_t since)
+{
+	store_key got;
+
+	for (int i = 0; i < KEY_WAIT_MS / 5; i++) {
+		store_err e = store_key_by_hash(f->st, hash, &got);
+		if (e == STORE_NOTFOUND)
+			return now_ms() - since;
+		assert_int_equal(e, STORE_OK);
+		usleep(5000);
+	}
+	return -1;
+}
+
+static long long listener_pid(fixture *f)
+{
+	return sql_int(f->path, "SELECT coalesce(max(pid), 0) FROM "
+		       "pg_stat_activity WHERE application_name = 'optd-keys' "
+		       "AND datname = current_database()");
+}
+
+/* A key found is kept: a revocation nobody is told of shows only when
+ * the entry's time is up. */
+static void test_pg_key_cache_ttl(void **state)
+{
+	fixture *f = *state;
+	store_key got;
+	int64_t t0, gone;
+
+	if (!pg_admin)
+		skip();
+	key_kept(f, "k1", "k1k1");
+	t0 = now_ms();
+	revoke_untold(f, "k1k1");
+	assert_int_equal(store_key_by_hash(f->st, "k1k1", &got), STORE_OK);
+	gone = gone_after(f, "k1k1", t0);
+	assert_true(gone >= 0 && gone <= KEY_TTL_MS + 1000);
+}
+
+/* Any other connection's change to api_keys reaches the cache at once
+ * (long before the entry's time is up); so does the end of the listener's
+ * connection. */
+static void test_pg_key_cache_told(void **state)
+{
+	fixture *f = *state;
+	long long pid;
+	store_key got;
+	int64_t t0;
+
+	if (!pg_admin)
+		skip();
+	key_kept(f, "k2", "k2k2");
+	t0 = now_ms();
+	pg_ok(f->path, "UPDATE api_keys SET revoked_ms = 2 "
+		       "WHERE key_hash = 'k2k2'");
+	assert_in_range(gone_after(f, "k2k2", t0), 0, KEY_TTL_MS - 1000);
+	key_kept(f, "k3", "k3k3");
+	t0 = now_ms();
+	pg_ok(f->path, "DELETE FROM api_keys WHERE key_hash = 'k3k3'");
+	assert_in_range(gone_after(f, "k3k3", t0), 0, KEY_TTL_MS - 1000);
+
+	/* The listener's connection ends: once it is back, nothing it might
+	 * have missed is served from memory. */
+	key_kept(f, "k4", "k4k4");
+	pid = listener_pid(f);
+	assert_true(pid > 0);
+	pg_ok(f->path, "SELECT pg_terminate_backend(pid) FROM "
+		       "pg_stat_activity WHERE application_name = 'optd-keys' "
+		       "AND datname = current_database()");
+	for (int i = 0; i < KEY_WAIT_MS / 10; i++) {
+		long long now = listener_pid(f);
+		if (now > 0 && now != pid)
+			break;
+		usleep(10000);
+	}
+	assert_true(listener_pid(f) != pid);
+	revoke_untold(f, "k4k4");
+	assert_int_equal(store_key_by_hash(f->st, "k4k4", &got),
+			 STORE_NOTFOUND);
+}
+
+/* This process's own revocation empties the cache when it commits,
+ * without waiting to be told; a rolled back one changes nothing. */
+static void test_pg_key_cache_own_revoke(void **state)
+{
+	fixture *f = *state;
+	store_key k5, k6, got;
+
+	if (!pg_admin)
+		skip();
+	k5 = key_kept(f, "k5", "k5k5");
+	k6 = key_kept(f, "k6", "k6k6");
+	pg_ok(f->path, "ALTER TABLE api_keys DISABLE TRIGGER api_keys_changed");
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	assert_int_equal(store_key_revoke(f->st, k5.id, 2000), STORE_OK);
+	store_rollback(f->st);
+	assert_int_equal(store_key_by_hash(f->st, "k5k5", &got), STORE_OK);
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	assert_int_equal(store_key_revoke(f->st, k5.id, 2000), STORE_OK);
+	assert_int_equal(store_commit(f->st), STORE_OK);
+	assert_int_equal(store_key_by_hash(f->st, "k5k5", &got),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_key_revoke(f->st, k6.id, 2000), STORE_OK);
+	assert_int_equal(store_key_by_hash(f->st, "k6k6", &got),
+			 STORE_NOTFOUND);
+	pg_ok(f->path, "ALTER TABLE api_keys ENABLE TRIGGER api_keys_changed");
 }
 
 /* ---- groups and numbers ---- */
@@ -3541,6 +3702,9 @@ int main(void)
 		T(test_key_conflicts),
 		T(test_key_revoke),
 		T(test_sdk_key_origins),
+		T(test_pg_key_cache_ttl),
+		T(test_pg_key_cache_told),
+		T(test_pg_key_cache_own_revoke),
 		T(test_groups),
 		T(test_tx_id),
 		T(test_numbers),
