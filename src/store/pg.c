@@ -40,6 +40,7 @@
 #include "store/pg_schema.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/str.h"
 #include "lib/utf8.h"
 
 #include <pthread.h>
@@ -374,9 +375,9 @@ static const char *const sql_text[P__COUNT] = {
 	[P_STMT_RELEASE] = "RELEASE SAVEPOINT stmt",
 	[P_STMT_ROLLBACK_TO] = "ROLLBACK TO SAVEPOINT stmt",
 	/* The sequence is looked up once, not once per id. */
-	[P_USER_IDS] = "SELECT nextval(q.s) FROM (SELECT "
-		       "pg_get_serial_sequence('users', 'id')::regclass AS s) "
-		       "q, generate_series(1, $1)",
+	/* $2: the sequence's OID, found once at start (users_seq_of());
+	 * pg_get_serial_sequence() here cost a catalog scan a block. */
+	[P_USER_IDS] = "SELECT nextval($2::regclass) FROM generate_series(1, $1)",
 	[P_USER_INSERT_ID] = "INSERT INTO users (id, external_id, phone, "
 			     "phone_valid, phone_type, email, created_ms, "
 			     "updated_ms) VALUES ($1, nullif($2,''), "
@@ -562,6 +563,7 @@ typedef struct pg_store {
 	pthread_cond_t freed;
 	pconn *conns;
 	pg_keys *keys; /* live API keys kept (pg_keys.c) */
+	char users_seq[PG_NUM_MAX]; /* OID of users.id's sequence */
 } pg_store;
 
 #define PG(st) ((pg_store *)(st))
@@ -1268,6 +1270,7 @@ int pg__next_user_id(store *st, int64_t *id, store_err *err)
 		return -1;
 	if (c->next_id >= c->n_ids) {
 		pg__int(&a, PG_ID_BLOCK);
+		pg__text(&a, PG(st)->users_seq);
 		*err = pg__query(st, P_USER_IDS, &a, &r);
 		if (*err)
 			return -1;
@@ -1565,6 +1568,26 @@ static store_err migrate_one(PGconn *db, const pg_migration *m)
 	return STORE_OK;
 }
 
+/* users.id's sequence never changes once the schema is made. */
+static store_err users_seq_of(pg_store *st, PGconn *db)
+{
+	PGresult *r = PQexec(db, "SELECT pg_get_serial_sequence('users', "
+			     "'id')::regclass::oid");
+	store_err err = PQresultStatus(r) == PGRES_TUPLES_OK &&
+				PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)
+			? STORE_OK
+			: STORE_IO;
+
+	if (!err)
+		str_copy(st->users_seq, sizeof st->users_seq,
+			 PQgetvalue(r, 0, 0));
+	else
+		log_error("postgres: no sequence for users.id: %s",
+			  PQresultErrorMessage(r));
+	PQclear(r);
+	return err;
+}
+
 /*
  * Migrations run on a connection of their own, in the simple protocol
  * (a migration is several statements), under an advisory lock so that
@@ -1589,6 +1612,8 @@ static store_err migrate(pg_store *st)
 			" applied_ms BIGINT NOT NULL)"));
 	for (size_t i = 0; !err && i < PG_MIGRATIONS_COUNT; i++)
 		err = migrate_one(db, &pg_migrations[i]);
+	if (!err)
+		err = users_seq_of(st, db);
 	PQfinish(db); /* also releases the advisory lock */
 	return err;
 }
