@@ -403,12 +403,12 @@ static const char *const sql_text[P__COUNT] = {
 #define LEDGER_COLS_N 13 /* parameters of one ledger row */
 #define PG_BULK_SQL_MAX 16384
 
-/* sub, ledger, user; 2, 4, ... PG_BULK_ROWS rows */
+/* sub, ledger, user; 2, 3, ... PG_BULK_ROWS rows */
 static char bulk_sql[3][PG_BULK_SIZES][PG_BULK_SQL_MAX];
 static pthread_once_t bulk_once = PTHREAD_ONCE_INIT;
 
 /* Rows in the bulk statement of size index i. */
-#define BULK_ROWS_OF(i) (2 << (i))
+#define BULK_ROWS_OF(i) ((i) + 2)
 _Static_assert(BULK_ROWS_OF(PG_BULK_SIZES - 1) == PG_BULK_ROWS,
 	       "the largest bulk statement holds PG_BULK_ROWS rows");
 
@@ -927,8 +927,8 @@ static int ledger_row(pg_rows *b, int i, const char **v, int *k)
 
 /*
  * count rows in as few statements as the sizes allow: the largest bulk
- * statement that fits (q_bulk + size index), then the next, down to a
- * single row (q_one); 11 rows go as 8 + 2 + 1.
+ * statement that fits (q_bulk + size index), then the rest, a single row
+ * by q_one; 40 rows go as 32 + 8, 33 as 32 + 1.
  */
 static store_err send_kind(pconn *c, pg_rows *b, int count, row_params_fn fn,
 			   int q_bulk, int q_one)

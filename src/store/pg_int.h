@@ -16,7 +16,10 @@
 #include "store/store_int.h"
 
 #define PG_BULK_ROWS 32 /* rows of the largest bulk statement */
-#define PG_BULK_SIZES 5 /* bulk statements of 2, 4, 8, 16, 32 rows */
+/* A bulk statement of every size from 2 to PG_BULK_ROWS rows: a batch's
+ * rows of one kind go in one statement, whatever their number, since
+ * each statement costs PostgreSQL an executor start and a bind. */
+#define PG_BULK_SIZES (PG_BULK_ROWS - 1)
 
 enum {
 	P_KEY_INSERT, P_KEY_BY_HASH, P_KEY_BY_NAME, P_KEY_GET, P_KEY_REVOKE,
@@ -43,7 +46,7 @@ enum {
 	P_PING,
 	P_STMT_SAVEPOINT, P_STMT_RELEASE, P_STMT_ROLLBACK_TO,
 	P_USER_IDS, P_USER_INSERT_ID,
-	/* PG_BULK_SIZES statements of each kind, of 2, 4, ... PG_BULK_ROWS
+	/* PG_BULK_SIZES statements of each kind, of 2, 3, ... PG_BULK_ROWS
 	 * rows (pg.c's bulk_sql_init) */
 	P_SUB_BULK, P_LEDGER_BULK = P_SUB_BULK + PG_BULK_SIZES,
 	P_USER_BULK = P_LEDGER_BULK + PG_BULK_SIZES,
