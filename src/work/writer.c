@@ -55,10 +55,8 @@ static int run_direct(writer *w, writer_job *batch)
 		j->rc = j->fn(w->st, j->arg);
 		failed |= j->rc != 0;
 	}
-	/* Writes a backend deferred (PostgreSQL's pipeline) report now,
-	 * while the batch can still be replayed job by job. */
-	if (!failed && store_flush(w->st) != STORE_OK)
-		failed = 1;
+	/* Writes a backend deferred (PostgreSQL's pipeline) report at the
+	 * commit, in the same round trip; see process(). */
 	return failed;
 }
 
@@ -71,12 +69,12 @@ static void run_isolated(writer *w, writer_job *batch)
 			continue;
 		}
 		j->rc = j->fn(w->st, j->arg);
-		if (j->rc == 0) {
-			if (store_release(w->st) != STORE_OK)
-				j->rc = -1;
-		} else {
+		/* A release can fail on the job's own deferred writes; the
+		 * savepoint is then still there to go back to. */
+		if (j->rc == 0 && store_release(w->st) != STORE_OK)
+			j->rc = -1;
+		if (j->rc != 0)
 			store_rollback_to(w->st);
-		}
 	}
 }
 
@@ -98,18 +96,46 @@ static void finish_batch(writer *w, writer_job *batch, store_err commit)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* Roll back and run the batch again, each job in its own savepoint. */
+static store_err replay(writer *w, writer_job *batch)
+{
+	store_err err;
+
+	store_rollback(w->st);
+	err = store_begin(w->st);
+	if (err == STORE_OK)
+		run_isolated(w, batch);
+	return err;
+}
+
+/*
+ * A deferred write that breaks a rule of the schema fails the COMMIT that
+ * carried it: the transaction was rolled back for certain, so the batch is
+ * replayed job by job and only the guilty job fails. Any other failed
+ * COMMIT (the answer lost with the connection) may have committed after
+ * all, so it is never replayed: its jobs get STORE_UNAVAILABLE.
+ */
+static int replayable(store_err err)
+{
+	return err == STORE_CONFLICT || err == STORE_INVALID;
+}
+
 static void process(writer *w, writer_job *batch)
 {
 	store_err err = store_begin(w->st);
+	int isolated = 0;
 
 	if (err == STORE_OK && run_direct(w, batch)) {
-		store_rollback(w->st);
-		err = store_begin(w->st);
-		if (err == STORE_OK)
-			run_isolated(w, batch);
+		err = replay(w, batch);
+		isolated = 1;
 	}
 	if (err == STORE_OK) {
 		err = store_commit(w->st);
+		if (err && !isolated && replayable(err)) {
+			err = replay(w, batch);
+			if (err == STORE_OK)
+				err = store_commit(w->st);
+		}
 		if (err) {
 			log_error("writer: commit failed: %s",
 				  store_strerror(err));

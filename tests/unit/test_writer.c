@@ -122,6 +122,7 @@ typedef struct {
 	writer_job job;
 	char gid[IDENT_GROUP_ID_MAX + 1];
 	int fail;
+	int bad_sub;       /* also subscribe a profile that does not exist */
 	int runs;          /* fn calls: 2 when its batch was replayed */
 	int done_calls;    /* must end at exactly 1 */
 	int rc_seen;
@@ -159,6 +160,12 @@ static int tjob_fn(store *st, void *arg)
 	free(e);
 	if (err)
 		return 200 + (int)err;
+	/* On PostgreSQL the row is buffered: its error shows only when the
+	 * batch is flushed, at the commit. */
+	if (t->bad_sub &&
+	    (err = store_sub_put(st, 424242, t->gid, CONSENT_SUBSCRIBED,
+				 CONSENT_SRC_API, 0, 1)) != STORE_OK)
+		return 300 + (int)err;
 	return t->fail;
 }
 
@@ -419,6 +426,44 @@ static void test_failure_isolated_in_batch(void **state)
 	assert_int_equal(b1 - b0, 2);
 	assert_int_equal(j1 - j0, N + 1);
 	assert_int_equal(b.runs, 1);
+	blocker_destroy(&b);
+}
+
+/* A write that breaks a rule only when the batch is flushed (PostgreSQL
+ * defers it to the commit): the batch is replayed and the guilty job
+ * alone fails; nothing is applied twice. */
+static void test_deferred_failure_isolated(void **state)
+{
+	enum { N = 12, BAD = 7 };
+	fixture *f = *state;
+	static tjob t[N];
+	writer_job bjob;
+	blocker b;
+
+	reset_done();
+	blocker_start(f->w, &b, &bjob);
+	for (int i = 0; i < N; i++) {
+		char gid[32];
+
+		snprintf(gid, sizeof gid, "def-%d", i);
+		tjob_init(&t[i], gid, 0);
+		t[i].bad_sub = i == BAD;
+		writer_submit(f->w, &t[i].job);
+	}
+	blocker_release(&b);
+	wait_done(N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(t[i].done_calls, 1);
+		assert_int_equal(t[i].commit_seen, STORE_OK);
+		assert_true(t[i].runs >= 1 && t[i].runs <= 2);
+		if (i == BAD) {
+			assert_int_not_equal(t[i].rc_seen, 0);
+			assert_int_equal(applied(f->st, t[i].gid), 0);
+		} else {
+			assert_int_equal(t[i].rc_seen, 0);
+			assert_int_equal(applied(f->st, t[i].gid), 1);
+		}
+	}
 	blocker_destroy(&b);
 }
 
@@ -821,6 +866,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_single_job_done_once,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_isolated_in_batch,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_failure_isolated,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_all_ok, setup,
 						teardown),
