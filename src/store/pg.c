@@ -550,6 +550,7 @@ typedef struct pconn {
 	pg_rows *rows;            /* buffered rows, NULL until needed */
 	pg_pf *pf;                /* profiles fetched ahead, or NULL */
 	int keys_changed;         /* the transaction changed api_keys */
+	int bulk_ready;           /* the bulk statements are prepared */
 	struct pconn *next;
 } pconn;
 
@@ -738,7 +739,13 @@ static store_err conn_wait(pconn *c, PGresult **last)
 	return conn_wait_each(c, last, 0, NULL, NULL);
 }
 
-/* Open c->db in pipeline mode with every statement prepared. */
+static int is_bulk(int q)
+{
+	return q >= P_SUB_BULK && q < P_USER_BULK + PG_BULK_SIZES;
+}
+
+/* Open c->db in pipeline mode with every statement prepared but the bulk
+ * ones (only a writing thread's transactions use them). */
 static store_err conn_open(pg_store *st, pconn *c)
 {
 	int64_t now = clock_now_ms();
@@ -762,7 +769,10 @@ static store_err conn_open(pg_store *st, pconn *c)
 	if (!PQenterPipelineMode(c->db))
 		goto failed;
 	c->queued = 0;
+	c->bulk_ready = 0;
 	for (int q = 0; q < P__COUNT; q++) {
+		if (is_bulk(q))
+			continue; /* prepare_bulk(), by the threads that write */
 		snprintf(name, sizeof name, "q%d", q);
 		if (!PQsendPrepare(c->db, name, statement_text(q), 0, NULL))
 			goto failed;
@@ -1370,12 +1380,38 @@ store_err pg__exec_guarded(store *st, int q, const pg_args *a)
 
 /* ---- transactions ---- */
 
+/* The bulk statements, prepared on a connection's first transaction: a
+ * round trip once, so that connections that never write (most HTTP
+ * threads') do not parse the 3 * PG_BULK_SIZES of them. */
+static store_err prepare_bulk(pconn *c)
+{
+	char name[PG_NAME_MAX];
+	store_err err;
+
+	for (int q = P_SUB_BULK; q < P_USER_BULK + PG_BULK_SIZES; q++) {
+		snprintf(name, sizeof name, "q%d", q);
+		if (!PQsendPrepare(c->db, name, statement_text(q), 0, NULL)) {
+			log_warn("postgres: send failed: %s",
+				 PQerrorMessage(c->db));
+			conn_drop(c);
+			c->lost = 1;
+			return STORE_UNAVAILABLE;
+		}
+		c->queued++;
+	}
+	err = conn_wait(c, NULL);
+	c->bulk_ready = err == STORE_OK;
+	return err;
+}
+
 store_err pg_begin(store *st)
 {
 	store_err err;
 	pconn *c = conn_get(st, &err);
 
 	if (!c)
+		return err;
+	if (!c->bulk_ready && (err = prepare_bulk(c)) != STORE_OK)
 		return err;
 	pg__pf_clear(c->pf);
 	err = conn_send(c, P_BEGIN, NULL);
