@@ -469,9 +469,14 @@ static void bulk_sql_init(void)
 		bulk_sql_size(i);
 }
 
+static int is_bulk(int q)
+{
+	return q >= P_SUB_BULK && q < P_USER_BULK + PG_BULK_SIZES;
+}
+
 static const char *statement_text(int q)
 {
-	if (q >= P_SUB_BULK && q < P_USER_BULK + PG_BULK_SIZES) {
+	if (is_bulk(q)) {
 		pthread_once(&bulk_once, bulk_sql_init);
 		return bulk_sql[(q - P_SUB_BULK) / PG_BULK_SIZES]
 			       [(q - P_SUB_BULK) % PG_BULK_SIZES];
@@ -739,11 +744,6 @@ static store_err conn_wait(pconn *c, PGresult **last)
 	return conn_wait_each(c, last, 0, NULL, NULL);
 }
 
-static int is_bulk(int q)
-{
-	return q >= P_SUB_BULK && q < P_USER_BULK + PG_BULK_SIZES;
-}
-
 /* Open c->db in pipeline mode with every statement prepared but the bulk
  * ones (only a writing thread's transactions use them). */
 static store_err conn_open(pg_store *st, pconn *c)
@@ -851,17 +851,22 @@ static pconn *conn_get(store *base, store_err *err)
 
 static store_err conn_send(pconn *c, int q, const pg_args *a);
 
+/* libpq could not send: the connection is gone. */
+static store_err send_failed(pconn *c)
+{
+	log_warn("postgres: send failed: %s", PQerrorMessage(c->db));
+	conn_drop(c);
+	c->lost = 1;
+	return STORE_UNAVAILABLE;
+}
+
 static store_err send_v(pconn *c, int q, int n, const char *const *v)
 {
 	char name[PG_NAME_MAX];
 
 	snprintf(name, sizeof name, "q%d", q);
-	if (!PQsendQueryPrepared(c->db, name, n, v, NULL, NULL, 0)) {
-		log_warn("postgres: send failed: %s", PQerrorMessage(c->db));
-		conn_drop(c);
-		c->lost = 1;
-		return STORE_UNAVAILABLE;
-	}
+	if (!PQsendQueryPrepared(c->db, name, n, v, NULL, NULL, 0))
+		return send_failed(c);
 	c->queued++;
 	return STORE_OK;
 }
@@ -1390,13 +1395,8 @@ static store_err prepare_bulk(pconn *c)
 
 	for (int q = P_SUB_BULK; q < P_USER_BULK + PG_BULK_SIZES; q++) {
 		snprintf(name, sizeof name, "q%d", q);
-		if (!PQsendPrepare(c->db, name, statement_text(q), 0, NULL)) {
-			log_warn("postgres: send failed: %s",
-				 PQerrorMessage(c->db));
-			conn_drop(c);
-			c->lost = 1;
-			return STORE_UNAVAILABLE;
-		}
+		if (!PQsendPrepare(c->db, name, statement_text(q), 0, NULL))
+			return send_failed(c);
 		c->queued++;
 	}
 	err = conn_wait(c, NULL);

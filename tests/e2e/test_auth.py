@@ -6,6 +6,7 @@ import time
 
 from harness import (ADMIN_KEY, Optd, expect, expect_error, expect_status,
                      scratch_dir)
+from smsutil import wait_for
 
 V1 = "/subscription/status/set"
 V2 = "/v2/subscription/status/set"
@@ -100,10 +101,8 @@ def test_revoked_keys_401():
         # PostgreSQL's NOTIFY, within moments
         p = o.cli("keys", "revoke", "by-cli")
         expect(p.returncode == 0, "cli revoke", p.stderr)
-        t0 = time.time()
-        while o.post(V1, SET, key=k2).status != 401:
-            expect(time.time() - t0 < 2.5, "the CLI's revocation is seen")
-            time.sleep(0.01)
+        wait_for(lambda: o.post(V1, SET, key=k2).status == 401, 2.5,
+                 "the CLI's revocation is seen", step=0.01)
         revoked(k2, "revoked through the CLI")
         expect_401(o.post(V2, V2SET, key=k2), "revoked, v2")
         # revoked keys are listed as revoked

@@ -14,6 +14,7 @@ import time
 from harness import (Optd, TestFailure, expect, expect_status,
                      free_port, new_db, pg_rows, pg_server, postgres_only,
                      run_optd, scratch_dir)
+from smsutil import wait_for
 
 GROUP = "multi"
 CLIENTS = 6
@@ -323,10 +324,8 @@ def test_pg_key_revoked_on_one_node_stops_on_the_others():
         # key would have lapsed
         expect([status(nodes[0]) for _ in range(8)] == [401] * 8,
                "node 0 at once")
-        t0 = time.time()
-        while status(nodes[1]) != 401:
-            expect(time.time() - t0 < 2.5, "node 1 refuses the key")
-            time.sleep(0.01)
+        wait_for(lambda: status(nodes[1]) == 401, 2.5,
+                 "node 1 refuses the key", step=0.01)
         expect([status(nodes[1]) for _ in range(8)] == [401] * 8,
                "node 1 for good")
     finally:
