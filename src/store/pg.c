@@ -106,6 +106,30 @@
 
 /* Text is ordered byte by byte, as SQLite does, whatever the database's
  * collation. */
+
+/*
+ * A subscription row names a profile and a group that exist: subscriptions
+ * have no foreign keys (pg_schema.h, version 8), so each row looks both up
+ * by primary key, which costs a fraction of a foreign key's check (a query
+ * through SPI taking a row lock), and a missing one fails the statement
+ * as a foreign key would (optd_missing() raises 23503). The lookups are
+ * scalar subqueries, run once per row whatever the tables' sizes: a join
+ * could be planned as a scan of users while the table is young and stay
+ * so in the prepared statement as it grows.
+ */
+#define SUB_INSERT_HEAD                                                     \
+	"INSERT INTO subscriptions (user_id, group_id, state, source, "     \
+	"double_opt_in, since_ms) SELECT coalesce((SELECT u.id FROM users " \
+	"u WHERE u.id = v.uid), optd_missing(v.uid, 'users')), "            \
+	"coalesce((SELECT g.id FROM subscription_groups g WHERE g.id = "    \
+	"v.gid), optd_missing(v.gid, 'subscription_groups')), v.st, v.src, " \
+	"v.doi, v.since FROM (VALUES "
+#define SUB_INSERT_TAIL                                                     \
+	") v(uid, gid, st, src, doi, since) "                               \
+	"ON CONFLICT (user_id, group_id) DO UPDATE SET "                    \
+	"state = excluded.state, source = excluded.source, "                \
+	"double_opt_in = excluded.double_opt_in, "                          \
+	"since_ms = excluded.since_ms"
 static const char *const sql_text[P__COUNT] = {
 	[P_KEY_INSERT] = "INSERT INTO api_keys (name, key_hash, scopes, "
 			 "rate_limit, created_ms, sdk, origins) "
@@ -155,13 +179,8 @@ static const char *const sql_text[P__COUNT] = {
 				  "updated_ms = $5 WHERE id = $6",
 	[P_SUB_GET] = "SELECT state, since_ms FROM subscriptions "
 		      "WHERE user_id = $1 AND group_id = $2",
-	[P_SUB_PUT] = "INSERT INTO subscriptions (user_id, group_id, state, "
-		      "source, double_opt_in, since_ms) VALUES "
-		      "($1,$2,$3,$4,$5,$6) "
-		      "ON CONFLICT (user_id, group_id) DO UPDATE SET "
-		      "state = excluded.state, source = excluded.source, "
-		      "double_opt_in = excluded.double_opt_in, "
-		      "since_ms = excluded.since_ms",
+	[P_SUB_PUT] = SUB_INSERT_HEAD "($1::bigint,$2::text,$3::text,"
+		      "$4::text,$5::integer,$6::bigint)" SUB_INSERT_TAIL,
 	[P_USER_SUBS] = "SELECT s.group_id, g.name, g.channel, s.state, "
 			"s.since_ms FROM subscriptions s JOIN "
 			"subscription_groups g ON g.id = s.group_id "
@@ -437,15 +456,9 @@ static void bulk_sql_size(int i)
 {
 	int rows = BULK_ROWS_OF(i);
 
-	bulk_rows(bulk_sql[0][i], PG_BULK_SQL_MAX, rows,
-		  "INSERT INTO subscriptions (user_id, group_id, state, "
-		  "source, double_opt_in, since_ms) VALUES ",
+	bulk_rows(bulk_sql[0][i], PG_BULK_SQL_MAX, rows, SUB_INSERT_HEAD,
 		  "($%d::bigint,$%d::text,$%d::text,$%d::text,$%d::integer,"
-		  "$%d::bigint)", SUB_COLS,
-		  " ON CONFLICT (user_id, group_id) DO UPDATE SET "
-		  "state = excluded.state, source = excluded.source, "
-		  "double_opt_in = excluded.double_opt_in, "
-		  "since_ms = excluded.since_ms");
+		  "$%d::bigint)", SUB_COLS, SUB_INSERT_TAIL);
 	bulk_rows(bulk_sql[1][i], PG_BULK_SQL_MAX, rows,
 		  "INSERT INTO consent_ledger (time_ms, user_id, external_id, "
 		  "phone, email, group_id, old_state, new_state, source, "

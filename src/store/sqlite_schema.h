@@ -292,6 +292,22 @@ static const sqlite_migration sqlite_migrations[] = {
 	 * pg_schema.h); one SQLite process has nothing to tell. The version
 	 * keeps the two schemas numbered alike. */
 	{7, "key_notify", "SELECT 1;"},
+	/* The rule PostgreSQL's version 8 states: profiles and groups are
+	 * never deleted and keep their ids. Here the foreign keys stay (they
+	 * cost SQLite little). */
+	{8, "subscription_refs",
+	 "CREATE TRIGGER users_kept BEFORE DELETE ON users"
+	 " BEGIN SELECT RAISE(ABORT, 'users rows are never deleted'); END;"
+	 "CREATE TRIGGER users_id_kept BEFORE UPDATE OF id ON users"
+	 " WHEN OLD.id IS NOT NEW.id"
+	 " BEGIN SELECT RAISE(ABORT, 'users rows keep their id'); END;"
+	 "CREATE TRIGGER subscription_groups_kept"
+	 " BEFORE DELETE ON subscription_groups BEGIN SELECT"
+	 " RAISE(ABORT, 'subscription_groups rows are never deleted'); END;"
+	 "CREATE TRIGGER subscription_groups_id_kept"
+	 " BEFORE UPDATE OF id ON subscription_groups"
+	 " WHEN OLD.id IS NOT NEW.id BEGIN SELECT"
+	 " RAISE(ABORT, 'subscription_groups rows keep their id'); END;"},
 };
 
 #define SQLITE_MIGRATIONS_COUNT \

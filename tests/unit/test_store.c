@@ -158,7 +158,7 @@ static long long sql_int(const char *path, const char *sql)
 
 /* ---- open and migrations ---- */
 
-#define N_MIGRATIONS 7 /* what a fresh database records */
+#define N_MIGRATIONS 8 /* what a fresh database records */
 
 static void test_migrations_once(void **state)
 {
@@ -2560,6 +2560,76 @@ static int64_t add_user(store *st, const char *ext)
 	return u.id;
 }
 
+/* One statement through a separate connection; 0 when it ran, else 1 with
+ * the database's message in msg. */
+static int sql_try(const char *path, const char *sql, char *msg, size_t cap)
+{
+	sqlite3 *db = NULL;
+	char *m = NULL;
+	int failed;
+
+	msg[0] = '\0';
+	if (pg_admin) {
+		PGresult *r = pg_exec(path, sql);
+
+		failed = PQresultStatus(r) == PGRES_FATAL_ERROR;
+		snprintf(msg, cap, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return failed;
+	}
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE,
+					 NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	failed = sqlite3_exec(db, sql, NULL, NULL, &m) != SQLITE_OK;
+	snprintf(msg, cap, "%s", m ? m : "");
+	sqlite3_free(m);
+	sqlite3_close(db);
+	return failed;
+}
+
+/* Profiles and groups are never deleted and keep their ids, whoever asks:
+ * subscriptions rely on it (PostgreSQL's have no foreign keys). */
+static void test_profiles_and_groups_kept(void **state)
+{
+	fixture *f = *state;
+	store_group g = group_of("kept", CHANNEL_SMS, 30);
+	int64_t id = add_user(f->st, "k1");
+	char sql[256], msg[512];
+	const char *refused[6];
+	size_t n = 0;
+
+	assert_int_equal(store_group_insert(f->st, &g), STORE_OK);
+	assert_int_equal(store_sub_put(f->st, id, "kept", CONSENT_SUBSCRIBED,
+				       CONSENT_SRC_API, 0, 40), STORE_OK);
+	refused[n++] = "DELETE FROM users";
+	refused[n++] = "UPDATE users SET id = id + 1000";
+	refused[n++] = "DELETE FROM subscription_groups WHERE id = 'kept'";
+	refused[n++] = "UPDATE subscription_groups SET id = 'moved'";
+	if (pg_admin) {
+		refused[n++] = "TRUNCATE users CASCADE";
+		refused[n++] = "TRUNCATE subscription_groups CASCADE";
+	}
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(sql_try(f->path, refused[i], msg, sizeof msg),
+				 1);
+		assert_true(strstr(msg, "never deleted") ||
+			    strstr(msg, "keep their id"));
+	}
+	/* Everything else about them may change. */
+	snprintf(sql, sizeof sql, "UPDATE users SET updated_ms = 50, id = id"
+		 " WHERE id = %lld", (long long)id);
+	assert_int_equal(sql_try(f->path, sql, msg, sizeof msg), 0);
+	assert_int_equal(sql_try(f->path, "UPDATE subscription_groups SET "
+				 "name = 'Still kept'", msg, sizeof msg), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM users"), 1);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM subscriptions"
+				 " s JOIN users u ON u.id = s.user_id JOIN "
+				 "subscription_groups g ON g.id = s.group_id"),
+			 1);
+	assert_int_equal(sql_int(f->path, "SELECT max(updated_ms) FROM users"),
+			 50);
+}
+
 /* A string of n bytes of 'x' inside a JSON object: {"a":"xxx"}. */
 static char *json_of_size(size_t n)
 {
@@ -3716,6 +3786,7 @@ int main(void)
 		T(test_ledger_paging),
 		T(test_ledger_large_evidence),
 		T(test_ledger_append_only),
+		T(test_profiles_and_groups_kept),
 		T(test_transactions),
 		T(test_threads_share_data),
 		T(test_migrate_from_v1),
