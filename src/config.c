@@ -18,6 +18,7 @@ static const struct {
 	{"default-region", "OPTD_DEFAULT_REGION"},
 	{"threads", "OPTD_THREADS"},
 	{"db-pool", "OPTD_DB_POOL"},
+	{"db-writers", "OPTD_DB_WRITERS"},
 	{"nodes", "OPTD_NODES"},
 	{"sms-provider", "OPTD_SMS_PROVIDER"},
 	{"sms-log", "OPTD_SMS_LOG"},
@@ -216,6 +217,10 @@ int config_set(config *c, const char *name, const char *v,
 		if (parse_uint(v, STORE_POOL_MAX, &c->db_pool) ||
 		    c->db_pool == 0)
 			goto bad;
+	} else if (strcmp(name, "db-writers") == 0) {
+		if (parse_uint(v, WRITER_LANES_MAX, &c->db_writers) ||
+		    c->db_writers == 0)
+			goto bad;
 	} else if (strcmp(name, "nodes") == 0) {
 		if (parse_uint(v, RL_SHARE_MAX, &c->nodes) || c->nodes == 0)
 			goto bad;
@@ -235,6 +240,7 @@ bad:
 		   "region such as US)"
 		 : strcmp(name, "threads") == 0 ? " (1 to 64)"
 		 : strcmp(name, "db-pool") == 0 ? " (1 to 256)"
+		 : strcmp(name, "db-writers") == 0 ? " (1 to 8)"
 		 : strcmp(name, "nodes") == 0 ? " (1 to 256)"
 		 : strcmp(name, "listen") == 0 ? " (an IPv4 or IPv6 address)"
 		 : "");

@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "work/flows.h"
 #include "work/sender.h"
+#include "work/writer.h"
 
 #define CONFIG_ERR_MAX 256
 
@@ -24,9 +25,12 @@ typedef struct {
 	store_durability durability;
 	log_format log_format;
 	char default_region[PHONE_REGION_MAX + 1];
-	/* PostgreSQL connections per process; 0 = threads + 2 (the HTTP
-	 * threads, the writer and the main thread). */
+	/* PostgreSQL connections per process; 0 = enough for every thread
+	 * (serve.c). */
 	unsigned db_pool;
+	/* Writer lanes on PostgreSQL (writer.h), 1 to WRITER_LANES_MAX; 0 =
+	 * SERVE_PG_WRITERS. SQLite always has one. */
+	unsigned db_writers;
 	/* optd processes sharing the database: each enforces 1/nodes of
 	 * every rate limit (core/ratelimit.h). */
 	unsigned nodes;

@@ -43,7 +43,7 @@ static int usage(void)
 		"[--log-format text|json]\n"
 		"                  [--default-region CC] [--threads N] "
 		"[--db-pool N]\n"
-		"                  [--nodes N]\n"
+		"                  [--db-writers N] [--nodes N]\n"
 		"       optd keys create --name NAME --scope SCOPE... "
 		"[--rate-limit N]\n"
 		"       optd keys create --sdk --name NAME [--origin URL...] "

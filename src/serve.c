@@ -25,6 +25,9 @@
 #define SERVE_ADMIN_KEY_NAME "admin"
 #define SERVE_FORM_SECRET_NAME "form_token_key"
 #define SERVE_FORM_SECRET_BYTES 32
+/* Writer lanes on PostgreSQL by default: a second keeps the server busy
+ * while the first waits for its round trips (bench/README.md). */
+#define SERVE_PG_WRITERS 2
 
 /* OPTD_ADMIN_KEY wins; otherwise create one the first time, shown once. */
 static int admin_key(store *st)
@@ -117,9 +120,12 @@ int serve_run(const config *cfg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	memcpy(a.default_region, cfg->default_region, sizeof a.default_region);
+	unsigned writers = cfg->db_writers ? cfg->db_writers
+					   : SERVE_PG_WRITERS;
 	store_opts so = {.dur = cfg->durability,
 			 .pool = cfg->db_pool ? cfg->db_pool
-					      : cfg->http.threads + 2 +
+					      : cfg->http.threads + 1 +
+						writers +
 						cfg->sender.threads +
 						cfg->flows.threads};
 	const sms_provider_conf *pc = &cfg->sender.provider;
@@ -144,7 +150,14 @@ int serve_run(const config *cfg)
 	a.limits = rl_new();
 	if (a.limits)
 		rl_set_share(a.limits, cfg->nodes);
-	a.wr = a.limits ? writer_start(a.st) : NULL;
+	if (!store_concurrent_writes(a.st)) {
+		if (cfg->db_writers > 1)
+			log_warn("--db-writers %u: %s takes one writer at a "
+				 "time; using one", cfg->db_writers,
+				 store_backend(a.st));
+		writers = 1;
+	}
+	a.wr = a.limits ? writer_start(a.st, (int)writers) : NULL;
 	if (!a.wr) {
 		log_error("cannot start the writer");
 		goto out;

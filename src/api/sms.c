@@ -168,6 +168,8 @@ static void submit(http_req *r, answer_kind answer, const gateway *gw,
 	c->answer = answer;
 	c->job.fn = inb_apply;
 	c->job.arg = &c->in;
+	c->job.lane_key = writer_key(c->in.from_ok ? c->in.sender.e164
+						   : c->in.from);
 	c->job.done = in_done;
 	c->job.done_arg = r;
 	http_defer(r, in_finish);

@@ -252,6 +252,21 @@ static int check_groups(http_req *r, store *st, subreq *q,
 	return 0;
 }
 
+/* The lane of a request's first contact, a phone before an e-mail before
+ * an external id: an SMS keyword from that phone takes the same lane. */
+static unsigned lane_key_of(const subreq *q)
+{
+	const subreq_item *it = q->n ? &q->items[0] : NULL;
+
+	if (!it)
+		return 0;
+	if (it->n_phone)
+		return writer_key(it->phone[0].e164);
+	if (it->n_email)
+		return writer_key(it->email[0]);
+	return it->n_ext ? writer_key(it->ext[0]) : 0;
+}
+
 static void status_set(http_req *r, int v2)
 {
 	app *a = http_app(r);
@@ -287,6 +302,7 @@ static void status_set(http_req *r, int v2)
 	c->now_ms = clock_now_ms();
 	c->job.fn = set_apply;
 	c->job.want = set_want;
+	c->job.lane_key = lane_key_of(&c->req);
 	c->job.arg = c;
 	c->job.done = set_done;
 	c->job.done_arg = r;

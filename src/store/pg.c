@@ -1757,6 +1757,7 @@ store_err pg_open(const char *url, const store_opts *o, store **out)
 #define PG_VT_INIT(name, params, args) .name = pg_##name,
 static const store_vt pg_vt = {
 	.name = "postgres",
+	.concurrent_writes = 1,
 	.close = pg_close,
 	.thread_done = pg_thread_done,
 	.rollback = pg_rollback,

@@ -171,6 +171,10 @@ void store_close(store *st)
 }
 
 const char *store_backend(const store *st) { return st->vt->name; }
+int store_concurrent_writes(const store *st)
+{
+	return st->vt->concurrent_writes;
+}
 void store_thread_done(store *st) { st->vt->thread_done(st); }
 void store_rollback(store *st) { st->vt->rollback(st); }
 void store_rollback_to(store *st) { st->vt->rollback_to(st); }

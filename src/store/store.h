@@ -75,6 +75,9 @@ store_err store_open_with(const char *url, const store_opts *o, store **out);
 const char *store_url_redact(const char *url, char out[STORE_URL_MAX]);
 void store_close(store *st);
 const char *store_backend(const store *st);
+/* 1 when several threads' transactions may write at once (PostgreSQL);
+ * 0 when the database takes one writer at a time (SQLite). */
+int store_concurrent_writes(const store *st);
 /* Release the calling thread's connection (call before a thread exits). */
 void store_thread_done(store *st);
 /* 0 when the database answers a trivial query; for /healthz. */

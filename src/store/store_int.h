@@ -150,6 +150,7 @@
 
 typedef struct store_vt {
 	const char *name; /* "sqlite", "postgres" */
+	int concurrent_writes; /* transactions may write at once */
 	void (*close)(store *st);
 	void (*thread_done)(store *st);
 	void (*rollback)(store *st);

@@ -1,7 +1,8 @@
 /*
- * writer: see writer.h. A mutex-protected FIFO and a condition variable;
- * the thread sleeps only while the queue is empty, so under load each
- * batch is simply whatever arrived while the previous fsync ran.
+ * writer: see writer.h. Each lane is a mutex-protected FIFO, a condition
+ * variable and a thread; the thread sleeps only while its queue is empty,
+ * so under load each batch is simply whatever arrived while the previous
+ * commit ran. Lanes share nothing but the store.
  */
 #include "work/writer.h"
 #include "lib/log.h"
@@ -9,28 +10,33 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-struct writer {
+typedef struct {
 	store *st;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
 	writer_job *head, *tail;
-	int stopping;
+	int stopping, started;
 	uint64_t batches, jobs;
+} lane;
+
+struct writer {
+	int n;
+	lane lanes[WRITER_LANES_MAX];
 };
 
-static writer_job *take_batch(writer *w)
+static writer_job *take_batch(lane *l)
 {
-	writer_job *batch = w->head, *last = w->head;
+	writer_job *batch = l->head, *last = l->head;
 	int n = 1;
 
 	while (last->next && n < WRITER_BATCH_MAX) {
 		last = last->next;
 		n++;
 	}
-	w->head = last->next;
-	if (!w->head)
-		w->tail = NULL;
+	l->head = last->next;
+	if (!l->head)
+		l->tail = NULL;
 	last->next = NULL;
 	return batch;
 }
@@ -41,18 +47,18 @@ static writer_job *take_batch(writer *w)
  * they almost never fail; when one does, the caller rolls the whole batch
  * back and replays it with run_isolated().
  */
-static int run_direct(writer *w, writer_job *batch)
+static int run_direct(lane *l, writer_job *batch)
 {
 	int failed = 0;
 
 	/* The batch's lookups in one go rather than a wait each. */
 	for (writer_job *j = batch; j; j = j->next)
 		if (j->want)
-			j->want(w->st, j->arg);
-	if (store_prefetch(w->st) != STORE_OK)
+			j->want(l->st, j->arg);
+	if (store_prefetch(l->st) != STORE_OK)
 		return 1;
 	for (writer_job *j = batch; j; j = j->next) {
-		j->rc = j->fn(w->st, j->arg);
+		j->rc = j->fn(l->st, j->arg);
 		failed |= j->rc != 0;
 	}
 	/* Writes a backend deferred (PostgreSQL's pipeline) report at the
@@ -61,24 +67,24 @@ static int run_direct(writer *w, writer_job *batch)
 }
 
 /* Slow path: each job in its own savepoint, so a failure is its own. */
-static void run_isolated(writer *w, writer_job *batch)
+static void run_isolated(lane *l, writer_job *batch)
 {
 	for (writer_job *j = batch; j; j = j->next) {
-		if (store_savepoint(w->st) != STORE_OK) {
+		if (store_savepoint(l->st) != STORE_OK) {
 			j->rc = -1;
 			continue;
 		}
-		j->rc = j->fn(w->st, j->arg);
+		j->rc = j->fn(l->st, j->arg);
 		/* A release can fail on the job's own deferred writes; the
 		 * savepoint is then still there to go back to. */
-		if (j->rc == 0 && store_release(w->st) != STORE_OK)
+		if (j->rc == 0 && store_release(l->st) != STORE_OK)
 			j->rc = -1;
 		if (j->rc != 0)
-			store_rollback_to(w->st);
+			store_rollback_to(l->st);
 	}
 }
 
-static void finish_batch(writer *w, writer_job *batch, store_err commit)
+static void finish_batch(lane *l, writer_job *batch, store_err commit)
 {
 	writer_job *next;
 	uint64_t n = 0;
@@ -90,21 +96,21 @@ static void finish_batch(writer *w, writer_job *batch, store_err commit)
 		if (j->done)
 			j->done(j);
 	}
-	pthread_mutex_lock(&w->mu);
-	w->batches++;
-	w->jobs += n;
-	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_lock(&l->mu);
+	l->batches++;
+	l->jobs += n;
+	pthread_mutex_unlock(&l->mu);
 }
 
 /* Roll back and run the batch again, each job in its own savepoint. */
-static store_err replay(writer *w, writer_job *batch)
+static store_err replay(lane *l, writer_job *batch)
 {
 	store_err err;
 
-	store_rollback(w->st);
-	err = store_begin(w->st);
+	store_rollback(l->st);
+	err = store_begin(l->st);
 	if (err == STORE_OK)
-		run_isolated(w, batch);
+		run_isolated(l, batch);
 	return err;
 }
 
@@ -120,84 +126,123 @@ static int replayable(store_err err)
 	return err == STORE_CONFLICT || err == STORE_INVALID;
 }
 
-static void process(writer *w, writer_job *batch)
+static void process(lane *l, writer_job *batch)
 {
-	store_err err = store_begin(w->st);
+	store_err err = store_begin(l->st);
 	int isolated = 0;
 
-	if (err == STORE_OK && run_direct(w, batch)) {
-		err = replay(w, batch);
+	if (err == STORE_OK && run_direct(l, batch)) {
+		err = replay(l, batch);
 		isolated = 1;
 	}
 	if (err == STORE_OK) {
-		err = store_commit(w->st);
+		err = store_commit(l->st);
 		if (err && !isolated && replayable(err)) {
-			err = replay(w, batch);
+			err = replay(l, batch);
 			if (err == STORE_OK)
-				err = store_commit(w->st);
+				err = store_commit(l->st);
 		}
 		if (err) {
 			log_error("writer: commit failed: %s",
 				  store_strerror(err));
-			store_rollback(w->st);
+			store_rollback(l->st);
 		}
 	} else {
 		log_error("writer: begin failed: %s", store_strerror(err));
 	}
-	finish_batch(w, batch, err);
+	finish_batch(l, batch, err);
 }
 
 static void *writer_main(void *arg)
 {
-	writer *w = arg;
+	lane *l = arg;
 
-	pthread_mutex_lock(&w->mu);
+	pthread_mutex_lock(&l->mu);
 	for (;;) {
-		while (!w->head && !w->stopping)
-			pthread_cond_wait(&w->wake, &w->mu);
-		if (!w->head)
+		while (!l->head && !l->stopping)
+			pthread_cond_wait(&l->wake, &l->mu);
+		if (!l->head)
 			break; /* stopping and drained */
-		writer_job *batch = take_batch(w);
-		pthread_mutex_unlock(&w->mu);
-		process(w, batch);
-		pthread_mutex_lock(&w->mu);
+		writer_job *batch = take_batch(l);
+		pthread_mutex_unlock(&l->mu);
+		process(l, batch);
+		pthread_mutex_lock(&l->mu);
 	}
-	pthread_mutex_unlock(&w->mu);
-	store_thread_done(w->st);
+	pthread_mutex_unlock(&l->mu);
+	store_thread_done(l->st);
 	return NULL;
 }
 
-writer *writer_start(store *st)
+static void lane_stop(lane *l)
 {
-	writer *w = calloc(1, sizeof *w);
+	if (!l->started)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stopping = 1;
+	pthread_cond_signal(&l->wake);
+	pthread_mutex_unlock(&l->mu);
+	pthread_join(l->thread, NULL);
+	l->started = 0;
+}
 
-	if (!w)
+static void lane_destroy(lane *l)
+{
+	pthread_cond_destroy(&l->wake);
+	pthread_mutex_destroy(&l->mu);
+}
+
+writer *writer_start(store *st, int lanes)
+{
+	writer *w;
+
+	if (lanes < 1 || lanes > WRITER_LANES_MAX)
 		return NULL;
-	w->st = st;
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->wake, NULL);
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		pthread_cond_destroy(&w->wake);
-		pthread_mutex_destroy(&w->mu);
-		free(w);
+	if (!(w = calloc(1, sizeof *w)))
 		return NULL;
+	w->n = lanes;
+	for (int i = 0; i < lanes; i++) {
+		lane *l = &w->lanes[i];
+
+		l->st = st;
+		pthread_mutex_init(&l->mu, NULL);
+		pthread_cond_init(&l->wake, NULL);
+	}
+	for (int i = 0; i < lanes; i++) {
+		lane *l = &w->lanes[i];
+
+		if (pthread_create(&l->thread, NULL, writer_main, l) != 0) {
+			writer_stop(w);
+			return NULL;
+		}
+		l->started = 1;
 	}
 	return w;
 }
 
+unsigned writer_key(const char *contact)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)contact; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h ? h : 1;
+}
+
 void writer_submit(writer *w, writer_job *job)
 {
+	lane *l = &w->lanes[job->lane_key % (unsigned)w->n];
+
 	job->next = NULL;
 	job->rc = 0;
 	job->commit = STORE_OK;
-	pthread_mutex_lock(&w->mu);
-	if (w->tail)
-		w->tail->next = job;
+	pthread_mutex_lock(&l->mu);
+	if (l->tail)
+		l->tail->next = job;
 	else
-		w->head = job;
-	w->tail = job;
-	pthread_cond_signal(&w->wake);
-	pthread_mutex_unlock(&w->mu);
+		l->head = job;
+	l->tail = job;
+	pthread_cond_signal(&l->wake);
+	pthread_mutex_unlock(&l->mu);
 }
 
 /* A group's caller waits on the group's own condition variable, so a
@@ -259,20 +304,22 @@ void writer_stop(writer *w)
 {
 	if (!w)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->stopping = 1;
-	pthread_cond_signal(&w->wake);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	pthread_cond_destroy(&w->wake);
-	pthread_mutex_destroy(&w->mu);
+	for (int i = 0; i < w->n; i++)
+		lane_stop(&w->lanes[i]);
+	for (int i = 0; i < w->n; i++)
+		lane_destroy(&w->lanes[i]);
 	free(w);
 }
 
 void writer_stats(writer *w, uint64_t *batches, uint64_t *jobs)
 {
-	pthread_mutex_lock(&w->mu);
-	*batches = w->batches;
-	*jobs = w->jobs;
-	pthread_mutex_unlock(&w->mu);
+	*batches = *jobs = 0;
+	for (int i = 0; i < w->n; i++) {
+		lane *l = &w->lanes[i];
+
+		pthread_mutex_lock(&l->mu);
+		*batches += l->batches;
+		*jobs += l->jobs;
+		pthread_mutex_unlock(&l->mu);
+	}
 }

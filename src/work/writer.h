@@ -1,14 +1,22 @@
 /*
- * writer: the one thread that changes the database while optd serves.
+ * writer: the threads that change the database while optd serves.
  *
- * Callers hand it jobs; it runs up to WRITER_BATCH_MAX queued jobs inside
- * one transaction, then commits once and tells every job how it ended. One
- * fsync thus covers a whole batch (group commit). A job that fails is rolled
- * back alone: the batch is rolled back and replayed with each job in its own
- * savepoint, so no request is ever half-applied and no other request in the
- * batch is lost because of it.
+ * Callers hand it jobs; a lane (a queue and its thread) runs up to
+ * WRITER_BATCH_MAX queued jobs inside one transaction, then commits once
+ * and tells every job how it ended. One fsync thus covers a whole batch
+ * (group commit). A job that fails is rolled back alone: the batch is
+ * rolled back and replayed with each job in its own savepoint, so no
+ * request is ever half-applied and no other request in the batch is lost
+ * because of it.
  *
- * Contract: a job's `done` callback runs exactly once, on the writer
+ * Lanes: SQLite has one writer at a time, so it gets one lane. On
+ * PostgreSQL several lanes keep the server busy while one waits for its
+ * round trips and its commit; jobs with the same lane_key always take the
+ * same lane, in the order submitted, so the requests about one contact
+ * never race each other inside a node (across lanes they behave as on
+ * separate nodes, see the README).
+ *
+ * Contract: a job's `done` callback runs exactly once, on its lane's
  * thread, after the commit (or its failure); until then the job and its
  * argument belong to the writer. job->rc is what fn returned; job->commit
  * is STORE_OK only when the job's changes are durably committed.
@@ -21,6 +29,7 @@
 #include <pthread.h>
 
 #define WRITER_BATCH_MAX 512
+#define WRITER_LANES_MAX 8
 
 typedef struct writer writer;
 typedef struct writer_job writer_job;
@@ -44,6 +53,8 @@ struct writer_job {
 	writer_done_fn done; /* may be NULL for writer_run() */
 	writer_want_fn want; /* may be NULL */
 	void *done_arg;
+	/* jobs with equal keys share a lane; 0 (the default) is lane 0 */
+	unsigned lane_key;
 	/* read-only: set by the writer before done() */
 	int rc;
 	store_err commit;
@@ -51,7 +62,11 @@ struct writer_job {
 	writer_job *next;
 };
 
-writer *writer_start(store *st);
+/* A lane_key for the jobs about one contact (a phone in E.164, an e-mail,
+ * an external id); never 0, so keyed jobs spread over every lane. */
+unsigned writer_key(const char *contact);
+/* lanes: 1 to WRITER_LANES_MAX; NULL when out of range or out of memory */
+writer *writer_start(store *st, int lanes);
 void writer_submit(writer *w, writer_job *job);
 /* Submit and wait; returns job->rc, or -1 when the commit failed. */
 int writer_run(writer *w, writer_fn fn, void *arg, store_err *commit);

@@ -7,8 +7,8 @@ import shutil
 import socket
 import sqlite3
 
-from harness import (ADMIN_KEY, Optd, TestFailure, expect, expect_status,
-                     free_port, run_optd, scratch_dir)
+from harness import (ADMIN_KEY, DB_KIND, Optd, TestFailure, expect,
+                     expect_status, free_port, run_optd, scratch_dir)
 
 REQUEST_FIELDS = {"method", "path", "status", "duration_ms", "key"}
 
@@ -210,6 +210,27 @@ def test_flag_wins_over_env():
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_db_writers():
+    """--db-writers sets PostgreSQL's writer lanes; SQLite says it keeps
+    its one writer, and both apply every change."""
+    o = Optd("--db-writers", "3")
+    with o:
+        o.create_group(id="g")
+        for i in range(12):
+            expect_status(o.status_set({
+                "subscription_group_id": "g",
+                "subscription_state": "subscribed",
+                "phone": "+1202555%04d" % i}), 201)
+        for i in range(12):
+            r = o.user_status(phone="+1202555%04d" % i)
+            expect(r.json["users"][0]["subscription_groups"][0]["status"]
+                   == "Subscribed", "applied", r.json)
+    text = o.log_text()
+    warned = "takes one writer at a time" in text
+    expect(warned == (DB_KIND == "sqlite"),
+           "a warning on SQLite only", text[-600:])
+
+
 INVALID = [
     # (flags, env, words the message must hold)
     (["--port", "70000"], {}, ["port", "70000"]),
@@ -231,6 +252,9 @@ INVALID = [
     (["--db-pool", "0"], {}, ["db-pool"]),
     (["--db-pool", "257"], {}, ["db-pool", "257"]),
     ([], {"OPTD_DB_POOL": "lots"}, ["OPTD_DB_POOL", "lots"]),
+    (["--db-writers", "0"], {}, ["db-writers", "1 to 8"]),
+    (["--db-writers", "9"], {}, ["db-writers", "9"]),
+    ([], {"OPTD_DB_WRITERS": "two"}, ["OPTD_DB_WRITERS", "two"]),
     (["--nodes", "0"], {}, ["nodes"]),
     ([], {"OPTD_NODES": "-3"}, ["OPTD_NODES", "-3"]),
 ]

@@ -86,7 +86,7 @@ static int setup(void **state)
 		return -1;
 	if (store_open(f->path, STORE_DURABLE_NORMAL, &f->st) != STORE_OK)
 		return -1;
-	f->w = writer_start(f->st);
+	f->w = writer_start(f->st, 1);
 	if (!f->w)
 		return -1;
 	*state = f;
@@ -833,6 +833,89 @@ static void test_waits_for_lock(void **state)
 	assert_int_equal(applied(f->st, "after-lock"), 1);
 }
 
+/*
+ * Lanes: jobs with one key always take one lane and finish in the order
+ * they were submitted; on PostgreSQL the keys spread over several lanes
+ * (threads). Every job is still applied and told exactly once.
+ */
+#define LANE_KEYS 8
+#define LANE_JOBS_PER_KEY 40
+
+typedef struct {
+	tjob t;
+	int key, seq;
+} ljob;
+
+static int lane_last[LANE_KEYS];
+static pthread_t lane_thread[LANE_KEYS];
+static int lane_broken;
+
+static void ljob_done(writer_job *job)
+{
+	ljob *l = job->done_arg;
+
+	pthread_mutex_lock(&g_mu);
+	if (l->seq != lane_last[l->key] + 1)
+		lane_broken = 1; /* out of order */
+	if (l->seq == 1)
+		lane_thread[l->key] = pthread_self();
+	else if (!pthread_equal(lane_thread[l->key], pthread_self()))
+		lane_broken = 2; /* another lane */
+	lane_last[l->key] = l->seq;
+	pthread_mutex_unlock(&g_mu);
+	l->t.job.done_arg = &l->t;
+	tjob_done(job);
+}
+
+static void test_lanes(void **state)
+{
+	fixture *f = *state;
+	int lanes = store_concurrent_writes(f->st) ? 3 : 1, threads = 0;
+	ljob *jobs = calloc(LANE_KEYS * LANE_JOBS_PER_KEY, sizeof *jobs);
+	char key[16];
+
+	assert_non_null(jobs);
+	assert_null(writer_start(f->st, 0));
+	assert_null(writer_start(f->st, WRITER_LANES_MAX + 1));
+	writer_stop(f->w);
+	f->w = writer_start(f->st, lanes);
+	assert_non_null(f->w);
+	reset_done();
+	memset(lane_last, 0, sizeof lane_last);
+	lane_broken = 0;
+	for (int i = 0; i < LANE_KEYS * LANE_JOBS_PER_KEY; i++) {
+		ljob *l = &jobs[i];
+		char gid[32];
+
+		l->key = i % LANE_KEYS;
+		l->seq = i / LANE_KEYS + 1;
+		snprintf(gid, sizeof gid, "lane-%d-%d", l->key, l->seq);
+		tjob_init(&l->t, gid, 0);
+		snprintf(key, sizeof key, "+1555000%04d", l->key);
+		l->t.job.lane_key = writer_key(key);
+		l->t.job.done = ljob_done;
+		l->t.job.done_arg = l;
+		writer_submit(f->w, &l->t.job);
+	}
+	wait_done(LANE_KEYS * LANE_JOBS_PER_KEY);
+	assert_int_equal(lane_broken, 0);
+	for (int i = 0; i < LANE_KEYS * LANE_JOBS_PER_KEY; i++) {
+		assert_int_equal(jobs[i].t.done_calls, 1);
+		assert_int_equal(jobs[i].t.commit_seen, STORE_OK);
+		assert_int_equal(applied(f->st, jobs[i].t.gid), 1);
+	}
+	for (int k = 0; k < LANE_KEYS; k++) {
+		int seen = 0;
+
+		assert_int_equal(lane_last[k], LANE_JOBS_PER_KEY);
+		for (int j = 0; j < k; j++)
+			seen |= pthread_equal(lane_thread[j], lane_thread[k]);
+		threads += !seen;
+	}
+	assert_true(lanes == 1 ? threads == 1 : threads >= 2);
+	free(jobs);
+}
+
 static void test_stats(void **state)
 {
 	fixture *f = *state;
@@ -886,6 +969,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_waits_for_lock, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lanes, setup, teardown),
 	};
 
 	log_setup(LOG_TEXT, LOG_WARN); /* no "applied migration" per test */
