@@ -29,7 +29,7 @@ typedef struct {
 	 * (serve.c). */
 	unsigned db_pool;
 	/* Writer lanes on PostgreSQL (writer.h), 1 to WRITER_LANES_MAX; 0 =
-	 * SERVE_PG_WRITERS. SQLite always has one. */
+	 * SERVE_PG_WRITERS, or 1 with several nodes. SQLite always has one. */
 	unsigned db_writers;
 	/* optd processes sharing the database: each enforces 1/nodes of
 	 * every rate limit (core/ratelimit.h). */

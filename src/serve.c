@@ -26,7 +26,9 @@
 #define SERVE_FORM_SECRET_NAME "form_token_key"
 #define SERVE_FORM_SECRET_BYTES 32
 /* Writer lanes on PostgreSQL by default: a second keeps the server busy
- * while the first waits for its round trips (bench/README.md). */
+ * while the first waits for its round trips (bench/README.md). Several
+ * nodes already keep it busy, and more lanes would only cut every
+ * node's batches smaller: then one each. */
 #define SERVE_PG_WRITERS 2
 
 /* OPTD_ADMIN_KEY wins; otherwise create one the first time, shown once. */
@@ -121,7 +123,8 @@ int serve_run(const config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	memcpy(a.default_region, cfg->default_region, sizeof a.default_region);
 	unsigned writers = cfg->db_writers ? cfg->db_writers
-					   : SERVE_PG_WRITERS;
+			   : cfg->nodes > 1 ? 1
+					    : SERVE_PG_WRITERS;
 	store_opts so = {.dur = cfg->durability,
 			 .pool = cfg->db_pool ? cfg->db_pool
 					      : cfg->http.threads + 1 +
