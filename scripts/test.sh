@@ -7,8 +7,8 @@
 #   fuzz-replay  each fuzz target over its committed corpus (build/fuzz/)
 #   browser      Chromium driving the real optd (tests/browser, build/)
 #
-# The e2e suite runs twice on each of build/ and build/asan/: on SQLite,
-# then on PostgreSQL (a throwaway server from scripts/pg-test-server.sh,
+# The e2e suite runs twice on each of build/ and build/asan/: on SQLite
+# and, at the same time, on PostgreSQL (a throwaway server from scripts/pg-test-server.sh,
 # started here and stopped at the end); the unit tests of the store and
 # the writer run on it too.
 #
@@ -61,17 +61,35 @@ unit() { # build dir, suite name[, "postgres": the store's tests on it]
 	count "$2" "$p" "$f"
 }
 
-e2e() { # binary, suite name[, database]
-	local out p f log
-	log=$(mktemp)
-	python3 tests/e2e/run.py --bin "$1" --db "${3:-sqlite}" >"$log" 2>&1
-	cat "$log"
-	out=$(tail -1 "$log")
-	rm -f "$log"
+e2e_count() { # suite name, log of run.py
+	local out p f
+	cat "$2"
+	out=$(tail -1 "$2")
+	rm -f "$2"
 	p=$(echo "$out" | sed -n 's/.* \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
 	f=$(echo "$out" | sed -n 's/.* \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
 	[ -n "$p" ] || { p=0; f=1; }
-	count "$2" "$p" "$f"
+	count "$1" "$p" "$f"
+}
+
+# The e2e suite on SQLite and on PostgreSQL (as want_db says), side by
+# side: each spends most of its time waiting for optd, Kannel or a
+# timer, not on the CPU (about a third of one core), and they share
+# nothing but the PostgreSQL server, which only the second uses. Each
+# log is shown whole, one after the other.
+e2e_both() { # binary, "" or "asan, "
+	local lite="" pg=""
+	if [ "$want_db" != postgres ]; then
+		lite=$(mktemp)
+		python3 tests/e2e/run.py --bin "$1" --db sqlite >"$lite" 2>&1 &
+	fi
+	if [ "$want_db" != sqlite ]; then
+		pg=$(mktemp)
+		python3 tests/e2e/run.py --bin "$1" --db postgres >"$pg" 2>&1 &
+	fi
+	wait
+	[ -z "$lite" ] || e2e_count "e2e (${2}sqlite)" "$lite"
+	[ -z "$pg" ] || e2e_count "e2e (${2}postgres)" "$pg"
 }
 
 # A suite whose last line is "N passed, N failed": run it and count it.
@@ -131,16 +149,14 @@ build all unit && {
 	unit build "unit"
 	liquid
 	[ "$want_db" != sqlite ] && unit build "unit (postgres)" postgres
-	[ "$want_db" != postgres ] && e2e build/optd "e2e (sqlite)" sqlite
-	[ "$want_db" != sqlite ] && e2e build/optd "e2e (postgres)" postgres
+	e2e_both build/optd ""
 	browser
 }
 if [ "${OPTD_TEST_QUICK:-0}" != 1 ]; then
 	build SAN=1 all unit && {
 		unit build/asan "unit (asan+ubsan)"
 		[ "$want_db" != sqlite ] && unit build/asan "unit (asan, postgres)" postgres
-		[ "$want_db" != postgres ] && e2e build/asan/optd "e2e (asan, sqlite)" sqlite
-		[ "$want_db" != sqlite ] && e2e build/asan/optd "e2e (asan, postgres)" postgres
+		e2e_both build/asan/optd "asan, "
 	}
 	build FUZZ=1 fuzz && fuzz_replay
 fi
