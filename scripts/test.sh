@@ -8,9 +8,9 @@
 #   browser      Chromium driving the real optd (tests/browser, build/)
 #
 # The e2e suite runs twice on each of build/ and build/asan/: on SQLite
-# and, at the same time, on PostgreSQL (a throwaway server from scripts/pg-test-server.sh,
-# started here and stopped at the end); the unit tests of the store and
-# the writer run on it too.
+# and, at the same time, on PostgreSQL (a throwaway server from
+# scripts/pg-test-server.sh, started here and stopped at the end); the
+# unit tests of the store and the writer run on it too.
 #
 # OPTD_TEST_QUICK=1 skips the sanitizer and fuzz builds (for development).
 # OPTD_TEST_DB=sqlite or =postgres runs the e2e suite on that one only.

@@ -3,6 +3,7 @@
  * caller's string; one mutex, because a hit is a few dozen instructions.
  */
 #include "core/ratelimit.h"
+#include "lib/hash.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -51,15 +52,6 @@ void rl_free(rl *r)
 	free(r);
 }
 
-static uint32_t hash(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 /* Drop every window that has ended; rebuilding keeps probe chains valid. */
 static void sweep(rl *r, int64_t now_s)
 {
@@ -74,7 +66,7 @@ static void sweep(rl *r, int64_t now_s)
 		rl_entry *e = &old[i];
 		if (!e->key[0] || e->window_start_s + e->window_s <= now_s)
 			continue;
-		uint32_t j = hash(e->key) % RL_SLOTS;
+		uint32_t j = hash_str(e->key) % RL_SLOTS;
 		while (fresh[j].key[0])
 			j = (j + 1) % RL_SLOTS;
 		fresh[j] = *e;
@@ -85,7 +77,7 @@ static void sweep(rl *r, int64_t now_s)
 
 static rl_entry *lookup(rl *r, const char *key, int64_t now_s)
 {
-	uint32_t i = hash(key) % RL_SLOTS;
+	uint32_t i = hash_str(key) % RL_SLOTS;
 
 	while (r->slots[i].key[0]) {
 		if (strcmp(r->slots[i].key, key) == 0)

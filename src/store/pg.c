@@ -104,9 +104,6 @@
 #define PF_BRANCH(cond, limit) "(SELECT " USER_COLS " FROM users WHERE " \
 			       cond " ORDER BY id" limit ")"
 
-/* Text is ordered byte by byte, as SQLite does, whatever the database's
- * collation. */
-
 /*
  * A subscription row names a profile and a group that exist: subscriptions
  * have no foreign keys (pg_schema.h, version 8), so each row looks both up
@@ -130,6 +127,8 @@
 	"state = excluded.state, source = excluded.source, "                \
 	"double_opt_in = excluded.double_opt_in, "                          \
 	"since_ms = excluded.since_ms"
+/* Text is ordered byte by byte, as SQLite does, whatever the database's
+ * collation. */
 static const char *const sql_text[P__COUNT] = {
 	[P_KEY_INSERT] = "INSERT INTO api_keys (name, key_hash, scopes, "
 			 "rate_limit, created_ms, sdk, origins) "

@@ -26,6 +26,7 @@
  */
 #include "store/pg_int.h"
 #include "lib/clock.h"
+#include "lib/hash.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -98,11 +99,7 @@ void pg__keys_free(pg_keys *ks)
 
 static size_t slot_of(const char *hash)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *hash; hash++)
-		h = (h ^ (unsigned char)*hash) * 16777619u;
-	return h % PG_KEYS_SLOTS;
+	return hash_str(hash) % PG_KEYS_SLOTS;
 }
 
 /* Under mu. */

@@ -22,6 +22,7 @@
  * when the connection is lost.
  */
 #include "store/pg_int.h"
+#include "lib/hash.h"
 #include "lib/utf8.h"
 
 #include <stdio.h>
@@ -59,15 +60,6 @@ struct pg_pf {
 	int n_keys, cap_keys, n_rows, cap_rows;
 	int sent; /* keys before this one have been fetched */
 };
-
-static uint32_t hash_of(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
 
 /* arr (room for *cap items of `size`) with room for item n, grown when
  * needed up to max items; NULL when there is none (arr stays valid). */
@@ -127,7 +119,7 @@ void pg_want_user(store *st, store_by by, const char *value,
 	    !utf8_valid(value, strlen(value)) ||
 	    !utf8_valid(group, strlen(group)))
 		return;
-	h = hash_of(value);
+	h = hash_str(value);
 	for (int i = 0; i < pf->n_keys; i++)
 		if (key_is(&pf->keys[i], by, h, value) &&
 		    pf->keys[i].status != PF_GONE &&
@@ -282,7 +274,7 @@ store_err pg_prefetch(store *st)
 static pf_key *ready_key(pg_pf *pf, store_by by, const char *v,
 			 const char *group)
 {
-	uint32_t h = hash_of(v);
+	uint32_t h = hash_str(v);
 
 	for (int i = 0; pf && i < pf->n_keys; i++) {
 		pf_key *k = &pf->keys[i];

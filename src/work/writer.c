@@ -5,6 +5,7 @@
  * commit ran. Lanes share nothing but the store.
  */
 #include "work/writer.h"
+#include "lib/hash.h"
 #include "lib/log.h"
 
 #include <pthread.h>
@@ -221,10 +222,8 @@ writer *writer_start(store *st, int lanes)
 
 unsigned writer_key(const char *contact)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
+	uint32_t h = hash_str(contact);
 
-	for (const unsigned char *p = (const unsigned char *)contact; *p; p++)
-		h = (h ^ *p) * 16777619u;
 	return h ? h : 1;
 }
 
