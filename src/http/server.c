@@ -26,6 +26,7 @@
 #include "core/origin.h"
 #include "core/scope.h"
 #include "lib/str.h"
+#include "lib/urlform.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -207,76 +208,12 @@ const char *http_uri(const http_req *r) { return r->uri; }
 
 /* ---- form-encoded bodies ---- */
 
+/* One allocation: the fields, then the body's copy they point into. */
 struct http_form {
 	size_t n;
-	char *name[HTTP_FORM_FIELDS_MAX];
-	char *value[HTTP_FORM_FIELDS_MAX];
-	size_t vlen[HTTP_FORM_FIELDS_MAX];
-	const char *why; /* set when the form is refused */
-	char bad[64];
+	urlform_field *f;
+	char *buf;
 };
-
-static void form_free(http_form *f)
-{
-	if (!f)
-		return;
-	for (size_t i = 0; i < f->n; i++) {
-		free(f->name[i]);
-		free(f->value[i]);
-	}
-	free(f);
-}
-
-static int form_refuse(http_form *f, const char *key, const char *why)
-{
-	f->why = why;
-	str_copy(f->bad, sizeof f->bad, key);
-	return MHD_NO;
-}
-
-/* libmicrohttpd hands a value in pieces (off > 0 continues the last). */
-static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind,
-				  const char *key, const char *filename,
-				  const char *ctype, const char *enc,
-				  const char *data, uint64_t off, size_t size)
-{
-	http_form *f = cls;
-	size_t i;
-	char *grown;
-
-	(void)kind, (void)filename, (void)ctype, (void)enc;
-	if (!key || (size && memchr(data, 0, size)))
-		return form_refuse(f, key, "contains a NUL byte");
-	if (off == 0) {
-		if (f->n >= HTTP_FORM_FIELDS_MAX)
-			return form_refuse(f, key, "is one field too many");
-		i = f->n++;
-		f->name[i] = strdup(key);
-		f->value[i] = calloc(1, 1);
-		if (!f->name[i] || !f->value[i])
-			return form_refuse(f, key, "does not fit in memory");
-	}
-	i = f->n - 1;
-	if (f->vlen[i] + size > HTTP_FORM_VALUE_MAX)
-		return form_refuse(f, key, "is too long");
-	grown = realloc(f->value[i], f->vlen[i] + size + 1);
-	if (!grown)
-		return form_refuse(f, key, "does not fit in memory");
-	memcpy(grown + f->vlen[i], data, size);
-	f->vlen[i] += size;
-	grown[f->vlen[i]] = '\0';
-	f->value[i] = grown;
-	return MHD_YES;
-}
-
-static int form_check_utf8(http_form *f)
-{
-	for (size_t i = 0; i < f->n; i++)
-		if (!utf8_valid(f->name[i], strlen(f->name[i])) ||
-		    !utf8_valid(f->value[i], f->vlen[i]))
-			return form_refuse(f, f->name[i], "is not UTF-8"), -1;
-	return 0;
-}
 
 static int content_type_form(struct MHD_Connection *c)
 {
@@ -289,10 +226,30 @@ static int content_type_form(struct MHD_Connection *c)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* Room for the fields the body can hold (one past the limit, to tell
+ * "too many") and for a copy of it, with its terminator. */
+static http_form *form_alloc(const char *body, size_t len)
+{
+	size_t max = urlform_pieces(body, len);
+	http_form *f;
+
+	if (max > HTTP_FORM_FIELDS_MAX + 1)
+		max = HTTP_FORM_FIELDS_MAX + 1;
+	f = malloc(sizeof *f + max * sizeof *f->f + len + 1);
+	if (!f)
+		return NULL;
+	f->n = 0;
+	f->f = (urlform_field *)(f + 1);
+	f->buf = (char *)(f->f + max);
+	memcpy(f->buf, body, len);
+	f->buf[len] = '\0';
+	return f;
+}
+
 http_form *http_form_parse(http_req *r)
 {
-	struct MHD_PostProcessor *pp;
 	http_form *f;
+	urlform_err err;
 
 	if (r->form)
 		return r->form;
@@ -301,24 +258,21 @@ http_form *http_form_parse(http_req *r)
 				 "application/x-www-form-urlencoded");
 		return NULL;
 	}
-	f = calloc(1, sizeof *f);
-	pp = f ? MHD_create_post_processor(r->conn, 4096, form_field, f)
-	       : NULL;
-	if (!pp) {
-		form_free(f);
+	f = form_alloc(r->body ? r->body : "", r->body_len);
+	if (!f) {
 		http_reply_error(r, 503, NULL, "out of memory; retry");
 		return NULL;
 	}
-	if (r->body_len &&
-	    MHD_post_process(pp, r->body, r->body_len) != MHD_YES && !f->why)
-		f->why = "is malformed";
-	MHD_destroy_post_processor(pp);
-	if (!f->why)
-		form_check_utf8(f);
-	if (f->why) {
+	err = urlform_parse(f->buf, r->body_len, f->f, HTTP_FORM_FIELDS_MAX,
+			    HTTP_FORM_VALUE_MAX, &f->n);
+	if (err == URLFORM_TOO_MANY)
+		http_reply_error(r, 400, NULL, "form has more than %d fields",
+				 HTTP_FORM_FIELDS_MAX);
+	else if (err)
 		http_reply_error(r, 400, NULL, "form field \"%.64s\" %s",
-				 f->bad, f->why);
-		form_free(f);
+				 f->f[f->n].name, urlform_strerror(err));
+	if (err) {
+		free(f);
 		return NULL;
 	}
 	r->form = f;
@@ -328,17 +282,17 @@ http_form *http_form_parse(http_req *r)
 size_t http_form_count(const http_form *f) { return f ? f->n : 0; }
 const char *http_form_name(const http_form *f, size_t i)
 {
-	return f && i < f->n ? f->name[i] : NULL;
+	return f && i < f->n ? f->f[i].name : NULL;
 }
 const char *http_form_value(const http_form *f, size_t i)
 {
-	return f && i < f->n ? f->value[i] : NULL;
+	return f && i < f->n ? f->f[i].value : NULL;
 }
 const char *http_form_get(const http_form *f, const char *name)
 {
 	for (size_t i = 0; f && i < f->n; i++)
-		if (strcmp(f->name[i], name) == 0)
-			return f->value[i];
+		if (strcmp(f->f[i].name, name) == 0)
+			return f->f[i].value;
 	return NULL;
 }
 
@@ -973,7 +927,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	json_decref(r->json);
 	if (r->resp)
 		MHD_destroy_response(r->resp);
-	form_free(r->form);
+	free(r->form);
 	for (int i = 0; i < r->nowned; i++)
 		free(r->owned[i]);
 	free(r->body);

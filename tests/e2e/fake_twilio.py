@@ -108,10 +108,11 @@ def inbound_params(frm, to, body, account_sid, message_sid=None, **more):
 
 def post_form(url, params, signature=None, timeout=30, headers=None):
     """POST params form-encoded to url, with X-Twilio-Signature when
-    signature is given: (status, headers, body text)."""
+    signature is given: (status, headers, body text). Bytes are sent as
+    they are, for bodies no client library would encode."""
     u = urllib.parse.urlsplit(url)
-    data = urllib.parse.urlencode(list(
-        params.items() if isinstance(params, dict) else params)).encode()
+    data = params if isinstance(params, bytes) else urllib.parse.urlencode(
+        list(params.items() if isinstance(params, dict) else params)).encode()
     h = {"Content-Type": "application/x-www-form-urlencoded",
          "User-Agent": "TwilioProxy/1.1"}
     if signature is not None:

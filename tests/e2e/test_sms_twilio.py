@@ -1,6 +1,9 @@
 """Twilio both ways, against the fake Messages API (fake_twilio.py):
 signed inbound webhooks, replies through the API, status callbacks, and
 error 21610 (docs/sms.md)."""
+import json
+import urllib.parse
+
 import fake_twilio as ft
 from harness import expect, expect_status
 from smsutil import (NUMBER, NUMBER2, inbound_ok, keyword_entries, message,
@@ -126,6 +129,46 @@ def test_signatures_are_checked():
                         url=o.public_url + "/sms/inbound/twilio?src=a")
         expect_twiml(res, "signed with a query string")
         expect(state(o, "promo", p) == "Subscribed", "accepted")
+
+
+def test_malformed_forms_are_refused_by_name():
+    """The form is read before anything else: a body that cannot be one
+    gets a 400 naming the field, and nothing is recorded."""
+    with ft.FakeTwilio() as fake, sms_optd(*fake.optd_flags()) as o:
+        sms_group(o)
+        p = phone(53)
+        url = o.public_url + "/sms/inbound/twilio"
+        base = urllib.parse.urlencode(ft.inbound_params(
+            p, NUMBER, "START", fake.account_sid))
+        cases = [
+            ("a NUL byte", base + "&Body=%00", "Body", "NUL"),
+            ("not UTF-8", base + "&Body=%C3%28", "Body", "UTF-8"),
+            ("a name not UTF-8", base + "&%FF=1", "?", "UTF-8"),
+            ("a value too long", base + "&Body=" + "a" * 16385, "Body",
+             "too long"),
+            ("too many fields", base + "&x=1" * 300, None,
+             "more than 256 fields"),
+        ]
+        for what, body, field, why in cases:
+            st, _, text = ft.post_form(url, body.encode(), "c2ln")
+            msg = json.loads(text).get("message", "")
+            expect(st == 400 and why in msg and
+                   (field is None or '"%s"' % field in msg),
+                   what + ": 400 naming it", (st, text[:200]))
+        expect(messages(o) == [] and o.consent(phone=p) == [],
+               "nothing recorded")
+        # what browsers and Twilio never send but servers take as it is:
+        # a '%' without two hex digits, empty pieces, a name with no '='
+        params = ft.inbound_params(p, NUMBER, "START", fake.account_sid)
+        params["Note"] = "100%"
+        raw = (urllib.parse.urlencode(params).replace("Note=100%25",
+                                                      "Note=100%")
+               + "&&Flag")
+        params["Flag"] = ""
+        sig = ft.twilio_signature(fake.auth_token, url, params)
+        st, h, text = ft.post_form(url, raw.encode(), sig)
+        expect_twiml((st, h, text, None), "lenient form, signed as read")
+        expect(state(o, "promo", p) == "Subscribed", "and applied")
 
 
 def test_default_public_url_is_the_loopback_port():
