@@ -320,6 +320,15 @@ static const pg_migration pg_migrations[] = {
 	 " BEFORE UPDATE OF id ON subscription_groups"
 	 " FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id)"
 	 " EXECUTE FUNCTION optd_never_deleted();"},
+	/* As SQLite's version 9: only queued and sending messages are
+	 * indexed for the sender, so a message that is done leaves the
+	 * index, and later state changes (delivery reports) touch none. */
+	{9, "outbox_pending",
+	 "DROP INDEX outbox_due;"
+	 "CREATE INDEX outbox_queued ON outbox(next_ms)"
+	 " WHERE state = 'queued';"
+	 "CREATE INDEX outbox_sending ON outbox(next_ms)"
+	 " WHERE state = 'sending';"},
 };
 
 #define PG_MIGRATIONS_COUNT (sizeof pg_migrations / sizeof pg_migrations[0])

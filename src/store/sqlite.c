@@ -154,7 +154,8 @@ static const char *const sql_text[Q__COUNT] = {
 	/* RETURNING hands the rows back in no particular order: they are
 	 * sorted by id after. The whole row comes back, so a claim is one
 	 * statement however many messages it takes. */
-	/* Each state is read through the (state, next_ms) index, earliest
+	/* Each state is read through its own index (outbox_queued,
+	 * outbox_sending: next_ms of that state's rows alone), earliest
 	 * due first: an IN over both states made SQLite read and sort every
 	 * due row, so a claim cost as much as the whole backlog. */
 	[Q_OUTBOX_CLAIM] = "UPDATE outbox SET state = 'sending', next_ms = ?2, "

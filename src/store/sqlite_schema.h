@@ -308,6 +308,16 @@ static const sqlite_migration sqlite_migrations[] = {
 	 " BEFORE UPDATE OF id ON subscription_groups"
 	 " WHEN OLD.id IS NOT NEW.id BEGIN SELECT"
 	 " RAISE(ABORT, 'subscription_groups rows keep their id'); END;"},
+	/* The sender looks for queued and sending messages only, which are
+	 * few however long the outbox grows: an index of them alone keeps
+	 * the rows that are done out of every claim and every state change
+	 * after the last (sent, delivered, failed), which touch no index. */
+	{9, "outbox_pending",
+	 "DROP INDEX outbox_due;"
+	 "CREATE INDEX outbox_queued ON outbox(next_ms)"
+	 " WHERE state = 'queued';"
+	 "CREATE INDEX outbox_sending ON outbox(next_ms)"
+	 " WHERE state = 'sending';"},
 };
 
 #define SQLITE_MIGRATIONS_COUNT \

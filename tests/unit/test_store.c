@@ -158,7 +158,7 @@ static long long sql_int(const char *path, const char *sql)
 
 /* ---- open and migrations ---- */
 
-#define N_MIGRATIONS 8 /* what a fresh database records */
+#define N_MIGRATIONS 9 /* what a fresh database records */
 
 static void test_migrations_once(void **state)
 {
