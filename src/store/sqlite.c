@@ -7,7 +7,9 @@
  * own cache of prepared statements, all on one WAL database. WAL lets the
  * HTTP threads read while the writer commits; synchronous=FULL makes every
  * commit durable before store_commit() returns, which is what allows the
- * API to answer 2xx only after a change is on disk.
+ * API to answer 2xx only after a change is on disk. The writer's own
+ * connections are the exception (store_writer_setup(), sqlite_wal.c):
+ * they leave the fsync to store_sync() on another thread.
  * Invariant: a statement is reset before its function returns, so no
  * statement holds a read transaction open between calls.
  */
@@ -318,8 +320,9 @@ typedef struct sqlt_store {
 	char path[STORE_URL_MAX];
 	store_durability dur;
 	pthread_key_t tls;
-	pthread_mutex_t mu; /* guards conns */
+	pthread_mutex_t mu; /* guards conns and wal */
 	conn *conns;
+	sqlt_wal *wal; /* the writers' checkpoints and fsyncs, once asked */
 } sqlt_store;
 
 #define SQ(st) ((sqlt_store *)(st))
@@ -697,6 +700,7 @@ static void sqlt_close(store *base)
 		conn_free(c);
 	}
 	pthread_mutex_unlock(&st->mu);
+	sqlt_wal_stop(st->wal);
 	pthread_setspecific(st->tls, NULL);
 	pthread_key_delete(st->tls);
 	pthread_mutex_destroy(&st->mu);
@@ -787,6 +791,44 @@ store_err sqlt_prefetch(store *st)
 	return STORE_OK;
 }
 
+/* Only a database file in WAL mode has a WAL to fsync apart. */
+static int in_wal_mode(sqlite3 *db)
+{
+	sqlite3_stmt *s = NULL;
+	int wal = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL) ==
+	    SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		wal = sqlite3_stricmp((const char *)sqlite3_column_text(s, 0),
+				      "wal") == 0;
+	sqlite3_finalize(s);
+	return wal;
+}
+
+static int sqlt_writer_setup(store *base)
+{
+	sqlt_store *st = SQ(base);
+	store_err err;
+	conn *c = conn_get(st, &err);
+	int r = -1;
+
+	if (!c || !in_wal_mode(c->db))
+		return c ? 0 : -1;
+	pthread_mutex_lock(&st->mu);
+	if (!st->wal)
+		st->wal = sqlt_wal_start(st->path,
+					 st->dur == STORE_DURABLE_FULL);
+	if (st->wal)
+		r = sqlt_wal_attach(st->wal, c->db);
+	pthread_mutex_unlock(&st->mu);
+	return r;
+}
+
+static store_err sqlt_sync(store *base)
+{
+	return sqlt_wal_sync(SQ(base)->wal);
+}
+
 #define SQLT_VT_INIT(name, params, args) .name = sqlt_##name,
 static const store_vt sqlt_vt = {
 	.name = "sqlite",
@@ -795,5 +837,7 @@ static const store_vt sqlt_vt = {
 	.rollback = sqlt_rollback,
 	.rollback_to = sqlt_rollback_to,
 	.tx_id = sqlt_tx_id,
+	.writer_setup = sqlt_writer_setup,
+	.sync = sqlt_sync,
 	STORE_OPS(SQLT_VT_INIT)
 };

@@ -96,4 +96,18 @@ void sqlt__tx_changed(store *st);
  * the pages stay mapped); NULL when out of memory. */
 void *sqlt__scratch(store *st, size_t size);
 
+/* sqlite_wal.c: the writer's connection, see there. */
+typedef struct sqlt_wal sqlt_wal;
+/* Starts the checkpointer; defer_sync: commits on attached connections
+ * leave their fsync to sqlt_wal_sync(). NULL when out of resources. */
+sqlt_wal *sqlt_wal_start(const char *db_path, int defer_sync);
+/* Hands db's checkpoints to the checkpointer and, when deferring, its
+ * fsyncs to the caller: returns 1 then, 0 if not, -1 on failure. */
+int sqlt_wal_attach(sqlt_wal *w, sqlite3 *db);
+/* Makes every commit so far durable; STORE_OK at once when not
+ * deferring. Any thread, while others commit. NULL-safe. */
+store_err sqlt_wal_sync(sqlt_wal *w);
+/* After every attached connection is closed. NULL-safe. */
+void sqlt_wal_stop(sqlt_wal *w);
+
 #endif

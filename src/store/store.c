@@ -181,6 +181,16 @@ void store_rollback_to(store *st) { st->vt->rollback_to(st); }
 uint64_t store_tx_id(store *st) { return st->vt->tx_id(st); }
 uint64_t store__tx_next(void) { return atomic_fetch_add(&tx_last, 1) + 1; }
 
+int store_writer_setup(store *st)
+{
+	return st->vt->writer_setup ? st->vt->writer_setup(st) : 0;
+}
+
+store_err store_sync(store *st)
+{
+	return st->vt->sync ? st->vt->sync(st) : STORE_OK;
+}
+
 void store_want_user(store *st, store_by by, const char *value,
 		     const char *group)
 {

@@ -97,6 +97,20 @@ void store_rollback(store *st);
 store_err store_savepoint(store *st);
 store_err store_release(store *st);
 void store_rollback_to(store *st);
+/*
+ * The calling thread becomes a writer's: its connection is set up for
+ * that. Returns 1 when from then on its commits return before they are
+ * on disk: nothing a commit did may be acknowledged until a store_sync()
+ * begun after it returned STORE_OK (SQLite with durability full, which
+ * thus fsyncs on another thread while the writer goes on). Returns 0 when
+ * its commits stay durable as they return (PostgreSQL; SQLite with
+ * durability normal never fsyncs a commit), -1 when the setup failed
+ * (commits stay durable then too).
+ */
+int store_writer_setup(store *st);
+/* Makes every commit made so far durable; from any thread, while others
+ * commit. STORE_OK at once where store_writer_setup() returns 0. */
+store_err store_sync(store *st);
 /* Wait for every statement sent so far on this thread's connection and
  * return the first error among them (STORE_OK at once on SQLite, which
  * never defers). The writer calls it before committing a batch, so a

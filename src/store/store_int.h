@@ -156,6 +156,10 @@ typedef struct store_vt {
 	void (*rollback)(store *st);
 	void (*rollback_to)(store *st);
 	uint64_t (*tx_id)(store *st);
+	/* NULL when commits are durable as they return: see
+	 * store_writer_setup() and store_sync(). */
+	int (*writer_setup)(store *st);
+	store_err (*sync)(store *st);
 	/* NULL when the backend takes no hints (store_want_user). */
 	void (*want_user)(store *st, store_by by, const char *v,
 			  const char *group);

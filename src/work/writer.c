@@ -3,6 +3,15 @@
  * variable and a thread; the thread sleeps only while its queue is empty,
  * so under load each batch is simply whatever arrived while the previous
  * commit ran. Lanes share nothing but the store.
+ *
+ * Where the store leaves a commit's fsync to store_sync() (SQLite), each
+ * lane has a second thread, its syncer: the lane hands it each batch
+ * after the commit and goes on with the next, and the syncer fsyncs once
+ * for every batch that reached it meanwhile, then tells their jobs, in
+ * commit order. The disk's wait thus overlaps the next batch's work, and
+ * still nothing is acknowledged before it is on disk. Once an fsync
+ * fails nothing more is committed (what the disk dropped cannot be
+ * known): every later job fails until optd is restarted.
  */
 #include "work/writer.h"
 #include "lib/hash.h"
@@ -14,11 +23,18 @@
 typedef struct {
 	store *st;
 	pthread_t thread;
-	pthread_mutex_t mu;
+	pthread_mutex_t mu; /* guards the queues, flags and counts */
 	pthread_cond_t wake;
 	writer_job *head, *tail;
 	int stopping, started;
-	uint64_t batches, jobs;
+	uint64_t batches, jobs, syncs;
+	/* the syncer: committed batches (chained by next_batch) */
+	int deferred; /* the store defers this lane's fsyncs */
+	int broken;   /* an fsync failed */
+	pthread_t syncer;
+	pthread_cond_t sync_wake;
+	writer_job *sync_head, *sync_tail;
+	int sync_started, sync_stopping;
 } lane;
 
 struct writer {
@@ -127,6 +143,74 @@ static int replayable(store_err err)
 	return err == STORE_CONFLICT || err == STORE_INVALID;
 }
 
+static int lane_broken(lane *l)
+{
+	int b;
+
+	pthread_mutex_lock(&l->mu);
+	b = l->broken;
+	pthread_mutex_unlock(&l->mu);
+	return b;
+}
+
+static store_err sync_failed(lane *l, store_err err)
+{
+	log_error("writer: fsync failed (%s); nothing more is committed "
+		  "until optd restarts", store_strerror(err));
+	pthread_mutex_lock(&l->mu);
+	l->broken = 1;
+	pthread_mutex_unlock(&l->mu);
+	return err;
+}
+
+/* A committed (or failed) batch goes to the syncer, or is synced here
+ * when the lane has none. */
+static void committed(lane *l, writer_job *batch, store_err err)
+{
+	if (!l->deferred) {
+		finish_batch(l, batch, err);
+		return;
+	}
+	if (!l->sync_started) {
+		store_err e = err ? STORE_OK : store_sync(l->st);
+		if (e)
+			err = sync_failed(l, e);
+		finish_batch(l, batch, err);
+		return;
+	}
+	batch->commit = err;
+	batch->next_batch = NULL;
+	pthread_mutex_lock(&l->mu);
+	if (l->sync_tail)
+		l->sync_tail->next_batch = batch;
+	else
+		l->sync_head = batch;
+	l->sync_tail = batch;
+	pthread_cond_signal(&l->sync_wake);
+	pthread_mutex_unlock(&l->mu);
+}
+
+static store_err commit(lane *l, writer_job *batch, int isolated)
+{
+	store_err err;
+
+	if (lane_broken(l)) {
+		store_rollback(l->st);
+		return STORE_IO;
+	}
+	err = store_commit(l->st);
+	if (err && !isolated && replayable(err)) {
+		err = replay(l, batch);
+		if (err == STORE_OK)
+			err = store_commit(l->st);
+	}
+	if (err) {
+		log_error("writer: commit failed: %s", store_strerror(err));
+		store_rollback(l->st);
+	}
+	return err;
+}
+
 static void process(lane *l, writer_job *batch)
 {
 	store_err err = store_begin(l->st);
@@ -136,28 +220,55 @@ static void process(lane *l, writer_job *batch)
 		err = replay(l, batch);
 		isolated = 1;
 	}
-	if (err == STORE_OK) {
-		err = store_commit(l->st);
-		if (err && !isolated && replayable(err)) {
-			err = replay(l, batch);
-			if (err == STORE_OK)
-				err = store_commit(l->st);
-		}
-		if (err) {
-			log_error("writer: commit failed: %s",
-				  store_strerror(err));
-			store_rollback(l->st);
-		}
-	} else {
+	if (err == STORE_OK)
+		err = commit(l, batch, isolated);
+	else
 		log_error("writer: begin failed: %s", store_strerror(err));
+	committed(l, batch, err);
+}
+
+/* One fsync for every batch committed since the last, then their jobs
+ * are told, in commit order. */
+static void *syncer_main(void *arg)
+{
+	lane *l = arg;
+
+	pthread_mutex_lock(&l->mu);
+	for (;;) {
+		while (!l->sync_head && !l->sync_stopping)
+			pthread_cond_wait(&l->sync_wake, &l->mu);
+		if (!l->sync_head)
+			break; /* stopping and drained */
+		writer_job *list = l->sync_head, *next;
+		store_err e = STORE_OK;
+		int any = 0;
+
+		l->sync_head = l->sync_tail = NULL;
+		pthread_mutex_unlock(&l->mu);
+		for (writer_job *b = list; b; b = b->next_batch)
+			any |= b->commit == STORE_OK;
+		if (any && (e = store_sync(l->st)) != STORE_OK)
+			sync_failed(l, e);
+		for (writer_job *b = list; b; b = next) {
+			next = b->next_batch;
+			finish_batch(l, b, b->commit ? b->commit : e);
+		}
+		pthread_mutex_lock(&l->mu);
+		l->syncs += any;
 	}
-	finish_batch(l, batch, err);
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
 }
 
 static void *writer_main(void *arg)
 {
 	lane *l = arg;
 
+	/* Before the first batch, on this thread: it is the connection's. */
+	l->deferred = store_writer_setup(l->st) == 1;
+	if (l->deferred &&
+	    pthread_create(&l->syncer, NULL, syncer_main, l) == 0)
+		l->sync_started = 1;
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
 		while (!l->head && !l->stopping)
@@ -184,10 +295,19 @@ static void lane_stop(lane *l)
 	pthread_mutex_unlock(&l->mu);
 	pthread_join(l->thread, NULL);
 	l->started = 0;
+	if (!l->sync_started)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->sync_stopping = 1;
+	pthread_cond_signal(&l->sync_wake);
+	pthread_mutex_unlock(&l->mu);
+	pthread_join(l->syncer, NULL);
+	l->sync_started = 0;
 }
 
 static void lane_destroy(lane *l)
 {
+	pthread_cond_destroy(&l->sync_wake);
 	pthread_cond_destroy(&l->wake);
 	pthread_mutex_destroy(&l->mu);
 }
@@ -207,6 +327,7 @@ writer *writer_start(store *st, int lanes)
 		l->st = st;
 		pthread_mutex_init(&l->mu, NULL);
 		pthread_cond_init(&l->wake, NULL);
+		pthread_cond_init(&l->sync_wake, NULL);
 	}
 	for (int i = 0; i < lanes; i++) {
 		lane *l = &w->lanes[i];
@@ -321,4 +442,18 @@ void writer_stats(writer *w, uint64_t *batches, uint64_t *jobs)
 		*jobs += l->jobs;
 		pthread_mutex_unlock(&l->mu);
 	}
+}
+
+uint64_t writer_syncs(writer *w)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < w->n; i++) {
+		lane *l = &w->lanes[i];
+
+		pthread_mutex_lock(&l->mu);
+		n += l->syncs;
+		pthread_mutex_unlock(&l->mu);
+	}
+	return n;
 }

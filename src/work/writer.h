@@ -16,10 +16,15 @@
  * never race each other inside a node (across lanes they behave as on
  * separate nodes, see the README).
  *
+ * Where the store leaves fsyncs to store_sync() (SQLite, durability
+ * full), a lane's syncer thread makes each commit durable while the lane
+ * goes on with its next batch, and tells the jobs after that.
+ *
  * Contract: a job's `done` callback runs exactly once, on its lane's
- * thread, after the commit (or its failure); until then the job and its
- * argument belong to the writer. job->rc is what fn returned; job->commit
- * is STORE_OK only when the job's changes are durably committed.
+ * thread or its syncer, after the commit is durable (or has failed);
+ * until then the job and its argument belong to the writer. job->rc is
+ * what fn returned; job->commit is STORE_OK only when the job's changes
+ * are durably committed.
  */
 #ifndef OPTD_WRITER_H
 #define OPTD_WRITER_H
@@ -60,6 +65,7 @@ struct writer_job {
 	store_err commit;
 	/* private */
 	writer_job *next;
+	writer_job *next_batch; /* on the syncer's queue, if first */
 };
 
 /* A lane_key for the jobs about one contact (a phone in E.164, an e-mail,
@@ -91,5 +97,7 @@ void writer_stop(writer *w);
 
 /* Batches and jobs processed so far, committed or not (for tests). */
 void writer_stats(writer *w, uint64_t *batches, uint64_t *jobs);
+/* fsyncs the syncers made so far, each for one batch or more (tests). */
+uint64_t writer_syncs(writer *w);
 
 #endif
