@@ -1054,6 +1054,33 @@ static void test_wal_bounded(void **state)
 	assert_true(file_size(f->path) > WAL_MAX_BYTES);
 }
 
+/* Below the writer's own limit the checkpointer alone copies the WAL
+ * into the database file, soon after it has grown by a few hundred
+ * pages (here some 750 pages, in two commits). */
+static void test_checkpointer_runs(void **state)
+{
+	fixture *f = *state;
+	writer_job jobs[600];
+	writer_group g;
+	off_t before = file_size(f->path);
+
+	if (pg_admin)
+		skip();
+	memset(jobs, 0, sizeof jobs);
+	writer_group_init(&g);
+	for (size_t i = 0; i < sizeof jobs / sizeof jobs[0]; i++) {
+		jobs[i].fn = page_fn;
+		writer_group_submit(f->w, &g, &jobs[i]);
+	}
+	writer_group_wait(&g);
+	for (int tries = 0; tries < 5000; tries++) {
+		if (file_size(f->path) > before + (1 << 20))
+			break;
+		usleep(1000);
+	}
+	assert_true(file_size(f->path) > before + (1 << 20));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1086,6 +1113,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sync_failure_stops_commits,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_bounded, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_checkpointer_runs, setup,
 						teardown),
 	};
 
