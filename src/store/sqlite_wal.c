@@ -150,19 +150,22 @@ int sqlt_wal_attach(sqlt_wal *w, sqlite3 *db)
 	return w->defer;
 }
 
-/* The WAL's descriptor, opened again if the file was replaced (SQLite
- * only deletes it when its last connection closes, and the writer's is
- * open; this is for safety, not a path taken). Called with sync_mu
- * held. */
+/* The WAL's descriptor, opened at the first fsync (after the writer's
+ * first commit made the file). SQLite deletes the WAL only when its last
+ * connection closes, and the writer's is open; if it was removed all the
+ * same, the writer's frames are in a file no restart will read: that is
+ * a failed fsync, not one to make on whatever file has the name now.
+ * Called with sync_mu held. */
 static int wal_fd(sqlt_wal *w)
 {
 	struct stat sb;
 
-	if (w->fd >= 0 && fstat(w->fd, &sb) == 0 && sb.st_nlink > 0)
-		return w->fd;
-	if (w->fd >= 0)
-		close(w->fd);
-	w->fd = open(w->wal_path, O_RDWR | O_CLOEXEC);
+	if (w->fd < 0)
+		w->fd = open(w->wal_path, O_RDWR | O_CLOEXEC);
+	else if (fstat(w->fd, &sb) != 0 || sb.st_nlink == 0) {
+		errno = ENOENT;
+		return -1;
+	}
 	return w->fd;
 }
 

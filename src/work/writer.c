@@ -463,3 +463,11 @@ uint64_t writer_syncs(writer *w)
 	}
 	return n;
 }
+
+int writer_broken(writer *w)
+{
+	for (int i = 0; i < w->n; i++)
+		if (lane_broken(&w->lanes[i]))
+			return 1;
+	return 0;
+}

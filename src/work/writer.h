@@ -99,5 +99,7 @@ void writer_stop(writer *w);
 void writer_stats(writer *w, uint64_t *batches, uint64_t *jobs);
 /* fsyncs the syncers made so far, each for one batch or more (tests). */
 uint64_t writer_syncs(writer *w);
+/* 1 once an fsync has failed: no lane commits any more (see writer.c). */
+int writer_broken(writer *w);
 
 #endif

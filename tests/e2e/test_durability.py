@@ -5,11 +5,13 @@ import os
 import shutil
 import signal
 import sqlite3
+import subprocess
 import threading
 import time
 
 from harness import (DB_KIND, Optd, TestFailure, expect, expect_status,
-                     free_port, pg_rows, run_optd, scratch_dir)
+                     free_port, pg_rows, run_optd, scratch_dir,
+                     sqlite_only)
 
 THREADS = 8
 PER_REQUEST = 3          # phones (and paired external ids) per request
@@ -311,3 +313,43 @@ def test_healthz():
                    "healthz body", r.json)
             expect(r.header("Content-Type") == "application/json",
                    "JSON", r.headers)
+
+
+def test_failed_fsync_stops_writes():
+    """An fsync of the WAL that fails (tests/e2e/failsync.c makes
+    fdatasync() answer EIO on demand): the change waiting on it is answered
+    503, no later change is committed, /healthz says why, reads go on."""
+    sqlite_only("SQLite's WAL fsync")
+    tmp = scratch_dir()
+    lib = os.path.join(tmp, "failsync.so")
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "failsync.c")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", lib, src, "-ldl"],
+                   check=True)
+    mark = os.path.join(tmp, "fail-now")
+    env = dict(os.environ, LD_PRELOAD=lib, OPTD_TEST_FAIL_SYNC=mark,
+               ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") +
+               ":verify_asan_link_order=0")
+    with Optd(env=env) as o:
+        group = o.create_group("Fsync")
+        body = {"subscription_group_id": group,
+                "subscription_state": "subscribed"}
+        r = o.status_set(dict(body, external_id=["fs-before"]))
+        expect_status(r, 201, "before")
+        open(mark, "w").close()
+        r = o.status_set(dict(body, external_id=["fs-lost"]))
+        expect_status(r, 503, "the change whose fsync failed")
+        os.unlink(mark)  # the disk is back: optd still refuses
+        r = o.status_set(dict(body, external_id=["fs-after"]))
+        expect_status(r, 503, "a later change")
+        expect(r.header("Retry-After"), "Retry-After", r.headers)
+        r = o.get("/healthz")
+        expect(r.status == 503 and "fsync" in r.json.get("database", ""),
+               "healthz names the fsync", (r.status, r.json))
+        r = o.status_get(group, external_id=["fs-before", "fs-after"])
+        st = (r.json or {}).get("status", {})
+        expect(r.status == 200 and st.get("fs-before") == "Subscribed" and
+               st.get("fs-after") != "Subscribed",
+               "reads go on; nothing committed after", (r.status, r.json))
+        expect("fsync failed" in o.log_text(), "the log says so")
+    shutil.rmtree(tmp, ignore_errors=True)

@@ -986,6 +986,7 @@ static void test_sync_failure_stops_commits(void **state)
 		skip();
 	assert_int_equal(writer_run(f->w, plain_fn, "before", &commit), 0);
 	assert_int_equal(commit, STORE_OK);
+	assert_false(writer_broken(f->w));
 	snprintf(wal, sizeof wal, "%s-wal", f->path);
 	assert_int_equal(unlink(wal), 0);
 	assert_int_equal(writer_run(f->w, plain_fn, "lost", &commit), -1);
@@ -994,6 +995,7 @@ static void test_sync_failure_stops_commits(void **state)
 	assert_int_equal(commit, STORE_IO);
 	assert_int_equal(store_group_get(f->st, "after", &g), STORE_NOTFOUND);
 	assert_int_equal(store_group_get(f->st, "before", &g), STORE_OK);
+	assert_true(writer_broken(f->w));
 }
 
 #define WAL_JOBS 12000
