@@ -7,21 +7,18 @@
 
 void api_healthz(http_req *r)
 {
-	store_err e = store_ping(http_app(r)->st);
+	app *a = http_app(r);
+	store_err e = store_ping(a->st);
+	const char *why = e ? store_strerror(e)
+		: a->wr && writer_broken(a->wr) ? "an fsync failed; restart optd"
+		: NULL;
 
-	if (!e && http_app(r)->wr && writer_broken(http_app(r)->wr)) {
+	if (why) {
 		http_reply_header(r, "Retry-After", "1");
 		http_reply(r, 503, json_pack("{s:s,s:s}", "status", "unavailable",
-					     "database", "an fsync failed; "
-					     "restart optd"));
-		return;
-	}
-	if (e) {
-		http_reply_header(r, "Retry-After", "1");
-		http_reply(r, 503, json_pack("{s:s,s:s}", "status", "unavailable",
-					     "database", store_strerror(e)));
+					     "database", why));
 		return;
 	}
 	http_reply(r, 200, json_pack("{s:s,s:s}", "status", "ok", "database",
-				     store_backend(http_app(r)->st)));
+				     store_backend(a->st)));
 }
