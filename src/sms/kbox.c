@@ -1,0 +1,312 @@
+/*
+ * kbox: see kbox.h. Each message type is a table of its fields in Kannel's
+ * order, so decoding and encoding walk the same list and cannot disagree.
+ */
+#include "sms/kbox.h"
+#include "lib/utf8.h"
+
+#include <stddef.h>
+#include <string.h>
+
+typedef enum { F_INT, F_STR, F_UUID } fkind;
+
+typedef struct {
+	fkind kind;
+	size_t off; /* of the int32_t or kbox_str in kbox_msg */
+} fdesc;
+
+#define I(f) {F_INT, offsetof(kbox_msg, f)}
+#define S(f) {F_STR, offsetof(kbox_msg, f)}
+#define U(f) {F_UUID, offsetof(kbox_msg, f)}
+
+static const fdesc f_heartbeat[] = {I(load)};
+static const fdesc f_admin[] = {I(command), S(boxc_id)};
+static const fdesc f_sms[] = {
+	S(sender), S(receiver), S(udhdata), S(msgdata), I(time), S(smsc_id),
+	S(smsc_number), S(foreign_id), S(service), S(account), U(id),
+	I(sms_type), I(mclass), I(mwi), I(coding), I(compress), I(validity),
+	I(deferred), I(dlr_mask), S(dlr_url), I(pid), I(alt_dcs), I(rpi),
+	S(charset), S(boxc_id), S(binfo), I(msg_left), I(priority),
+	I(resend_try), I(resend_time), S(meta_data),
+};
+static const fdesc f_ack[] = {I(nack), I(time), U(id)};
+static const fdesc f_wdp[] = {S(wdp_src_addr), I(wdp_src_port),
+			      S(wdp_dst_addr), I(wdp_dst_port), S(wdp_data)};
+
+static const struct {
+	const char *name;
+	const fdesc *f;
+	size_t n;
+} types[KBOX__TYPES] = {
+	[KBOX_HEARTBEAT] = {"heartbeat", f_heartbeat, 1},
+	[KBOX_ADMIN] = {"admin", f_admin, 2},
+	[KBOX_SMS] = {"sms", f_sms, sizeof f_sms / sizeof f_sms[0]},
+	[KBOX_ACK] = {"ack", f_ack, 3},
+	[KBOX_WDP] = {"wdp_datagram", f_wdp, 5},
+};
+
+void kbox_init(kbox_msg *m, kbox_type type)
+{
+	memset(m, 0, sizeof *m);
+	m->type = type;
+	for (int t = 0; t < KBOX__TYPES; t++)
+		for (size_t i = 0; i < types[t].n; i++) {
+			char *at = (char *)m + types[t].f[i].off;
+			if (types[t].f[i].kind == F_INT)
+				*(int32_t *)(void *)at = KBOX_UNDEF;
+			else
+				((kbox_str *)(void *)at)->len = -1;
+		}
+}
+
+kbox_str kbox_cstr(const char *s)
+{
+	kbox_str r = {s, s ? (int32_t)strlen(s) : -1};
+	return r;
+}
+
+static int32_t get32(const unsigned char *p)
+{
+	return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+			 (uint32_t)p[2] << 8 | (uint32_t)p[3]);
+}
+
+static void put32(char *p, int32_t v)
+{
+	uint32_t u = (uint32_t)v;
+
+	p[0] = (char)(u >> 24);
+	p[1] = (char)(u >> 16);
+	p[2] = (char)(u >> 8);
+	p[3] = (char)u;
+}
+
+int32_t kbox_frame_len(const unsigned char hdr[KBOX_HEADER])
+{
+	int32_t n = get32(hdr);
+
+	return n < 0 || n > KBOX_FRAME_MAX ? -1 : n;
+}
+
+static kbox_err decode_field(const fdesc *d, const char *buf, size_t len,
+			     size_t *pos, kbox_msg *m)
+{
+	char *at = (char *)m + d->off;
+	int32_t v;
+
+	if (len - *pos < 4)
+		return KBOX_ERR_SHORT;
+	v = get32((const unsigned char *)buf + *pos);
+	*pos += 4;
+	if (d->kind == F_INT) {
+		*(int32_t *)(void *)at = v;
+		return KBOX_OK;
+	}
+	if (v < -1)
+		return KBOX_ERR_LENGTH;
+	if (v >= 0 && (size_t)v > len - *pos)
+		return KBOX_ERR_LENGTH;
+	if (d->kind == F_UUID && v != KBOX_UUID_LEN)
+		return KBOX_ERR_UUID;
+	((kbox_str *)(void *)at)->p = v < 0 ? NULL : buf + *pos;
+	((kbox_str *)(void *)at)->len = v;
+	if (v > 0)
+		*pos += (size_t)v;
+	return KBOX_OK;
+}
+
+kbox_err kbox_decode(const char *buf, size_t len, kbox_msg *m)
+{
+	size_t pos = 4;
+	int32_t t;
+	kbox_err e;
+
+	if (len < 4)
+		return KBOX_ERR_SHORT;
+	t = get32((const unsigned char *)buf);
+	if (t < 0 || t >= KBOX__TYPES)
+		return KBOX_ERR_TYPE;
+	kbox_init(m, (kbox_type)t);
+	for (size_t i = 0; i < types[t].n; i++)
+		if ((e = decode_field(&types[t].f[i], buf, len, &pos, m)))
+			return e;
+	return pos == len ? KBOX_OK : KBOX_ERR_TRAIL;
+}
+
+static kbox_err encode_field(const fdesc *d, const kbox_msg *m, char *buf,
+			     size_t cap, size_t *pos)
+{
+	const char *at = (const char *)m + d->off;
+	const kbox_str *s = (const kbox_str *)(const void *)at;
+	size_t need = 4;
+
+	if (d->kind == F_INT) {
+		if (cap - *pos < need)
+			return KBOX_ERR_SIZE;
+		put32(buf + *pos, *(const int32_t *)(const void *)at);
+		*pos += 4;
+		return KBOX_OK;
+	}
+	if (s->len < -1 || (s->len >= 0 && !s->p))
+		return KBOX_ERR_LENGTH;
+	if (d->kind == F_UUID && s->len != KBOX_UUID_LEN)
+		return KBOX_ERR_UUID;
+	if (s->len > 0)
+		need += (size_t)s->len;
+	if (s->len > KBOX_FRAME_MAX || cap - *pos < need)
+		return KBOX_ERR_SIZE;
+	put32(buf + *pos, s->len);
+	if (s->len > 0)
+		memcpy(buf + *pos + 4, s->p, (size_t)s->len);
+	*pos += need;
+	return KBOX_OK;
+}
+
+kbox_err kbox_encode(const kbox_msg *m, char *buf, size_t cap, size_t *len)
+{
+	size_t pos = KBOX_HEADER + 4;
+	kbox_err e;
+
+	*len = 0;
+	if ((int)m->type < 0 || m->type >= KBOX__TYPES)
+		return KBOX_ERR_TYPE;
+	if (cap > KBOX_HEADER + KBOX_FRAME_MAX)
+		cap = KBOX_HEADER + KBOX_FRAME_MAX;
+	if (cap < pos)
+		return KBOX_ERR_SIZE;
+	put32(buf + KBOX_HEADER, (int32_t)m->type);
+	for (size_t i = 0; i < types[m->type].n; i++)
+		if ((e = encode_field(&types[m->type].f[i], m, buf, cap,
+				      &pos)))
+			return e;
+	put32(buf, (int32_t)(pos - KBOX_HEADER));
+	*len = pos;
+	return KBOX_OK;
+}
+
+const char *kbox_strerror(kbox_err e)
+{
+	switch (e) {
+	case KBOX_OK: return "ok";
+	case KBOX_ERR_SHORT: return "message ends inside a field";
+	case KBOX_ERR_TRAIL: return "bytes left after the last field";
+	case KBOX_ERR_TYPE: return "unknown message type";
+	case KBOX_ERR_LENGTH: return "bad string length";
+	case KBOX_ERR_UUID: return "id is not a 36-character UUID";
+	case KBOX_ERR_SIZE: return "message too large";
+	}
+	return "unknown error";
+}
+
+const char *kbox_type_name(kbox_type t)
+{
+	return (int)t >= 0 && t < KBOX__TYPES ? types[t].name : "unknown";
+}
+
+/* Append code point cp as UTF-8; 0 when it does not fit. */
+static int put_utf8(uint32_t cp, char *out, size_t cap, size_t *pos)
+{
+	char b[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		b[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		b[0] = (char)(0xC0 | cp >> 6);
+		b[1] = (char)(0x80 | (cp & 0x3F));
+		n = 2;
+	} else if (cp < 0x10000) {
+		b[0] = (char)(0xE0 | cp >> 12);
+		b[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+		b[2] = (char)(0x80 | (cp & 0x3F));
+		n = 3;
+	} else {
+		b[0] = (char)(0xF0 | cp >> 18);
+		b[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+		b[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+		b[3] = (char)(0x80 | (cp & 0x3F));
+		n = 4;
+	}
+	if (cap - *pos <= n) /* room for the NUL too */
+		return 0;
+	memcpy(out + *pos, b, n);
+	*pos += n;
+	return 1;
+}
+
+static kbox_err utf16_to_utf8(const unsigned char *p, size_t n, char *out,
+			      size_t cap, size_t *pos)
+{
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		uint32_t u = (uint32_t)p[i] << 8 | p[i + 1];
+		if (u >= 0xD800 && u <= 0xDBFF && i + 3 < n) {
+			uint32_t lo = (uint32_t)p[i + 2] << 8 | p[i + 3];
+			if (lo >= 0xDC00 && lo <= 0xDFFF) {
+				u = 0x10000 + ((u - 0xD800) << 10) +
+				    (lo - 0xDC00);
+				i += 2;
+			}
+		}
+		if (u >= 0xD800 && u <= 0xDFFF)
+			u = 0xFFFD;
+		if (!put_utf8(u, out, cap, pos))
+			return KBOX_ERR_SIZE;
+	}
+	return KBOX_OK;
+}
+
+kbox_err kbox_text_utf8(const kbox_msg *m, char *out, size_t cap,
+			size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)m->msgdata.p;
+	size_t n = m->msgdata.len > 0 ? (size_t)m->msgdata.len : 0, pos = 0;
+	kbox_err e = KBOX_OK;
+
+	*len = 0;
+	if (cap == 0)
+		return KBOX_ERR_SIZE;
+	if (m->coding == KBOX_CODING_UCS2) {
+		e = utf16_to_utf8(p, n, out, cap, &pos);
+	} else if (utf8_valid((const char *)p, n)) {
+		if (n >= cap)
+			return KBOX_ERR_SIZE;
+		memcpy(out, p, n);
+		pos = n;
+	} else {
+		for (size_t i = 0; !e && i < n; i++)
+			if (!put_utf8(p[i], out, cap, &pos))
+				e = KBOX_ERR_SIZE;
+	}
+	out[pos] = '\0';
+	*len = pos;
+	return e;
+}
+
+kbox_err kbox_utf16be(const char *s, size_t n, char *out, size_t cap,
+		      size_t *len)
+{
+	size_t pos = 0, k;
+	uint32_t cp;
+
+	*len = 0;
+	for (size_t i = 0; i < n; i += k) {
+		if (!(k = utf8_decode(s + i, n - i, &cp)))
+			return KBOX_ERR_LENGTH;
+		uint32_t u[2] = {cp, 0};
+		int units = 1;
+		if (cp >= 0x10000) {
+			u[0] = 0xD800 + ((cp - 0x10000) >> 10);
+			u[1] = 0xDC00 + ((cp - 0x10000) & 0x3FF);
+			units = 2;
+		}
+		if (cap - pos < (size_t)units * 2)
+			return KBOX_ERR_SIZE;
+		for (int j = 0; j < units; j++) {
+			out[pos++] = (char)(u[j] >> 8);
+			out[pos++] = (char)(u[j] & 0xFF);
+		}
+	}
+	*len = pos;
+	return KBOX_OK;
+}
