@@ -323,39 +323,8 @@ void api_sms_inbound(http_req *r)
 
 typedef struct {
 	writer_job job;
-	int64_t id;            /* the outbox id, or 0: find by provider id */
-	char dedupe[STORE_DEDUPE_MAX + 1];
-	char provider[STORE_PROVIDER_MAX + 1];
-	char provider_id[STORE_MSGID_MAX + 1];
-	int status;            /* sms_status */
-	int opted_out;         /* Twilio 21610 */
-	char error[STORE_ERRTEXT_MAX + 1];
-	int64_t now_ms;
-	int found;
-	store_err err;
+	outbox_report rep;
 } status_ctx;
-
-static int status_fn(store *st, void *arg)
-{
-	status_ctx *c = arg;
-	store_outbox m;
-	store_err e;
-
-	c->found = 0;
-	e = c->id ? store_outbox_get(st, c->id, &m)
-		  : store_outbox_by_provider_id(st, c->provider,
-						c->provider_id, &m);
-	if (e == STORE_NOTFOUND ||
-	    (!e && c->dedupe[0] && strcmp(c->dedupe, m.dedupe) != 0))
-		return 0; /* not ours, or long gone: nothing to do */
-	c->found = !e;
-	if (!e && outbox_apply_status(&m, c->status, c->error, c->now_ms))
-		e = store_outbox_update(st, &m);
-	if (!e && c->opted_out)
-		e = outbox_provider_opt_out(st, &m, c->now_ms);
-	c->err = e;
-	return e != STORE_OK;
-}
 
 static void status_done(writer_job *job) { http_wake(job->done_arg); }
 
@@ -365,8 +334,8 @@ static void status_finish(http_req *r)
 
 	if (c->job.commit || c->job.rc)
 		api_reply_store_error(r, c->job.commit ? c->job.commit
-				      : c->err ? c->err : STORE_IO);
-	else if (!strcmp(c->provider, "twilio"))
+				      : c->rep.err ? c->rep.err : STORE_IO);
+	else if (!strcmp(c->rep.provider, "twilio"))
 		http_reply_text(r, 200, "text/xml", TWIML_EMPTY);
 	else
 		http_reply_text(r, 200, "text/plain", "");
@@ -381,15 +350,15 @@ static status_ctx *status_new(http_req *r, const char *provider)
 		return NULL;
 	}
 	http_set_ctx(r, c, free);
-	snprintf(c->provider, sizeof c->provider, "%s", provider);
-	c->now_ms = clock_now_ms();
+	snprintf(c->rep.provider, sizeof c->rep.provider, "%s", provider);
+	c->rep.now_ms = clock_now_ms();
 	return c;
 }
 
 static void status_submit(http_req *r, status_ctx *c)
 {
-	c->job.fn = status_fn;
-	c->job.arg = c;
+	c->job.fn = outbox_report_apply;
+	c->job.arg = &c->rep;
 	c->job.done = status_done;
 	c->job.done_arg = r;
 	http_defer(r, status_finish);
@@ -413,26 +382,26 @@ void api_sms_status_twilio(http_req *r)
 	state = http_form_get(f, "MessageStatus");
 	code = http_form_get(f, "ErrorCode");
 	if (!c || field(r, "MessageSid", http_form_get(f, "MessageSid"),
-			sizeof c->provider_id, c->provider_id, 1) ||
-	    field(r, "MessageStatus", state, 64, c->error, 1))
+			sizeof c->rep.provider_id, c->rep.provider_id, 1) ||
+	    field(r, "MessageStatus", state, 64, c->rep.error, 1))
 		return;
 	/* The callback URL names the outbox row (sms/twilio.c), which finds
 	 * it even before the row has Twilio's id. */
 	const char *id = http_query(r, "id");
 	char *end;
-	if (id && field(r, "dk", http_query(r, "dk"), sizeof c->dedupe,
-			c->dedupe, 1))
+	if (id && field(r, "dk", http_query(r, "dk"), sizeof c->rep.dedupe,
+			c->rep.dedupe, 1))
 		return;
-	c->id = id ? strtoll(id, &end, 10) : 0;
-	if (id && (*end || c->id <= 0)) {
+	c->rep.id = id ? strtoll(id, &end, 10) : 0;
+	if (id && (*end || c->rep.id <= 0)) {
 		http_reply_error(r, 400, NULL, "id must be an outbox message "
 				 "id");
 		return;
 	}
-	c->status = sms_twilio_status(state);
-	c->opted_out = code && strcmp(code, "21610") == 0 &&
-		       c->status == SMS_STATUS_FAILED;
-	snprintf(c->error, sizeof c->error, "twilio %s%s%.16s", state,
+	c->rep.status = sms_twilio_status(state);
+	c->rep.opted_out = code && strcmp(code, "21610") == 0 &&
+		       c->rep.status == SMS_STATUS_FAILED;
+	snprintf(c->rep.error, sizeof c->rep.error, "twilio %s%s%.16s", state,
 		 code && *code ? ": error " : "", code ? code : "");
 	status_submit(r, c);
 }
@@ -454,11 +423,11 @@ void api_sms_status_kannel(http_req *r)
 	id = param(r, f, "id");
 	type = param(r, f, "type");
 	c = status_new(r, "kannel");
-	if (!c || field(r, "dk", param(r, f, "dk"), sizeof c->dedupe,
-			c->dedupe, 0))
+	if (!c || field(r, "dk", param(r, f, "dk"), sizeof c->rep.dedupe,
+			c->rep.dedupe, 0))
 		return;
-	c->id = id ? strtoll(id, &end, 10) : 0;
-	if (!id || *end || c->id <= 0) {
+	c->rep.id = id ? strtoll(id, &end, 10) : 0;
+	if (!id || *end || c->rep.id <= 0) {
 		http_reply_error(r, 400, NULL, "id must be an outbox message "
 				 "id");
 		return;
@@ -469,7 +438,7 @@ void api_sms_status_kannel(http_req *r)
 				 "type (1, 2, 4, 8 or 16)");
 		return;
 	}
-	c->status = sms_kannel_status((int)t);
-	snprintf(c->error, sizeof c->error, "kannel dlr %ld", t);
+	c->rep.status = sms_kannel_status((int)t);
+	snprintf(c->rep.error, sizeof c->rep.error, "kannel dlr %ld", t);
 	status_submit(r, c);
 }

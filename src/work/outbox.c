@@ -147,3 +147,25 @@ int outbox_apply_status(store_outbox *m, int status, const char *error,
 		snprintf(m->error, sizeof m->error, "%s", error ? error : "");
 	return 1;
 }
+
+int outbox_report_apply(store *st, void *arg)
+{
+	outbox_report *c = arg;
+	store_outbox m;
+	store_err e;
+
+	c->found = 0;
+	e = c->id ? store_outbox_get(st, c->id, &m)
+		  : store_outbox_by_provider_id(st, c->provider,
+						c->provider_id, &m);
+	if (e == STORE_NOTFOUND ||
+	    (!e && c->dedupe[0] && strcmp(c->dedupe, m.dedupe) != 0))
+		return 0; /* not ours, or long gone: nothing to do */
+	c->found = !e;
+	if (!e && outbox_apply_status(&m, c->status, c->error, c->now_ms))
+		e = store_outbox_update(st, &m);
+	if (!e && c->opted_out)
+		e = outbox_provider_opt_out(st, &m, c->now_ms);
+	c->err = e;
+	return e != STORE_OK;
+}

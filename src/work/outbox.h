@@ -63,4 +63,23 @@ store_err outbox_provider_opt_out(store *st, const store_outbox *m,
 int outbox_apply_status(store_outbox *m, int status, const char *error,
 			int64_t now_ms);
 
+/* A status report as a writer job: the message is named by its outbox id
+ * (and, if given, its dedupe key) or by the provider's id. A report for
+ * a message that is not ours, or long gone, changes nothing. */
+typedef struct {
+	int64_t id;            /* the outbox id, or 0: find by provider id */
+	char dedupe[STORE_DEDUPE_MAX + 1];
+	char provider[STORE_PROVIDER_MAX + 1];
+	char provider_id[STORE_MSGID_MAX + 1];
+	int status;            /* sms_status */
+	int opted_out;         /* Twilio 21610 */
+	char error[STORE_ERRTEXT_MAX + 1];
+	int64_t now_ms;
+	int found;             /* out */
+	store_err err;         /* out */
+} outbox_report;
+
+/* A writer_fn; arg is an outbox_report. */
+int outbox_report_apply(store *st, void *arg);
+
 #endif
