@@ -8,11 +8,14 @@
 #define OPTD_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 #define CLOCK_ISO_MAX 64 /* "2026-11-26T07:56:29.123Z", with room gcc can prove */
 
 int64_t clock_now_ms(void);  /* wall clock, Unix epoch */
 int64_t clock_mono_us(void); /* monotonic, for durations */
+/* The time ms from now on clock clk, for pthread_cond_timedwait(). */
+struct timespec clock_deadline(clockid_t clk, int64_t ms);
 void clock_iso(int64_t ms, char out[CLOCK_ISO_MAX]);
 void clock_iso_now(char out[CLOCK_ISO_MAX]);
 /*

@@ -1,5 +1,6 @@
 /* wake: see wake.h. */
 #include "lib/wake.h"
+#include "lib/clock.h"
 
 #include <time.h>
 
@@ -50,13 +51,7 @@ void wake_sleep(wake *w, unsigned long seen, int64_t ms)
 
 	if (ms <= 0)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	ts = clock_deadline(CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop && w->signals == seen &&
 	       pthread_cond_timedwait(&w->cv, &w->mu, &ts) == 0)
