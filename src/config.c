@@ -38,6 +38,7 @@ static const struct {
 	{"kannel-secret", "OPTD_KANNEL_SECRET"},
 	{"kannel-dlr-mask", "OPTD_KANNEL_DLR_MASK"},
 	{"kannel-replies", "OPTD_KANNEL_REPLIES"},
+	{"kannel-box", "OPTD_KANNEL_BOX"},
 	{"flow-runners", "OPTD_FLOW_RUNNERS"},
 	{"flow-webhook-timeout-ms", "OPTD_FLOW_WEBHOOK_TIMEOUT_MS"},
 	{"flow-retry-base-ms", "OPTD_FLOW_RETRY_BASE_MS"},
@@ -105,6 +106,19 @@ static int set_sms(config *c, const char *name, const char *v,
 		if (strlen(v) >= cap)
 			goto bad;
 		snprintf(dst, cap, "%s", v);
+		return 0;
+	}
+	if (strcmp(name, "kannel-box") == 0) {
+		if (!*v) {
+			c->kannel_box.host[0] = '\0';
+			return 0;
+		}
+		if (kbl_parse_addr(v, &c->kannel_box) != 0) {
+			snprintf(err, CONFIG_ERR_MAX, "invalid --kannel-box "
+				 "\"%.64s\" (HOST:PORT, bearerbox's "
+				 "smsbox-port)", v);
+			return -1;
+		}
 		return 0;
 	}
 	if (strcmp(name, "kannel-replies") == 0) {

@@ -12,6 +12,7 @@
 #include "http/server.h"
 #include "lib/log.h"
 #include "sms/provider.h"
+#include "sms/kboxlink.h"
 #include "store/store.h"
 #include "work/flows.h"
 #include "work/sender.h"
@@ -40,6 +41,8 @@ typedef struct {
 	sender_conf sender;
 	flows_conf flows; /* docs/flows.md, Settings */
 	int kannel_inline; /* --kannel-replies inline: replies in the answer */
+	/* --kannel-box HOST:PORT: bearerbox's smsbox-port, "" for none */
+	kbl_conf kannel_box;
 } config;
 
 /* Defaults, then the environment. 0 or -1 with err filled. */

@@ -14,6 +14,8 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/secret.h"
+#include "sms/kboxlink.h"
+#include "work/kboxd.h"
 #include "work/manage.h"
 
 #include <signal.h>
@@ -109,6 +111,8 @@ static int wait_for_signal(void)
 int serve_run(const config *cfg)
 {
 	app a = {0};
+	kbl *link = NULL;
+	kboxd *kbox = NULL;
 	char shown[STORE_URL_MAX];
 	http_server *srv = NULL;
 	sigset_t set;
@@ -165,7 +169,17 @@ int serve_run(const config *cfg)
 		log_error("cannot start the writer");
 		goto out;
 	}
-	a.snd = sender_start(a.st, a.wr, &cfg->sender, serr);
+	sender_conf sc = cfg->sender;
+	if (cfg->kannel_box.host[0]) {
+		kbl_conf kc = cfg->kannel_box;
+		kc.dlr_mask = pc->kannel_dlr_mask;
+		if (!(link = kbl_new(&kc))) {
+			log_error("cannot start the Kannel box link");
+			goto out;
+		}
+		sc.provider.kannel_box = link;
+	}
+	a.snd = sender_start(a.st, a.wr, &sc, serr);
 	if (!a.snd) {
 		log_error("cannot start the SMS sender (--sms-provider %s): %s",
 			  sms_provider_name(pc->kind), serr);
@@ -175,6 +189,18 @@ int serve_run(const config *cfg)
 	if (!a.flows) {
 		log_error("cannot start the flow runners");
 		goto out;
+	}
+	if (link) {
+		kboxd_conf kd = {.st = a.st, .wr = a.wr, .snd = a.snd,
+				 .flows = a.flows,
+				 .inline_replies = cfg->kannel_inline &&
+						   pc->kind ==
+							   SMS_PROVIDER_KANNEL};
+		memcpy(kd.region, cfg->default_region, sizeof kd.region);
+		if (!(kbox = kboxd_start(&kd, link))) {
+			log_error("cannot start the Kannel box link");
+			goto out;
+		}
 	}
 	he = http_server_start(&cfg->http, &a, &srv);
 	if (he) {
@@ -201,8 +227,12 @@ out:
 			 (unsigned long long)jobs, (unsigned long long)batches);
 	}
 	flows_stop(a.flows);
+	kboxd_stop(kbox); /* also lets a sender waiting on bearerbox go */
+	kbl_stop(link);
 	sender_stop(a.snd);
 	writer_stop(a.wr); /* commits and answers whatever is queued */
+	kboxd_free(kbox);
+	kbl_free(link);
 	http_server_stop(srv);
 	rl_free(a.limits);
 	store_close(a.st);

@@ -1,5 +1,6 @@
 /*
- * kannel: smsbox's sendsms interface.
+ * kannel: smsbox's sendsms interface, or bearerbox's box link when optd
+ * runs as a box (--kannel-box) and the group names no sendsms URL.
  *
  *   GET {sendsms-url}?username&password&from&to&text&charset=UTF-8
  *       &coding=0|2&dlr-mask&dlr-url
@@ -18,6 +19,7 @@
  */
 #include "sms/sms_int.h"
 #include "core/smsenc.h"
+#include "sms/kboxlink.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -100,6 +102,22 @@ static void kannel_url(const sms_provider_conf *c, const sms_send_req *r,
 	}
 }
 
+/* Through bearerbox itself: done once bearerbox has stored it. */
+static sms_err kannel_box_send(sms_provider *p, const sms_send_req *r,
+			       sms_send_res *res)
+{
+	long timeout = p->c.timeout_ms ? p->c.timeout_ms
+				       : SMS_TIMEOUT_MS_DEFAULT;
+	sms_err e;
+
+	sms_res_reset(res, 0);
+	e = kbl_send_wait(p->c.kannel_box, r, timeout, res);
+	if (e == SMS_OK)
+		snprintf(res->provider_id, sizeof res->provider_id,
+			 "kannel-%" PRId64, r->outbox_id);
+	return e;
+}
+
 sms_err sms_kannel_send(sms_provider *p, const sms_send_req *r,
 			sms_send_res *res)
 {
@@ -108,6 +126,8 @@ sms_err sms_kannel_send(sms_provider *p, const sms_send_req *r,
 	long st;
 	sms_err e;
 
+	if (p->c.kannel_box && !p->c.kannel_url[0])
+		return kannel_box_send(p, r, res);
 	if (smsenc_measure(r->body, strlen(r->body), &enc) != SMSENC_OK) {
 		sms_res_error(res, "kannel: body cannot be encoded");
 		return SMS_FAIL;

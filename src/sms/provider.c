@@ -168,9 +168,10 @@ static sms_err sms_conf_check(const sms_provider_conf *c, char *err)
 					     "(--twilio-auth-token)");
 		break;
 	case SMS_PROVIDER_KANNEL:
-		if (!c->kannel_url[0])
-			return sms_conf_fail(err, "kannel: sendsms URL not set "
-					     "(--kannel-sendsms-url)");
+		if (!c->kannel_url[0] && !c->kannel_box)
+			return sms_conf_fail(err, "kannel: neither a sendsms "
+					     "URL (--kannel-sendsms-url) nor "
+					     "a box link (--kannel-box)");
 		break;
 	default:
 		return sms_conf_fail(err, "unknown sms provider %d",
@@ -204,8 +205,11 @@ sms_err sms_provider_open(const sms_provider_conf *c, sms_provider **out,
 	p->log_fd = -1;
 	if (!p->c.timeout_ms)
 		p->c.timeout_ms = SMS_TIMEOUT_MS_DEFAULT;
+	/* a Kannel reached only through the box link needs no HTTP */
 	e = c->kind == SMS_PROVIDER_LOG ? sms_log_open(p, err)
-					: sms_http_open(p, err);
+	    : c->kind == SMS_PROVIDER_KANNEL && !c->kannel_url[0]
+		    ? SMS_OK
+		    : sms_http_open(p, err);
 	if (e != SMS_OK)
 		goto out;
 	*out = p;

@@ -1,7 +1,8 @@
 /*
  * provider: hand one outbox message to an SMS gateway and say what became
  * of it. Three providers: `log` (a JSON line per message in a local file),
- * `twilio` (the Messages API) and `kannel` (smsbox's sendsms).
+ * `twilio` (the Messages API) and `kannel` (smsbox's sendsms, or
+ * bearerbox itself through the box link, sms/kboxlink.h).
  *
  * Only src/sms/ speaks to gateways (libcurl). A provider is used by one
  * thread at a time (the outbox sender); it keeps its connection alive
@@ -66,6 +67,9 @@ typedef struct {
 	char kannel_pass[SMS_SECRET_MAX];
 	char kannel_secret[SMS_SECRET_MAX]; /* put in the dlr-url */
 	int kannel_dlr_mask;
+	/* optd as a box of bearerbox (--kannel-box): messages go there, not
+	 * to a sendsms URL, when the group sets no URL of its own */
+	struct kbl *kannel_box;
 	/* optd's own base URL as the gateway reaches it, for callbacks */
 	char public_url[SMS_URL_MAX];
 	long timeout_ms; /* 0 means SMS_TIMEOUT_MS_DEFAULT */

@@ -1,4 +1,5 @@
-"""kannel: run the real Kannel (bearerbox + smsbox) on loopback for one
+"""kannel: run the real Kannel (bearerbox + smsbox, or bearerbox alone with
+optd as its box: Kannel(box=True)) on loopback for one
 test, with fakesmsc (kannel-extras) as the phone side.
 
     with Kannel(get_url="http://127.0.0.1:P/sms/inbound/kannel?"
@@ -88,9 +89,12 @@ class KannelError(AssertionError):
 
 
 class Kannel:
-    def __init__(self, get_url, username="optd", password=None, tmp=None,
-                 inline=False):
-        self.get_url = get_url
+    def __init__(self, get_url="", username="optd", password=None, tmp=None,
+                 inline=False, box=False):
+        # box: no smsbox; optd connects to bearerbox's box port itself
+        # (--kannel-box) and the sms-service below is never used
+        self.box = box
+        self.get_url = get_url or "http://127.0.0.1:9/unused"
         # inline: the get-url's answer is the reply (optd's
         # --kannel-replies inline), so Kannel sends one non-empty answer
         self.service_replies = ("max-messages = 1\nomit-empty = true"
@@ -111,6 +115,9 @@ class Kannel:
         return "http://127.0.0.1:%d/cgi-bin/sendsms" % self.sendsms_port
 
     def optd_flags(self):
+        if self.box:
+            return ["--sms-provider", "kannel", "--kannel-box",
+                    "127.0.0.1:%d" % self.smsbox_port]
         return ["--sms-provider", "kannel",
                 "--kannel-sendsms-url", self.sendsms_url,
                 "--kannel-username", self.username,
@@ -184,6 +191,8 @@ get-url = %s
         try:
             self._wait(lambda: self._listening(self.smsbox_port), timeout,
                        "bearerbox listening")
+            if self.box:
+                return self
             self.smsbox = self._spawn(SMSBOX, "sb.out")
             self._wait(self._ready, timeout, "smsbox connected")
         except BaseException:
@@ -225,9 +234,15 @@ get-url = %s
             return ""
 
     def _ready(self):
+        return self.box_online() and self._listening(self.sendsms_port)
+
+    def box_online(self):
+        """A box (smsbox, or optd with --kannel-box) is connected."""
         s = self.status()
-        return "smsbox:" in s and "on-line" in s and \
-            self._listening(self.sendsms_port)
+        return re.search(r"smsbox:\S*, IP [^\n]*on-line", s) is not None
+
+    def wait_box(self, timeout=15.0):
+        self._wait(self.box_online, timeout, "box connected")
 
     def smsc_online(self):
         return re.search(r"FAKE:%d \(online" % self.smsc_port,

@@ -256,6 +256,10 @@ INVALID = [
     (["--db-writers", "9"], {}, ["db-writers", "9"]),
     ([], {"OPTD_DB_WRITERS": "two"}, ["OPTD_DB_WRITERS", "two"]),
     (["--nodes", "0"], {}, ["nodes"]),
+    (["--kannel-box", "nohost"], {}, ["--kannel-box", "nohost"]),
+    (["--kannel-box", "127.0.0.1:0"], {}, ["--kannel-box", "HOST:PORT"]),
+    (["--kannel-box", "127.0.0.1:99999"], {}, ["--kannel-box"]),
+    ([], {"OPTD_KANNEL_BOX": ":13001"}, ["kannel-box", ":13001"]),
     ([], {"OPTD_NODES": "-3"}, ["OPTD_NODES", "-3"]),
 ]
 
