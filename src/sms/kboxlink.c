@@ -34,6 +34,9 @@
 #define KBL_BACKOFF_MAX_MS 5000
 #define KBL_TMP_RETRY_MS 1000
 #define KBL_IDLE_MS 1000
+#define KBL_PROBE_MS 250          /* while bearerbox stops */
+#define KBL_STOPPING_MAX_MS 30000 /* a bearerbox that says it stops and
+				     never does is connected to again */
 
 typedef struct {
 	pthread_cond_t cv;
@@ -249,10 +252,15 @@ static void new_uuid(kbl *l, char out[KBOX_UUID_LEN + 1])
 	memcpy(b, l->rnd, 8);
 	for (int i = 0; i < 8; i++)
 		b[8 + i] = (unsigned char)(s >> (56 - 8 * i));
-	snprintf(out, KBOX_UUID_LEN + 1, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
-		 b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 15];
+	}
+	out[o] = '\0';
 }
 
 static item *item_new(const char *frame, size_t len)
@@ -620,8 +628,9 @@ static int dispatch(kbl *l, uint64_t conn, const kbox_msg *m)
 	}
 }
 
-/* Frames from fd until it breaks or says something we cannot read. */
-static void read_loop(kbl *l, int fd, uint64_t conn)
+/* Frames from fd until it breaks or says something we cannot read; 1
+ * when it ended because bearerbox said it is stopping. */
+static int read_loop(kbl *l, int fd, uint64_t conn)
 {
 	size_t have = 0;
 
@@ -630,7 +639,7 @@ static void read_loop(kbl *l, int fd, uint64_t conn)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return;
+			return 0;
 		have += (size_t)n;
 		size_t off = 0;
 		while (have - off >= KBOX_HEADER) {
@@ -642,7 +651,7 @@ static void read_loop(kbl *l, int fd, uint64_t conn)
 				log_error("kannel box: bearerbox sent a "
 					  "frame longer than %d bytes",
 					  KBOX_FRAME_MAX);
-				return;
+				return 0;
 			}
 			if (have - off - KBOX_HEADER < (size_t)len)
 				break;
@@ -651,11 +660,11 @@ static void read_loop(kbl *l, int fd, uint64_t conn)
 			if (e) {
 				log_error("kannel box: unreadable message from "
 					  "bearerbox: %s", kbox_strerror(e));
-				return;
+				return 0;
 			}
 			off += KBOX_HEADER + (size_t)len;
 			if (!dispatch(l, conn, &m))
-				return;
+				return 1;
 		}
 		memmove(l->rbuf, l->rbuf + off, have - off);
 		have -= off;
@@ -709,6 +718,76 @@ static int identify(int fd)
 	       write_all(fd, buf, len) ? -1 : 0;
 }
 
+/* Sleep ms (under l->mu), unless stopped meanwhile. */
+static void pause_ms(kbl *l, int64_t ms)
+{
+	int64_t until = clock_mono_us() / 1000 + ms, now;
+
+	while (!l->stop && (now = clock_mono_us() / 1000) < until)
+		wait_ms(l, until - now);
+}
+
+/*
+ * Bearerbox said it is stopping, and it waits for its boxes to go before
+ * it exits: connecting again at once would keep it from ever exiting.
+ * Wait (under l->mu) until its port refuses, or KBL_STOPPING_MAX_MS.
+ */
+static void await_exit(kbl *l)
+{
+	int64_t until = clock_mono_us() / 1000 + KBL_STOPPING_MAX_MS;
+	char err[SMS_ERR_MAX];
+
+	while (!l->stop && clock_mono_us() / 1000 < until) {
+		pthread_mutex_unlock(&l->mu);
+		int fd = dial(&l->c, err);
+		if (fd >= 0)
+			close(fd);
+		pthread_mutex_lock(&l->mu);
+		if (fd < 0)
+			return;
+		pause_ms(l, KBL_PROBE_MS);
+	}
+}
+
+/* A connection, identified, or -1 with err set. */
+static int connect_box(kbl *l, char err[SMS_ERR_MAX])
+{
+	int fd = dial(&l->c, err);
+
+	if (fd >= 0 && identify(fd) != 0) {
+		snprintf(err, SMS_ERR_MAX, "%s", strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* One connection's life, from connected to closed (under l->mu). */
+static void serve_conn(kbl *l, int fd)
+{
+	uint64_t conn = ++l->conn;
+	int stopping;
+
+	l->fd = fd;
+	requeue_sent(l);
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	log_info("kannel box: connected to bearerbox at %s:%u", l->c.host,
+		 l->c.port);
+	stopping = read_loop(l, fd, conn);
+	pthread_mutex_lock(&l->mu);
+	l->fd = -1;
+	while (l->writing)
+		pthread_cond_wait(&l->cv, &l->mu);
+	close(fd);
+	if (l->stop)
+		return;
+	log_warn("kannel box: lost bearerbox at %s:%u; connecting again",
+		 l->c.host, l->c.port);
+	if (stopping)
+		await_exit(l);
+}
+
 static void *reader_main(void *arg)
 {
 	kbl *l = arg;
@@ -719,48 +798,23 @@ static void *reader_main(void *arg)
 	pthread_mutex_lock(&l->mu);
 	while (!l->stop) {
 		pthread_mutex_unlock(&l->mu);
-		int fd = dial(&l->c, err);
-		if (fd >= 0 && identify(fd) != 0) {
-			snprintf(err, sizeof err, "%s", strerror(errno));
-			close(fd);
-			fd = -1;
-		}
+		int fd = connect_box(l, err);
 		pthread_mutex_lock(&l->mu);
-		if (fd < 0) {
+		if (fd >= 0 && l->stop) {
+			close(fd);
+		} else if (fd >= 0) {
+			reported = 0;
+			backoff = KBL_BACKOFF_MIN_MS;
+			serve_conn(l, fd);
+		} else {
 			if (!reported++)
 				log_warn("kannel box: cannot reach bearerbox "
 					 "at %s:%u: %s; trying again",
 					 l->c.host, l->c.port, err);
-			int64_t until = clock_mono_us() / 1000 + backoff, now;
-			while (!l->stop &&
-			       (now = clock_mono_us() / 1000) < until)
-				wait_ms(l, until - now);
+			pause_ms(l, backoff);
 			backoff = backoff * 2 > KBL_BACKOFF_MAX_MS
 					  ? KBL_BACKOFF_MAX_MS : backoff * 2;
-			continue;
 		}
-		if (l->stop) {
-			close(fd);
-			break;
-		}
-		l->fd = fd;
-		uint64_t conn = ++l->conn;
-		requeue_sent(l);
-		pthread_cond_broadcast(&l->cv);
-		pthread_mutex_unlock(&l->mu);
-		log_info("kannel box: connected to bearerbox at %s:%u",
-			 l->c.host, l->c.port);
-		reported = 0;
-		backoff = KBL_BACKOFF_MIN_MS;
-		read_loop(l, fd, conn);
-		pthread_mutex_lock(&l->mu);
-		l->fd = -1;
-		while (l->writing)
-			pthread_cond_wait(&l->cv, &l->mu);
-		close(fd);
-		if (!l->stop)
-			log_warn("kannel box: lost bearerbox at %s:%u; "
-				 "connecting again", l->c.host, l->c.port);
 	}
 	pthread_mutex_unlock(&l->mu);
 	return NULL;

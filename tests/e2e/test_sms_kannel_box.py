@@ -4,7 +4,9 @@ smsbox and no HTTP between them. First against the real Kannel
 reports back, double opt-in, the outbox sender on the link, a bearerbox
 that goes away and comes back. Then against a scripted bearerbox
 (fake_bearerbox.py) for what the real one will not do on cue."""
+import signal
 import struct
+import subprocess
 import time
 
 import kannel
@@ -69,8 +71,10 @@ def test_keywords_through_bearerbox():
 
 def test_outbox_sender_on_the_link_and_bearerbox_restarts():
     """Replies through the outbox (the default): the sender hands them to
-    bearerbox on the link. Bearerbox stops and starts again: optd
-    connects again, and a message queued meanwhile is delivered once."""
+    bearerbox on the link. Bearerbox stops (SIGTERM: it tells its boxes
+    and waits for them to go, so optd must not come straight back) and
+    starts again: optd connects again, and a message queued meanwhile is
+    delivered once."""
     k, o = box_kannel_and_optd("--sms-timeout-ms", "1000")
     with k, o:
         k.wait_box()
@@ -80,6 +84,12 @@ def test_outbox_sender_on_the_link_and_bearerbox_restarts():
         expect(got == [ms[0]["body"]], "the confirmation, by the sender",
                (got, ms))
         wait_state(o, ms[0]["id"], "delivered")
+        k.bearerbox.send_signal(signal.SIGTERM)
+        try:
+            k.bearerbox.wait(15)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("bearerbox did not stop with optd "
+                                 "connected: %s" % o.log_text()[-1500:])
         k.stop()
         r = o.post("/admin/messages", {"group_id": "promo", "to": p,
                                        "body": "Acme: sale today"})
