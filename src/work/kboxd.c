@@ -14,20 +14,54 @@
 
 #define KBOXD_BODY_CHARS 1600 /* as the webhooks: Twilio's limit */
 
+typedef struct mo_job {
+	writer_job job;
+	struct kboxd *d;
+	kbl_ref ref;
+	struct mo_job *free_next;
+	inb_job in;
+} mo_job;
+
 struct kboxd {
 	kboxd_conf c;
 	kbl *link;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	size_t inflight; /* jobs submitted and not done */
+	/* Jobs kept for reuse: a message's job is large, and getting it from
+	 * malloc and back from another thread made the heap shrink and grow
+	 * again, a page fault per page, at every message. */
+	mo_job *spare;
+	size_t n_spare;
 };
 
-typedef struct {
-	writer_job job;
-	kboxd *d;
-	kbl_ref ref;
-	inb_job in;
-} mo_job;
+static mo_job *mo_get(kboxd *d)
+{
+	mo_job *j;
+
+	pthread_mutex_lock(&d->mu);
+	if ((j = d->spare)) {
+		d->spare = j->free_next;
+		d->n_spare--;
+	}
+	pthread_mutex_unlock(&d->mu);
+	if (j)
+		memset(j, 0, sizeof *j);
+	return j ? j : calloc(1, sizeof *j);
+}
+
+static void mo_put(kboxd *d, mo_job *j)
+{
+	pthread_mutex_lock(&d->mu);
+	if (d->n_spare < KBOXD_SPARE_MAX) {
+		j->free_next = d->spare;
+		d->spare = j;
+		d->n_spare++;
+		j = NULL;
+	}
+	pthread_mutex_unlock(&d->mu);
+	free(j);
+}
 
 static void inflight(kboxd *d, int delta)
 {
@@ -58,7 +92,7 @@ static void mo_done(writer_job *job)
 			 "keeps it", j->ref.id, store_strerror(job->commit
 			 ? job->commit : in->err ? in->err : STORE_IO));
 		kbl_ack(d->link, &j->ref, KBOX_ACK_FAILED_TMP, KBOXD_RETRY_MS);
-		free(j);
+		mo_put(d, j);
 		inflight(d, -1);
 		return;
 	}
@@ -79,7 +113,7 @@ static void mo_done(writer_job *job)
 	if (in->runs)
 		flows_wake(d->c.flows);
 	kbl_ack(d->link, &j->ref, KBOX_ACK_SUCCESS, 0);
-	free(j);
+	mo_put(d, j);
 	inflight(d, -1);
 }
 
@@ -116,7 +150,7 @@ static const char *mo_fill(mo_job *j, const kbox_msg *m)
 
 static void on_message(kboxd *d, const kbox_msg *m, const kbl_ref *r)
 {
-	mo_job *j = calloc(1, sizeof *j);
+	mo_job *j = mo_get(d);
 	const char *problem;
 
 	if (!j) {
@@ -126,7 +160,7 @@ static void on_message(kboxd *d, const kbox_msg *m, const kbl_ref *r)
 	if ((problem = mo_fill(j, m))) {
 		log_warn("kannel box: message %s refused: %s", r->id, problem);
 		kbl_ack(d->link, r, KBOX_ACK_FAILED, 0);
-		free(j);
+		mo_put(d, j);
 		return;
 	}
 	j->d = d;
@@ -267,6 +301,11 @@ void kboxd_free(kboxd *d)
 {
 	if (!d)
 		return;
+	while (d->spare) {
+		mo_job *j = d->spare;
+		d->spare = j->free_next;
+		free(j);
+	}
 	pthread_cond_destroy(&d->cv);
 	pthread_mutex_destroy(&d->mu);
 	free(d);

@@ -27,6 +27,7 @@
 #include "work/writer.h"
 
 #define KBOXD_RETRY_MS 1000 /* before "try again" after a failed job */
+#define KBOXD_SPARE_MAX 1024 /* message jobs kept for reuse */
 #define KBOXD_DRAIN_MS 5000 /* a stop waits this long for each of the
 			       jobs in the writer and the link's queue */
 
