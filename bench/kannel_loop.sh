@@ -3,13 +3,16 @@
 # second, against Kannel on its own, in one run:
 #   - Kannel alone: bearerbox and smsbox, an sms-service answering every
 #     message with a static text (max-messages = 1)
-#   - Kannel with optd in the loop: the sms-service calls optd's
-#     /sms/inbound/kannel (get-url); optd records the message, changes
-#     consent and stores the reply in its outbox, all committed, then
-#     answers with the reply, which Kannel sends (REPLIES=inline, the
-#     default: optd's --kannel-replies inline, max-messages = 1); or
-#     (REPLIES=sendsms) answers empty and its outbox sender hands the
-#     reply to smsbox's sendsms (max-messages = 0)
+#   - Kannel with optd in the loop. LINK=box (the default): optd is a box
+#     of bearerbox in smsbox's place (--kannel-box); it records the
+#     message, changes consent and stores the reply, all committed, then
+#     hands bearerbox the reply and the message's ack (REPLIES=inline,
+#     the default), or its outbox sender sends the reply on the same link
+#     (REPLIES=sendsms). LINK=geturl: smsbox runs and its sms-service
+#     calls optd's /sms/inbound/kannel; optd answers with the reply, which
+#     Kannel sends (REPLIES=inline, max-messages = 1), or answers empty
+#     and its outbox sender hands the reply to smsbox's sendsms
+#     (REPLIES=sendsms, max-messages = 0)
 # Kannel's fakesmsc is the phone network in both: it sends N messages
 # (default 5,000, as fast as it can) from 1,000 phones, each START or STOP
 # at random, to the group's number, and the clock runs until it has
@@ -19,8 +22,11 @@
 #   bench/kannel_loop.sh
 #   N=20000 bench/kannel_loop.sh
 #   OPTD_FLAGS="--kannel-dlr-mask 0" bench/kannel_loop.sh   more optd flags
-#   REPLIES=sendsms bench/kannel_loop.sh     replies through sendsms
+#   LINK=geturl bench/kannel_loop.sh         optd behind smsbox's get-url
+#   REPLIES=sendsms bench/kannel_loop.sh     replies through the outbox
 #   PENDING=64 bench/kannel_loop.sh          smsbox's max-pending-requests
+#   MAX_PENDING=100 bench/kannel_loop.sh     bearerbox's smsbox-max-pending
+#   DLR_MASK=27 bench/kannel_loop.sh         with delivery reports
 #   PERF=/tmp/loop.perf bench/kannel_loop.sh also perf record -g on optd
 #                                            (PERF_OPTS replaces -g)
 set -eu
@@ -30,6 +36,15 @@ bench_init optd-bench-kannel
 N=${N:-5000}
 ROUNDS=${ROUNDS:-3}
 REPLIES=${REPLIES:-inline}
+LINK=${LINK:-box}
+# bearerbox's messages in flight to a box at once (its smsbox-max-pending,
+# 100 by default): optd acks each once its commit is durable, so it needs
+# more in flight than smsbox's answer-at-once service does
+MAX_PENDING=${MAX_PENDING:-1000}
+# delivery reports optd asks for (--kannel-dlr-mask): none by default, as
+# Kannel's static service asks for none; 27 (optd's default) adds two
+# reports per reply through bearerbox and optd
+DLR_MASK=${DLR_MASK:-0}
 # smsbox's requests to a service in flight at once (its connections to
 # optd); 512 is Kannel's default.
 PENDING=${PENDING:-512}
@@ -53,6 +68,7 @@ admin-port = $(free_port)
 admin-password = bench
 smsbox-port = ${smsbox_port[$name]}
 box-allow-ip = "127.0.0.1"
+smsbox-max-pending = $MAX_PENDING
 admin-allow-ip = "127.0.0.1"
 log-file = "$tmp/$name-bearerbox.log"
 log-level = 2
@@ -81,12 +97,23 @@ CONF
 }
 
 # bearerbox and smsbox on $tmp/$1.conf; returns once smsbox's sendsms
-# port answers (smsbox opens it after connecting to bearerbox).
-start_kannel() { # name
+# port answers (smsbox opens it after connecting to bearerbox). With a
+# second argument "nosmsbox", bearerbox alone, once its box port answers.
+start_kannel() { # name [nosmsbox]
 	/usr/sbin/bearerbox -v 2 "$tmp/$1.conf" >"$tmp/$1-bearerbox.out" 2>&1 &
 	pids+=($!)
 	bearerbox_pid[$1]=$!
 	sleep 0.5
+	if [ "${2:-}" = nosmsbox ]; then
+		smsbox_pid[$1]=
+		for _ in $(seq 100); do
+			(exec 3<>"/dev/tcp/127.0.0.1/${smsbox_port[$1]}") 2>/dev/null && return
+			sleep 0.1
+		done
+		echo "bearerbox did not start:" >&2
+		cat "$tmp/$1-bearerbox.out" >&2
+		exit 1
+	fi
 	/usr/sbin/smsbox -v 2 "$tmp/$1.conf" >"$tmp/$1-smsbox.out" 2>&1 &
 	pids+=($!)
 	smsbox_pid[$1]=$!
@@ -127,11 +154,11 @@ round() { # name label
 	local got s sent rate b0 s0 o0 b1 s1 o1 hz
 	hz=$(getconf CLK_TCK)
 	b0=$(ticks "${bearerbox_pid[$1]}")
-	s0=$(ticks "${smsbox_pid[$1]}")
+	s0=$(ticks ${smsbox_pid[$1]})
 	o0=$( [ "$1" = optd ] && ticks "$optd_pid" || echo 0)
 	read -r got s sent < <(loop "$1")
 	b1=$(ticks "${bearerbox_pid[$1]}")
-	s1=$(ticks "${smsbox_pid[$1]}")
+	s1=$(ticks ${smsbox_pid[$1]})
 	o1=$( [ "$1" = optd ] && ticks "$optd_pid" || echo 0)
 	rate=$(awk -v n="$got" -v s="$s" 'BEGIN {printf "%.0f", n / s}')
 	[ "$got" -lt "$N" ] && echo "INCOMPLETE: $got of $N replies"
@@ -150,7 +177,7 @@ median() { # file
 
 oport=$(free_port)
 machine
-echo "load: fakesmsc sends $N messages at once (START or STOP from 1,000 phones); the clock stops at the last reply; $ROUNDS rounds each, taking turns"
+echo "load: fakesmsc sends $N messages at once (START or STOP from 1,000 phones); the clock stops at the last reply; $ROUNDS rounds each, taking turns; optd as LINK=$LINK, REPLIES=$REPLIES, DLR_MASK=$DLR_MASK; bearerbox smsbox-max-pending $MAX_PENDING"
 
 kannel_conf alone 'text = "You are subscribed to Bench. Reply STOP to stop."' \
 	'max-messages = 1'
@@ -161,13 +188,20 @@ if [ "$REPLIES" = inline ]; then
 else
 	service_replies=('max-messages = 0')
 fi
-kannel_conf optd \
-	"get-url = \"http://127.0.0.1:$oport/sms/inbound/kannel?from=%p&to=%P&text=%a&id=%I&secret=$secret\"" \
-	"${service_replies[@]}"
+if [ "$LINK" = box ]; then
+	# No sms-service: bearerbox hands every message to optd, its box.
+	kannel_conf optd 'text = "unused: optd is the box"'
+	start_kannel optd nosmsbox
+	link_flags=(--kannel-box "127.0.0.1:${smsbox_port[optd]}")
+else
+	kannel_conf optd \
+		"get-url = \"http://127.0.0.1:$oport/sms/inbound/kannel?from=%p&to=%P&text=%a&id=%I&secret=$secret\"" \
+		"${service_replies[@]}"
+	link_flags=(--kannel-sendsms-url "http://127.0.0.1:${sendsms_port[optd]}/cgi-bin/sendsms")
+fi
 start_optd "$tmp/optd.db" "$oport" "$tmp/optd.log" \
-	--kannel-replies "$REPLIES" \
-	--sms-provider kannel \
-	--kannel-sendsms-url "http://127.0.0.1:${sendsms_port[optd]}/cgi-bin/sendsms" \
+	--kannel-replies "$REPLIES" --kannel-dlr-mask "$DLR_MASK" \
+	--sms-provider kannel "${link_flags[@]}" \
 	--kannel-username optd --kannel-password "$secret" \
 	--kannel-secret "$secret" --public-url "http://127.0.0.1:$oport" \
 	${OPTD_FLAGS:-}
@@ -178,7 +212,14 @@ if [ -n "${PERF:-}" ]; then # optd's profile, all rounds
 fi
 admin_api "$oport" POST /admin/subscription_groups \
 	"{\"id\":\"bench-group\",\"name\":\"Bench\",\"channel\":\"sms\",\"numbers\":[\"$NUMBER\"]}" >/dev/null
-start_kannel optd
+if [ "$LINK" = box ]; then
+	for _ in $(seq 100); do
+		grep -q 'kannel box: connected' "$tmp/optd.log" && break
+		sleep 0.1
+	done
+else
+	start_kannel optd
+fi
 
 for _ in $(seq "$ROUNDS"); do
 	round alone kannel
