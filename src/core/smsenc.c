@@ -58,9 +58,15 @@ static int smsenc_gsm_cost(uint32_t cp)
 	if (cp == '\f' || cp == SMSENC_EURO)
 		return 2;
 	if (cp >= 0x20 && cp < 0x7f) {
-		if (cp == '`')
+		switch (cp) {
+		case '`':
 			return 0;
-		return strchr("[\\]^{|}~", (int)cp) ? 2 : 1;
+		case '[': case '\\': case ']': case '^':
+		case '{': case '|': case '}': case '~':
+			return 2;
+		default:
+			return 1;
+		}
 	}
 	if (cp < 0xa1 || cp > 0x3a9)
 		return 0;

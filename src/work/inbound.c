@@ -8,6 +8,7 @@
 #include "work/smsconf.h"
 #include "work/subs.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,24 @@ static void number_key(const char *raw, const char *region,
 		set_str(out, STORE_ADDR_MAX + 1, p.e164);
 	else
 		set_str(out, STORE_ADDR_MAX + 1, raw);
+}
+
+_Static_assert(offsetof(inb_job, body) < offsetof(inb_job, body_len) &&
+	       offsetof(inb_job, body_len) < offsetof(inb_job, rec) &&
+	       offsetof(inb_job, rec) < offsetof(inb_job, duplicate) &&
+	       offsetof(inb_job, duplicate) < offsetof(inb_job, replies),
+	       "inb_clear() skips body, rec and replies by their order");
+
+void inb_clear(inb_job *j)
+{
+	memset(j, 0, offsetof(inb_job, body));
+	j->body[0] = '\0';
+	memset(&j->body_len, 0,
+	       offsetof(inb_job, rec) - offsetof(inb_job, body_len));
+	j->duplicate = 0;
+	j->n_replies = 0;
+	j->runs = 0;
+	j->err = STORE_OK;
 }
 
 void inb_prepare(inb_job *j)

@@ -52,6 +52,11 @@ typedef struct {
 	store_err err;
 } inb_job;
 
+/* Ready a job for new inputs, as zeroed, without writing its large
+ * buffers (body, rec, replies), which are written before they are read:
+ * a job reused at every message costs no 26 KB memset. */
+void inb_clear(inb_job *j);
+
 /* Parse the addresses: call once the inputs are set, before the job is
  * submitted, on the calling thread (phone parsing is the costly part of
  * a message, and the writer is one thread). */

@@ -8,6 +8,7 @@
 #include "work/outbox.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +46,11 @@ static mo_job *mo_get(kboxd *d)
 		d->n_spare--;
 	}
 	pthread_mutex_unlock(&d->mu);
-	if (j)
-		memset(j, 0, sizeof *j);
-	return j ? j : calloc(1, sizeof *j);
+	if (!j)
+		return calloc(1, sizeof *j);
+	memset(j, 0, offsetof(mo_job, in));
+	inb_clear(&j->in);
+	return j;
 }
 
 static void mo_put(kboxd *d, mo_job *j)
