@@ -290,8 +290,9 @@ static void ack_frame(const kbl_ref *r, int nack, char *buf, size_t *len)
 /* The message's frame into buf (KBL_MT_FRAME_MAX bytes), as smsbox would
  * send it: mt_reply, GSM text as UTF-8 (coding 0) or UCS-2 as UTF-16BE
  * (coding 2), core/smsenc deciding, and a dlr_url naming the row. */
-static sms_err mt_frame(kbl *l, const sms_send_req *r, const char *uuid,
-			char *buf, size_t *len, char err[SMS_ERR_MAX])
+static sms_err mt_frame(kbl *l, const sms_send_req *r, const char *smsc,
+			const char *uuid, char *buf, size_t *len,
+			char err[SMS_ERR_MAX])
 {
 	static __thread char ucs[2 * SMS_BODY_MAX];
 	char dlr[64 + SMS_DEDUPE_MAX];
@@ -307,6 +308,7 @@ static sms_err mt_frame(kbl *l, const sms_send_req *r, const char *uuid,
 	kbox_init(&m, KBOX_SMS);
 	m.sender = kbox_cstr(r->from && r->from[0] ? r->from : NULL);
 	m.receiver = kbox_cstr(r->to);
+	m.smsc_id = kbox_cstr(smsc && smsc[0] ? smsc : NULL);
 	m.msgdata.p = r->body;
 	m.msgdata.len = (int32_t)blen;
 	m.coding = KBOX_CODING_7BIT;
@@ -337,8 +339,8 @@ static sms_err mt_frame(kbl *l, const sms_send_req *r, const char *uuid,
 }
 
 /* Queue the message; w (may be NULL) waits for its ack. */
-static sms_err enqueue_mt(kbl *l, const sms_send_req *r, waiter *w,
-			  size_t limit, char err[SMS_ERR_MAX])
+static sms_err enqueue_mt(kbl *l, const sms_send_req *r, const char *smsc,
+			  waiter *w, size_t limit, char err[SMS_ERR_MAX])
 {
 	static __thread char buf[KBL_MT_FRAME_MAX];
 	char uuid[KBOX_UUID_LEN + 1];
@@ -349,7 +351,7 @@ static sms_err enqueue_mt(kbl *l, const sms_send_req *r, waiter *w,
 	pthread_mutex_lock(&l->mu);
 	new_uuid(l, uuid);
 	pthread_mutex_unlock(&l->mu);
-	if ((e = mt_frame(l, r, uuid, buf, &len, err)))
+	if ((e = mt_frame(l, r, smsc, uuid, buf, &len, err)))
 		return e;
 	if (!(it = item_new(buf, len))) {
 		snprintf(err, SMS_ERR_MAX, "kannel: out of memory");
@@ -378,9 +380,10 @@ static sms_err enqueue_mt(kbl *l, const sms_send_req *r, waiter *w,
 	return SMS_OK;
 }
 
-sms_err kbl_send(kbl *l, const sms_send_req *r, char err[SMS_ERR_MAX])
+sms_err kbl_send(kbl *l, const sms_send_req *r, const char *smsc,
+		 char err[SMS_ERR_MAX])
 {
-	return enqueue_mt(l, r, NULL, SIZE_MAX, err);
+	return enqueue_mt(l, r, smsc, NULL, SIZE_MAX, err);
 }
 
 sms_err kbl_send_wait(kbl *l, const sms_send_req *r, long timeout_ms,
@@ -391,7 +394,7 @@ sms_err kbl_send_wait(kbl *l, const sms_send_req *r, long timeout_ms,
 	sms_err e;
 
 	cond_init(&w.cv);
-	if ((e = enqueue_mt(l, r, &w, KBL_BACKLOG_MAX, res->error)))
+	if ((e = enqueue_mt(l, r, NULL, &w, KBL_BACKLOG_MAX, res->error)))
 		goto out;
 	ts = clock_deadline(CLOCK_MONOTONIC, timeout_ms);
 	pthread_mutex_lock(&l->mu);

@@ -36,6 +36,7 @@
 #define KBL_HEARTBEAT_MS 30000
 #define KBL_TMP_TRIES 10
 #define KBL_DLR_PREFIX "optd:" /* dlr_url: optd:OUTBOX_ID:DEDUPE */
+#define KBL_SMSC_ID_MAX 64     /* bytes of an SMSC's id kept for replies */
 
 typedef struct kbl kbl;
 
@@ -80,9 +81,12 @@ void kbl_free(kbl *l); /* NULL-safe; stops first */
 
 /* Queue the ack of a message handed over, at once or after delay_ms. */
 void kbl_ack(kbl *l, const kbl_ref *r, int nack, int64_t delay_ms);
-/* Queue a message for bearerbox (reply kind: mt_reply); its fate goes to
- * the refused function only if bearerbox refuses it. */
-sms_err kbl_send(kbl *l, const sms_send_req *r, char err[SMS_ERR_MAX]);
+/* Queue a message for bearerbox (reply kind: mt_reply), through the SMSC
+ * smsc when not NULL (a reply leaves by the link its message came in
+ * by, as smsbox's do); its fate goes to the refused function only if
+ * bearerbox refuses it. */
+sms_err kbl_send(kbl *l, const sms_send_req *r, const char *smsc,
+		 char err[SMS_ERR_MAX]);
 /* Send and wait up to timeout_ms for bearerbox's ack (the provider). */
 sms_err kbl_send_wait(kbl *l, const sms_send_req *r, long timeout_ms,
 		      sms_send_res *res);

@@ -19,6 +19,7 @@ typedef struct mo_job {
 	writer_job job;
 	struct kboxd *d;
 	kbl_ref ref;
+	char smsc[KBL_SMSC_ID_MAX + 1]; /* the SMSC it came by, or "" */
 	struct mo_job *free_next;
 	inb_job in;
 } mo_job;
@@ -107,7 +108,7 @@ static void mo_done(writer_job *job)
 		if (o->state == STORE_OUT_QUEUED)
 			queued = 1;
 		else if (o->state == STORE_OUT_SENT &&
-			 kbl_send(d->link, &r, err) != SMS_OK)
+			 kbl_send(d->link, &r, j->smsc, err) != SMS_OK)
 			log_error("kannel box: reply %lld not sent: %s",
 				  (long long)o->id, err);
 	}
@@ -168,6 +169,9 @@ static void on_message(kboxd *d, const kbox_msg *m, const kbl_ref *r)
 	}
 	j->d = d;
 	j->ref = *r;
+	if (m->smsc_id.len > 0 && m->smsc_id.len <= KBL_SMSC_ID_MAX &&
+	    !memchr(m->smsc_id.p, '\0', (size_t)m->smsc_id.len))
+		memcpy(j->smsc, m->smsc_id.p, (size_t)m->smsc_id.len);
 	snprintf(j->in.provider, sizeof j->in.provider, "kannel");
 	snprintf(j->in.msgid, sizeof j->in.msgid, "%s", r->id);
 	if (d->c.inline_replies)

@@ -128,6 +128,7 @@ def test_a_message_handed_over_twice_is_applied_once():
         mt = bb.mts()[0]
         expect(mt["receiver"].decode() == p and
                mt["sender"].decode() == NUMBER and mt["sms_type"] == 1 and
+               mt["smsc_id"] == b"fake1" and
                mt["dlr_url"].decode().startswith("optd:"),
                "a reply as smsbox sends one", mt)
         bb.mo(p, NUMBER, "START", mid=mid)
