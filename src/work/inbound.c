@@ -3,6 +3,7 @@
 #include "core/keyword.h"
 #include "core/smscfg.h"
 #include "lib/jsonstr.h"
+#include "lib/str.h"
 #include "work/flows.h"
 #include "work/outbox.h"
 #include "work/smsconf.h"
@@ -30,7 +31,7 @@ typedef struct {
 
 static void set_str(char *dst, size_t cap, const char *s)
 {
-	snprintf(dst, cap, "%s", s ? s : "");
+	str_copy(dst, cap, s);
 }
 
 /* A group number: a short code as it is, anything else in E.164 (what

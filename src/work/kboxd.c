@@ -2,6 +2,7 @@
 #include "work/kboxd.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/str.h"
 #include "lib/utf8.h"
 #include "sms/provider.h"
 #include "work/inbound.h"
@@ -172,10 +173,10 @@ static void on_message(kboxd *d, const kbox_msg *m, const kbl_ref *r)
 	if (m->smsc_id.len > 0 && m->smsc_id.len <= KBL_SMSC_ID_MAX &&
 	    !memchr(m->smsc_id.p, '\0', (size_t)m->smsc_id.len))
 		memcpy(j->smsc, m->smsc_id.p, (size_t)m->smsc_id.len);
-	snprintf(j->in.provider, sizeof j->in.provider, "kannel");
-	snprintf(j->in.msgid, sizeof j->in.msgid, "%s", r->id);
+	str_copy(j->in.provider, sizeof j->in.provider, "kannel");
+	str_copy(j->in.msgid, sizeof j->in.msgid, r->id);
 	if (d->c.inline_replies)
-		snprintf(j->in.inline_provider, sizeof j->in.inline_provider,
+		str_copy(j->in.inline_provider, sizeof j->in.inline_provider,
 			 "kannel");
 	memcpy(j->in.region, d->c.region, sizeof j->in.region);
 	j->in.now_ms = clock_now_ms();

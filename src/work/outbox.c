@@ -2,6 +2,7 @@
 #include "work/outbox.h"
 #include "core/smsenc.h"
 #include "lib/secret.h"
+#include "lib/str.h"
 #include "sms/provider.h"
 #include "work/subs.h"
 
@@ -53,23 +54,22 @@ store_err outbox_queue(store *st, const outbox_msg *m, store_outbox *o)
 
 	memset(o, 0, sizeof *o);
 	if (m->dedupe)
-		snprintf(o->dedupe, sizeof o->dedupe, "%s", m->dedupe);
+		str_copy(o->dedupe, sizeof o->dedupe, m->dedupe);
 	else if (m->inbound_id)
 		snprintf(o->dedupe, sizeof o->dedupe, "in%lld-%s",
 			 (long long)m->inbound_id, m->kind);
 	else if (secret_uuid(o->dedupe))
 		return STORE_IO;
-	snprintf(o->group_id, sizeof o->group_id, "%s", m->group_id);
-	snprintf(o->to, sizeof o->to, "%s", m->to);
-	snprintf(o->from, sizeof o->from, "%s", m->from ? m->from : "");
-	snprintf(o->kind, sizeof o->kind, "%s", m->kind);
-	snprintf(o->body, sizeof o->body, "%s", m->body);
+	str_copy(o->group_id, sizeof o->group_id, m->group_id);
+	str_copy(o->to, sizeof o->to, m->to);
+	str_copy(o->from, sizeof o->from, m->from ? m->from : "");
+	str_copy(o->kind, sizeof o->kind, m->kind);
+	str_copy(o->body, sizeof o->body, m->body);
 	o->inbound_id = m->inbound_id;
 	o->state = STORE_OUT_QUEUED;
 	o->next_ms = o->created_ms = o->updated_ms = m->now_ms;
 	smsenc_measure(o->body, strlen(o->body), &enc);
-	snprintf(o->encoding, sizeof o->encoding, "%s",
-		 smsenc_name(enc.encoding));
+	str_copy(o->encoding, sizeof o->encoding, smsenc_name(enc.encoding));
 	o->segments = enc.segments;
 	if (!outbox_kind_is_reply(m->kind)) {
 		e = outbox_phone_subscribed(st, m->to, m->group_id, &ok);
@@ -82,8 +82,7 @@ store_err outbox_queue(store *st, const outbox_msg *m, store_outbox *o)
 	} else if (m->inline_provider && outbox_kind_is_reply(m->kind)) {
 		o->state = STORE_OUT_SENT;
 		o->attempts = 1;
-		snprintf(o->provider, sizeof o->provider, "%s",
-			 m->inline_provider);
+		str_copy(o->provider, sizeof o->provider, m->inline_provider);
 		snprintf(o->provider_id, sizeof o->provider_id, "%.15s-inline-%.40s",
 			 m->inline_provider, o->dedupe);
 	}
