@@ -178,6 +178,7 @@ int serve_run(const config *cfg)
 			goto out;
 		}
 		sc.provider.kannel_box = link;
+		a.kbox_link = link;
 	}
 	a.snd = sender_start(a.st, a.wr, &sc, serr);
 	if (!a.snd) {

@@ -26,6 +26,7 @@ struct app {
 	char twilio_token[SMS_SECRET_MAX]; /* "" : Twilio webhooks refused */
 	char kannel_secret[SMS_SECRET_MAX]; /* "": Kannel webhooks refused */
 	int kannel_inline; /* replies go back in the get-url's answer */
+	struct kbl *kbox_link; /* --kannel-box, for /healthz; may be NULL */
 	/* What hosted forms sign their tokens with; the same for every
 	 * process on the database (it is kept there). */
 	char form_secret[STORE_SECRET_MAX + 1];

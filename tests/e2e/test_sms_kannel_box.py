@@ -84,6 +84,8 @@ def test_outbox_sender_on_the_link_and_bearerbox_restarts():
         expect(got == [ms[0]["body"]], "the confirmation, by the sender",
                (got, ms))
         wait_state(o, ms[0]["id"], "delivered")
+        expect(o.get("/healthz", key=None).json.get("kannel_box") ==
+               "connected", "/healthz: bearerbox connected")
         k.bearerbox.send_signal(signal.SIGTERM)
         try:
             k.bearerbox.wait(15)
@@ -91,6 +93,9 @@ def test_outbox_sender_on_the_link_and_bearerbox_restarts():
             raise AssertionError("bearerbox did not stop with optd "
                                  "connected: %s" % o.log_text()[-1500:])
         k.stop()
+        h = o.get("/healthz", key=None)
+        expect(h.status == 200 and h.json.get("kannel_box") ==
+               "not connected", "/healthz: 200, bearerbox away", h)
         r = o.post("/admin/messages", {"group_id": "promo", "to": p,
                                        "body": "Acme: sale today"})
         expect(r.status == 201, "a brand message queued", r)
