@@ -266,6 +266,10 @@ kbox_err kbox_text_utf8(const kbox_msg *m, char *out, size_t cap,
 	*len = 0;
 	if (cap == 0)
 		return KBOX_ERR_SIZE;
+	if (n == 0) {
+		out[0] = '\0'; /* and no memcpy from an absent string */
+		return KBOX_OK;
+	}
 	if (m->coding == KBOX_CODING_UCS2) {
 		e = utf16_to_utf8(p, n, out, cap, &pos);
 	} else if (utf8_valid((const char *)p, n)) {
