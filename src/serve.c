@@ -191,18 +191,6 @@ int serve_run(const config *cfg)
 		log_error("cannot start the flow runners");
 		goto out;
 	}
-	if (link) {
-		kboxd_conf kd = {.st = a.st, .wr = a.wr, .snd = a.snd,
-				 .flows = a.flows,
-				 .inline_replies = cfg->kannel_inline &&
-						   pc->kind ==
-							   SMS_PROVIDER_KANNEL};
-		memcpy(kd.region, cfg->default_region, sizeof kd.region);
-		if (!(kbox = kboxd_start(&kd, link))) {
-			log_error("cannot start the Kannel box link");
-			goto out;
-		}
-	}
 	he = http_server_start(&cfg->http, &a, &srv);
 	if (he) {
 		log_error("cannot listen on %s:%u: %s", cfg->http.addr,
@@ -215,6 +203,20 @@ int serve_run(const config *cfg)
 		 store_url_redact(cfg->db, shown),
 		 store_backend(a.st),
 		 cfg->durability == STORE_DURABLE_FULL ? "full" : "normal");
+	/* Messages from bearerbox only once optd serves: a start that fails
+	 * takes none. */
+	if (link) {
+		kboxd_conf kd = {.st = a.st, .wr = a.wr, .snd = a.snd,
+				 .flows = a.flows,
+				 .inline_replies = cfg->kannel_inline &&
+						   pc->kind ==
+							   SMS_PROVIDER_KANNEL};
+		memcpy(kd.region, cfg->default_region, sizeof kd.region);
+		if (!(kbox = kboxd_start(&kd, link))) {
+			log_error("cannot start the Kannel box link");
+			goto out;
+		}
+	}
 	log_info("stopping on signal %d", wait_for_signal());
 	http_server_quiesce(srv);
 	if (http_server_drain(srv, SERVE_DRAIN_MS))
