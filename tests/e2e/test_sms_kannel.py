@@ -64,48 +64,59 @@ def text(k, o, frm, to, body, n=1):
     return got, ms[before:]
 
 
+def keyword_conversation(k, o, p, stop="Stop"):
+    """Through Kannel, phone p texts START, HELP, a phrase that is no
+    keyword, `stop`, then START and Y to the double opt-in group's number
+    and a French keyword that gets a UCS-2 reply; each reply is checked
+    at the phone and every message ends delivered. The groups "promo"
+    (NUMBER) and "doi" (NUMBER2) must exist. Returns the ledger evidence
+    of the START."""
+    got, ms = text(k, o, p, NUMBER, "START")
+    expect(got == [ms[0]["body"]] and ms[0]["kind"] == "opt_in" and
+           ms[0]["provider"] == "kannel",
+           "the confirmation reached the phone", (got, ms))
+    expect(state(o, "promo", p) == "Subscribed", "subscribed")
+    ev = keyword_entries(o, p)[0]["evidence"]
+    expect(ev.get("provider") == "kannel" and
+           UUID.match(ev.get("provider_message_id", "")),
+           "evidence: Kannel's message id", ev)
+    m = wait_state(o, ms[0]["id"], "delivered")
+    expect(m["provider"] == "kannel", "sent by Kannel", m)
+    got, ms = text(k, o, p, NUMBER, "HELP")
+    expect(ms[0]["kind"] == "help" and got == [ms[0]["body"]], "HELP", ms)
+    text(k, o, p, NUMBER, "stop please", n=0)
+    expect(state(o, "promo", p) == "Subscribed", "not a keyword")
+    got, ms = text(k, o, p, NUMBER, stop)
+    expect(ms[0]["kind"] == "opt_out" and got == [ms[0]["body"]],
+           "the opt-out confirmation, once", ms)
+    expect(state(o, "promo", p) == "Unsubscribed", "unsubscribed")
+    # double opt-in, on the other group's number
+    got, ms = text(k, o, p, NUMBER2, "START")
+    expect(ms[0]["kind"] == "doi_prompt" and ms[0]["from"] == NUMBER2,
+           "prompt from the group's number", ms)
+    expect(state(o, "doi", p) != "Subscribed", "not yet")
+    got, ms = text(k, o, p, NUMBER2, "Y")
+    expect(ms[0]["kind"] == "doi_confirm", "confirmed", ms)
+    expect(state(o, "doi", p) == "Subscribed", "subscribed by Y")
+    # a French keyword in, a UCS-2 reply out, intact at the phone
+    set_sms(o, "promo", {"languages": {"fr": {
+        "keywords": {"opt_out": ["ARRÊT"]},
+        "replies": {"opt_out": "Acme : désabonné ✓ Répondez START."}}}})
+    got, ms = text(k, o, p, NUMBER, "ARRÊT")
+    expect(got == ["Acme : désabonné ✓ Répondez START."] and
+           ms[0]["encoding"] == "UCS-2", "French reply", (got, ms))
+    for m in messages(o):
+        wait_state(o, m["id"], "delivered")
+    return ev
+
+
 def test_keywords_through_kannel():
     k, o = kannel_and_optd()
     with k, o:
         sms_group(o)
         sms_group(o, gid="doi", number=NUMBER2, double_opt_in=True)
         p = phone(60)
-        got, ms = text(k, o, p, NUMBER, "START")
-        expect(got == [ms[0]["body"]] and ms[0]["kind"] == "opt_in",
-               "the confirmation reached the phone", (got, ms))
-        expect(state(o, "promo", p) == "Subscribed", "subscribed")
-        ev = keyword_entries(o, p)[0]["evidence"]
-        expect(ev.get("provider") == "kannel" and
-               UUID.match(ev.get("provider_message_id", "")),
-               "evidence: Kannel's message id", ev)
-        m = wait_state(o, ms[0]["id"], "delivered")
-        expect(m["provider"] == "kannel", "sent by Kannel", m)
-        got, ms = text(k, o, p, NUMBER, "HELP")
-        expect(ms[0]["kind"] == "help" and got == [ms[0]["body"]], "HELP",
-               ms)
-        text(k, o, p, NUMBER, "stop please", n=0)
-        expect(state(o, "promo", p) == "Subscribed", "not a keyword")
-        got, ms = text(k, o, p, NUMBER, "Stop")
-        expect(ms[0]["kind"] == "opt_out" and got == [ms[0]["body"]],
-               "STOP", ms)
-        expect(state(o, "promo", p) == "Unsubscribed", "unsubscribed")
-        # double opt-in, on the other group's number
-        got, ms = text(k, o, p, NUMBER2, "START")
-        expect(ms[0]["kind"] == "doi_prompt" and
-               ms[0]["from"] == NUMBER2, "prompt", ms)
-        expect(state(o, "doi", p) != "Subscribed", "not yet")
-        got, ms = text(k, o, p, NUMBER2, "Y")
-        expect(ms[0]["kind"] == "doi_confirm", "confirmed", ms)
-        expect(state(o, "doi", p) == "Subscribed", "subscribed by Y")
-        # a French keyword in, a UCS-2 reply out, intact at the phone
-        set_sms(o, "promo", {"languages": {"fr": {
-            "keywords": {"opt_out": ["ARRÊT"]},
-            "replies": {"opt_out": "Acme : désabonné ✓ Répondez START."}}}})
-        got, ms = text(k, o, p, NUMBER, "ARRÊT")
-        expect(got == ["Acme : désabonné ✓ Répondez START."] and
-               ms[0]["encoding"] == "UCS-2", "French reply", (got, ms))
-        for m in messages(o):
-            wait_state(o, m["id"], "delivered")
+        ev = keyword_conversation(k, o, p)
         # the DLR endpoint wants the secret too, and a retried get-url
         # (same Kannel id) applies nothing
         mid = messages(o)[0]["id"]

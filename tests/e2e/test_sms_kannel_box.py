@@ -12,9 +12,9 @@ import time
 import kannel
 from fake_bearerbox import ACK, REPORT_MO, FakeBearerbox
 from harness import expect
-from test_sms_kannel import text
+from test_sms_kannel import keyword_conversation, text
 from smsutil import (NUMBER, NUMBER2, keyword_entries, message, messages,
-                     phone, set_sms, sms_group, sms_optd, state, wait_for,
+                     phone, sms_group, sms_optd, state, wait_for,
                      wait_state)
 
 
@@ -32,41 +32,7 @@ def test_keywords_through_bearerbox():
         k.wait_box()
         sms_group(o)
         sms_group(o, gid="doi", number=NUMBER2, double_opt_in=True)
-        p = phone(70)
-        got, ms = text(k, o, p, NUMBER, "START")
-        expect(got == [ms[0]["body"]] and ms[0]["kind"] == "opt_in" and
-               ms[0]["provider"] == "kannel", "the confirmation reached "
-               "the phone", (got, ms))
-        expect(state(o, "promo", p) == "Subscribed", "subscribed")
-        ev = keyword_entries(o, p)[0]["evidence"]
-        expect(ev.get("provider") == "kannel" and
-               len(ev.get("provider_message_id", "")) == 36,
-               "evidence: bearerbox's message id", ev)
-        wait_state(o, ms[0]["id"], "delivered")
-        got, ms = text(k, o, p, NUMBER, "HELP")
-        expect(ms[0]["kind"] == "help" and got == [ms[0]["body"]], "HELP",
-               ms)
-        text(k, o, p, NUMBER, "stop please", n=0)
-        got, ms = text(k, o, p, NUMBER, "Stop.")
-        expect(ms[0]["kind"] == "opt_out" and got == [ms[0]["body"]],
-               "the opt-out confirmation, once", ms)
-        expect(state(o, "promo", p) == "Unsubscribed", "unsubscribed")
-        got, ms = text(k, o, p, NUMBER2, "START")
-        expect(ms[0]["kind"] == "doi_prompt" and ms[0]["from"] == NUMBER2,
-               "prompt from the group's number", ms)
-        expect(state(o, "doi", p) != "Subscribed", "not yet")
-        got, ms = text(k, o, p, NUMBER2, "Y")
-        expect(ms[0]["kind"] == "doi_confirm", "confirmed", ms)
-        expect(state(o, "doi", p) == "Subscribed", "subscribed by Y")
-        set_sms(o, "promo", {"languages": {"fr": {
-            "keywords": {"opt_out": ["ARRÊT"]},
-            "replies": {"opt_out": "Acme : désabonné ✓ Répondez START."}}}})
-        got, ms = text(k, o, p, NUMBER, "ARRÊT")
-        expect(got == ["Acme : désabonné ✓ Répondez START."] and
-               ms[0]["encoding"] == "UCS-2", "a UCS-2 reply, intact",
-               (got, ms))
-        for m in messages(o):
-            wait_state(o, m["id"], "delivered")
+        keyword_conversation(k, o, phone(70), stop="Stop.")
 
 
 def test_outbox_sender_on_the_link_and_bearerbox_restarts():
