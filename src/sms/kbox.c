@@ -5,6 +5,8 @@
 #include "sms/kbox.h"
 #include "lib/utf8.h"
 
+#include <unicode/ustring.h>
+
 #include <stddef.h>
 #include <string.h>
 
@@ -203,56 +205,19 @@ const char *kbox_type_name(kbox_type t)
 	return (int)t >= 0 && t < KBOX__TYPES ? types[t].name : "unknown";
 }
 
-/* Append code point cp as UTF-8; 0 when it does not fit. */
-static int put_utf8(uint32_t cp, char *out, size_t cap, size_t *pos)
+/* UTF-16 units into UTF-8 out[0..cap), NUL-terminated; an unpaired
+ * surrogate becomes U+FFFD. */
+static kbox_err units_to_utf8(const UChar *u, int32_t n, char *out,
+			      size_t cap, size_t *len)
 {
-	char b[4];
-	size_t n;
+	UErrorCode st = U_ZERO_ERROR;
+	int32_t got = 0;
 
-	if (cp < 0x80) {
-		b[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (char)(0xC0 | cp >> 6);
-		b[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (char)(0xE0 | cp >> 12);
-		b[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		b[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		b[0] = (char)(0xF0 | cp >> 18);
-		b[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-		b[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-		b[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	if (cap - *pos <= n) /* room for the NUL too */
-		return 0;
-	memcpy(out + *pos, b, n);
-	*pos += n;
-	return 1;
-}
-
-static kbox_err utf16_to_utf8(const unsigned char *p, size_t n, char *out,
-			      size_t cap, size_t *pos)
-{
-	for (size_t i = 0; i + 1 < n; i += 2) {
-		uint32_t u = (uint32_t)p[i] << 8 | p[i + 1];
-		if (u >= 0xD800 && u <= 0xDBFF && i + 3 < n) {
-			uint32_t lo = (uint32_t)p[i + 2] << 8 | p[i + 3];
-			if (lo >= 0xDC00 && lo <= 0xDFFF) {
-				u = 0x10000 + ((u - 0xD800) << 10) +
-				    (lo - 0xDC00);
-				i += 2;
-			}
-		}
-		if (u >= 0xD800 && u <= 0xDFFF)
-			u = 0xFFFD;
-		if (!put_utf8(u, out, cap, pos))
-			return KBOX_ERR_SIZE;
-	}
+	u_strToUTF8WithSub(out, (int32_t)cap, &got, u, n, 0xFFFD, NULL, &st);
+	if (U_FAILURE(st) || st == U_STRING_NOT_TERMINATED_WARNING ||
+	    (size_t)got >= cap)
+		return KBOX_ERR_SIZE;
+	*len = (size_t)got;
 	return KBOX_OK;
 }
 
@@ -260,57 +225,62 @@ kbox_err kbox_text_utf8(const kbox_msg *m, char *out, size_t cap,
 			size_t *len)
 {
 	const unsigned char *p = (const unsigned char *)m->msgdata.p;
-	size_t n = m->msgdata.len > 0 ? (size_t)m->msgdata.len : 0, pos = 0;
-	kbox_err e = KBOX_OK;
+	size_t n = m->msgdata.len > 0 ? (size_t)m->msgdata.len : 0, k = 0;
+	UChar u[KBOX_TEXT_UNITS_MAX];
+	kbox_err e;
 
 	*len = 0;
 	if (cap == 0)
 		return KBOX_ERR_SIZE;
-	if (n == 0) {
-		out[0] = '\0'; /* and no memcpy from an absent string */
-		return KBOX_OK;
-	}
-	if (m->coding == KBOX_CODING_UCS2) {
-		e = utf16_to_utf8(p, n, out, cap, &pos);
-	} else if (utf8_valid((const char *)p, n)) {
+	out[0] = '\0';
+	if (n == 0)
+		return KBOX_OK; /* and no copy from an absent string */
+	if (m->coding != KBOX_CODING_UCS2 &&
+	    utf8_valid((const char *)p, n)) {
 		if (n >= cap)
 			return KBOX_ERR_SIZE;
 		memcpy(out, p, n);
-		pos = n;
-	} else {
-		for (size_t i = 0; !e && i < n; i++)
-			if (!put_utf8(p[i], out, cap, &pos))
-				e = KBOX_ERR_SIZE;
+		out[n] = '\0';
+		*len = n;
+		return KBOX_OK;
 	}
-	out[pos] = '\0';
-	*len = pos;
+	/* UCS-2 as big-endian units (an odd last byte dropped), else each
+	 * byte a Latin-1 character. Each unit is at least a byte of UTF-8,
+	 * so more units than cap cannot fit anyway. */
+	size_t units = m->coding == KBOX_CODING_UCS2 ? n / 2 : n;
+	if (units >= cap || units > KBOX_TEXT_UNITS_MAX)
+		return KBOX_ERR_SIZE;
+	for (; k < units; k++)
+		u[k] = m->coding == KBOX_CODING_UCS2
+			       ? (UChar)(p[2 * k] << 8 | p[2 * k + 1])
+			       : (UChar)p[k];
+	e = units_to_utf8(u, (int32_t)units, out, cap, len);
+	if (e)
+		out[0] = '\0';
 	return e;
 }
 
 kbox_err kbox_utf16be(const char *s, size_t n, char *out, size_t cap,
 		      size_t *len)
 {
-	size_t pos = 0, k;
-	uint32_t cp;
+	UChar u[KBOX_TEXT_UNITS_MAX];
+	UErrorCode st = U_ZERO_ERROR;
+	int32_t got = 0;
 
 	*len = 0;
-	for (size_t i = 0; i < n; i += k) {
-		if (!(k = utf8_decode(s + i, n - i, &cp)))
-			return KBOX_ERR_LENGTH;
-		uint32_t u[2] = {cp, 0};
-		int units = 1;
-		if (cp >= 0x10000) {
-			u[0] = 0xD800 + ((cp - 0x10000) >> 10);
-			u[1] = 0xDC00 + ((cp - 0x10000) & 0x3FF);
-			units = 2;
-		}
-		if (cap - pos < (size_t)units * 2)
-			return KBOX_ERR_SIZE;
-		for (int j = 0; j < units; j++) {
-			out[pos++] = (char)(u[j] >> 8);
-			out[pos++] = (char)(u[j] & 0xFF);
-		}
+	if (n > KBOX_TEXT_UNITS_MAX)
+		return KBOX_ERR_SIZE;
+	/* UTF-16 never takes more units than UTF-8 takes bytes; ICU refuses
+	 * overlong forms, surrogates and code points past U+10FFFF. */
+	u_strFromUTF8(u, KBOX_TEXT_UNITS_MAX, &got, s, (int32_t)n, &st);
+	if (U_FAILURE(st))
+		return KBOX_ERR_LENGTH;
+	if ((size_t)got * 2 > cap)
+		return KBOX_ERR_SIZE;
+	for (int32_t k = 0; k < got; k++) {
+		out[2 * k] = (char)(u[k] >> 8);
+		out[2 * k + 1] = (char)(u[k] & 0xFF);
 	}
-	*len = pos;
+	*len = (size_t)got * 2;
 	return KBOX_OK;
 }

@@ -24,6 +24,7 @@
 #define KBOX_FRAME_MAX 65536 /* bytes of a message; a longer one is refused */
 #define KBOX_HEADER 4        /* the length before each message */
 #define KBOX_UUID_LEN 36     /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
+#define KBOX_TEXT_UNITS_MAX 8192 /* UTF-16 units of a text converted */
 #define KBOX_UNDEF (-1)      /* an integer field left unset (Kannel's
 				MSG_PARAM_UNDEFINED) */
 
@@ -111,11 +112,13 @@ kbox_err kbox_encode(const kbox_msg *m, char *buf, size_t cap, size_t *len);
  * An sms message's text as UTF-8, into out[0..cap), NUL-terminated, its
  * length in *len: UTF-16BE when coding is UCS-2 (a lone surrogate becomes
  * U+FFFD), else the bytes themselves when they are UTF-8 (what Kannel
- * makes of GSM text), else Latin-1. KBOX_ERR_SIZE when it does not fit.
+ * makes of GSM text), else Latin-1. KBOX_ERR_SIZE when it does not fit,
+ * or is past KBOX_TEXT_UNITS_MAX units (ICU converts, lib/utf8 checks).
  */
 kbox_err kbox_text_utf8(const kbox_msg *m, char *out, size_t cap,
 			size_t *len);
-/* UTF-8 s[0..n) (well-formed) as UTF-16BE, for a UCS-2 message. */
+/* UTF-8 s[0..n) as UTF-16BE, for a UCS-2 message; KBOX_ERR_LENGTH when it
+ * is not well-formed, KBOX_ERR_SIZE past cap or KBOX_TEXT_UNITS_MAX. */
 kbox_err kbox_utf16be(const char *s, size_t n, char *out, size_t cap,
 		      size_t *len);
 
