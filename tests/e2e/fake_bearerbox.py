@@ -73,6 +73,9 @@ class FakeBearerbox:
         self.srv.listen(4)
         self.port = self.srv.getsockname()[1]
         self.lock = threading.Condition()
+        # the reader's acks and a test's frames share the socket: one
+        # sendall at a time, or a large one could be cut by a small one
+        self.send_lock = threading.Lock()
         self.conn = None
         self.connections = 0
         self.identified = 0
@@ -136,8 +139,9 @@ class FakeBearerbox:
             elif m["type"] == SMS:
                 self.sent.append(m)
                 nack = self.nack_next.pop(0) if self.nack_next else 0
-                c.sendall(pack(ACK, nack=nack, time=m["time"],
-                               id=m["id"]))
+                with self.send_lock:
+                    c.sendall(pack(ACK, nack=nack, time=m["time"],
+                                   id=m["id"]))
             self.lock.notify_all()
 
     # -- what a test does --
@@ -160,7 +164,8 @@ class FakeBearerbox:
     def send_raw(self, data):
         with self.lock:
             c = self.conn
-        c.sendall(data)
+        with self.send_lock:
+            c.sendall(data)
 
     def mo(self, frm, to, text, mid=None, coding=0, send=True, **fields):
         """Hand optd a message from a phone; its id. send=False: the id
