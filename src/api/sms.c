@@ -164,12 +164,8 @@ static void submit(http_req *r, answer_kind answer, const gateway *gw,
 	memcpy(c->in.body, body, c->in.body_len + 1);
 	snprintf(c->in.region, sizeof c->in.region, "%s", a->default_region);
 	c->in.now_ms = clock_now_ms();
-	inb_prepare(&c->in);
+	inb_job_init(&c->in, &c->job);
 	c->answer = answer;
-	c->job.fn = inb_apply;
-	c->job.arg = &c->in;
-	c->job.lane_key = writer_key(c->in.from_ok ? c->in.sender.e164
-						   : c->in.from);
 	c->job.done = in_done;
 	c->job.done_arg = r;
 	http_defer(r, in_finish);

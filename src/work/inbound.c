@@ -69,11 +69,21 @@ void inb_clear(inb_job *j)
 	j->err = STORE_OK;
 }
 
-void inb_prepare(inb_job *j)
+/* The addresses parsed, on the calling thread: phone parsing is the
+ * costly part of a message, and the writer is one thread. */
+static void inb_prepare(inb_job *j)
 {
 	number_key(j->to, j->region, j->to_key);
 	j->from_ok = phone_normalize(j->from, strlen(j->from), j->region,
 				     &j->sender) == PHONE_OK;
+}
+
+void inb_job_init(inb_job *j, writer_job *job)
+{
+	inb_prepare(j);
+	job->fn = inb_apply;
+	job->arg = j;
+	job->lane_key = writer_key(j->from_ok ? j->sender.e164 : j->from);
 }
 
 static store_err reply(store *st, inb_ctx *c, const char *kind,

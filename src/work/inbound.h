@@ -23,6 +23,7 @@
 
 #include "core/phone.h"
 #include "store/store.h"
+#include "work/writer.h"
 
 #define INB_REPLIES_MAX 2
 
@@ -39,7 +40,7 @@ typedef struct {
 	/* "kannel" when the webhook's answer carries the reply (Kannel's
 	 * get-url with max-messages 1): replies are stored already sent */
 	char inline_provider[STORE_PROVIDER_MAX + 1];
-	/* set by inb_prepare() */
+	/* set by inb_job_init() */
 	phone_info sender; /* the sender's phone, when from_ok */
 	int from_ok;
 	char to_key[STORE_ADDR_MAX + 1]; /* `to` as group numbers are kept */
@@ -57,13 +58,15 @@ typedef struct {
  * a job reused at every message costs no 26 KB memset. */
 void inb_clear(inb_job *j);
 
-/* Parse the addresses: call once the inputs are set, before the job is
- * submitted, on the calling thread (phone parsing is the costly part of
- * a message, and the writer is one thread). */
-void inb_prepare(inb_job *j);
-
 /* A writer_fn; arg is an inb_job. */
 int inb_apply(store *st, void *arg);
+
+/* Parse the addresses (call once the inputs are set, on the calling
+ * thread: phone parsing is the costly part of a message, and the writer
+ * is one thread), then set job to run j (inb_apply) on the lane of its
+ * sender, so a phone's messages apply in order; done and done_arg are
+ * left to the caller. */
+void inb_job_init(inb_job *j, writer_job *job);
 
 /*
  * The double opt-in prompt for `phone` in `group`, when it is not already

@@ -180,11 +180,7 @@ static void on_message(kboxd *d, const kbox_msg *m, const kbl_ref *r)
 			 "kannel");
 	memcpy(j->in.region, d->c.region, sizeof j->in.region);
 	j->in.now_ms = clock_now_ms();
-	inb_prepare(&j->in);
-	j->job.fn = inb_apply;
-	j->job.arg = &j->in;
-	j->job.lane_key = writer_key(j->in.from_ok ? j->in.sender.e164
-						   : j->in.from);
+	inb_job_init(&j->in, &j->job);
 	j->job.done = mo_done;
 	j->job.done_arg = j;
 	inflight(d, 1);
