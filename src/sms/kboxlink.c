@@ -9,6 +9,7 @@
 #include "lib/clock.h"
 #include "lib/hash.h"
 #include "lib/log.h"
+#include "lib/str.h"
 #include "sms/sms_int.h"
 
 #include <errno.h>
@@ -34,6 +35,7 @@
 #define KBL_BACKOFF_MAX_MS 5000
 #define KBL_TMP_RETRY_MS 1000
 #define KBL_IDLE_MS 1000
+#define KBL_ACK_FRAME_MAX 128 /* an ack: 16 bytes and a 36-byte id */
 #define KBL_PROBE_MS 250          /* while bearerbox stops */
 #define KBL_STOPPING_MAX_MS 30000 /* a bearerbox that says it stops and
 				     never does is connected to again */
@@ -236,7 +238,7 @@ static void finish(kbl *l, item *it, sms_err e, const char *error)
 	if (it->w) {
 		it->w->done = 1;
 		it->w->e = e;
-		snprintf(it->w->error, sizeof it->w->error, "%s", error);
+		str_copy(it->w->error, sizeof it->w->error, error);
 		pthread_cond_signal(&it->w->cv);
 	}
 	free(it);
@@ -274,7 +276,8 @@ static item *item_new(const char *frame, size_t len)
 	return it;
 }
 
-static void ack_frame(const kbl_ref *r, int nack, char *buf, size_t *len)
+static void ack_frame(const kbl_ref *r, int nack,
+		      char buf[KBL_ACK_FRAME_MAX], size_t *len)
 {
 	kbox_msg m;
 
@@ -283,7 +286,7 @@ static void ack_frame(const kbl_ref *r, int nack, char *buf, size_t *len)
 	m.time = r->time;
 	m.id.p = r->id;
 	m.id.len = KBOX_UUID_LEN;
-	if (kbox_encode(&m, buf, 128, len) != KBOX_OK)
+	if (kbox_encode(&m, buf, KBL_ACK_FRAME_MAX, len) != KBOX_OK)
 		*len = 0;
 }
 
@@ -359,8 +362,7 @@ static sms_err enqueue_mt(kbl *l, const sms_send_req *r, const char *smsc,
 	}
 	memcpy(it->id, uuid, sizeof it->id);
 	it->outbox_id = r->outbox_id;
-	snprintf(it->dedupe, sizeof it->dedupe, "%s", r->dedupe ? r->dedupe
-								: "");
+	str_copy(it->dedupe, sizeof it->dedupe, r->dedupe);
 	pthread_mutex_lock(&l->mu);
 	if (l->stop || l->backlog >= limit || (w && l->fd < 0)) {
 		snprintf(err, SMS_ERR_MAX, "kannel: %s", l->stop
@@ -411,7 +413,7 @@ sms_err kbl_send_wait(kbl *l, const sms_send_req *r, long timeout_ms,
 			w.it->w = NULL; /* it stays with the link, unwatched */
 	} else {
 		e = w.e;
-		snprintf(res->error, sizeof res->error, "%s", w.error);
+		str_copy(res->error, sizeof res->error, w.error);
 	}
 	pthread_mutex_unlock(&l->mu);
 out:
@@ -421,7 +423,7 @@ out:
 
 void kbl_ack(kbl *l, const kbl_ref *r, int nack, int64_t delay_ms)
 {
-	char buf[128];
+	char buf[KBL_ACK_FRAME_MAX];
 	size_t len;
 	item *it;
 
@@ -683,7 +685,7 @@ static int dial(const kbl_conf *c, char err[SMS_ERR_MAX])
 
 	snprintf(port, sizeof port, "%u", c->port);
 	if ((rc = getaddrinfo(c->host, port, &hints, &ai)) != 0) {
-		snprintf(err, SMS_ERR_MAX, "%s", gai_strerror(rc));
+		str_copy(err, SMS_ERR_MAX, gai_strerror(rc));
 		return -1;
 	}
 	for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
@@ -693,7 +695,7 @@ static int dial(const kbl_conf *c, char err[SMS_ERR_MAX])
 		struct timeval tv = {KBL_CONNECT_MS / 1000, 0};
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 		if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-			snprintf(err, SMS_ERR_MAX, "%s", strerror(errno));
+			str_copy(err, SMS_ERR_MAX, strerror(errno));
 			close(fd);
 			fd = -1;
 		}
@@ -758,7 +760,7 @@ static int connect_box(kbl *l, char err[SMS_ERR_MAX])
 	int fd = dial(&l->c, err);
 
 	if (fd >= 0 && identify(fd) != 0) {
-		snprintf(err, SMS_ERR_MAX, "%s", strerror(errno));
+		str_copy(err, SMS_ERR_MAX, strerror(errno));
 		close(fd);
 		fd = -1;
 	}

@@ -256,9 +256,9 @@ static void on_refused(void *ctx, int64_t outbox_id, const char *dedupe,
 	if (!j)
 		return;
 	j->rep.id = outbox_id;
-	snprintf(j->rep.dedupe, sizeof j->rep.dedupe, "%s", dedupe);
+	str_copy(j->rep.dedupe, sizeof j->rep.dedupe, dedupe);
 	j->rep.status = SMS_STATUS_FAILED;
-	snprintf(j->rep.error, sizeof j->rep.error, "%s", error);
+	str_copy(j->rep.error, sizeof j->rep.error, error);
 	submit_report(ctx, j);
 }
 
