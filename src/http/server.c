@@ -8,7 +8,9 @@
  * handler) -> optionally suspended until the writer commits -> reply ->
  * completion callback (access log, free). Invariant: `inflight` counts
  * requests between first call and completion, which is what a clean
- * shutdown waits for.
+ * shutdown waits for; once `closing` is set, a request whose first call
+ * comes later is answered 503 before any handler runs, so nothing is
+ * handed to a writer that the shutdown is about to stop.
  *
  * CORS is for the SDK routes only (route scope SCOPE_SDK): a page origin
  * gets Access-Control-Allow-Origin when its SDK key lists it, and a
@@ -52,6 +54,7 @@ struct http_server {
 	MHD_socket quiesced_fd; /* listening socket once quiesced */
 	app *a;
 	atomic_uint inflight;
+	atomic_int closing; /* set by http_server_quiesce() */
 };
 
 struct http_req {
@@ -857,6 +860,15 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return r;
 }
 
+/* A connection accepted before the listening socket was closed may send
+ * its request while optd stops. */
+static void refuse_closing(http_req *r)
+{
+	http_reply_error(r, 503, NULL, "optd is stopping; retry");
+	http_reply_header(r, "Retry-After", "1");
+	http_reply_header(r, "Connection", "close");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -877,8 +889,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		client_addr(conn, r->client, sizeof r->client);
 		secret_request_id(r->reqid);
 		*con_cls = r;
+		/* Counted before `closing` is read: a drain that saw no
+		 * request in flight saw every later one refused. */
 		atomic_fetch_add(&srv->inflight, 1);
-		if (strlen(url) >= HTTP_PATH_MAX)
+		if (atomic_load(&srv->closing))
+			refuse_closing(r);
+		else if (strlen(url) >= HTTP_PATH_MAX)
 			http_reply_error(r, 414, NULL, "path is too long");
 		else
 			first_call(r);
@@ -1027,6 +1043,7 @@ void http_server_quiesce(http_server *s)
 {
 	/* The workers may still be polling the listening socket; it is
 	 * closed once they have stopped. */
+	atomic_store(&s->closing, 1);
 	s->quiesced_fd = MHD_quiesce_daemon(s->d);
 }
 
