@@ -5,11 +5,12 @@
  *   {"time":MS,"id":OUTBOX_ID,"dedupe":"...","to":"...","from":"...",
  *    "body":"..."}
  *
- * A line is written with one write(2) on an O_APPEND descriptor, under
- * an exclusive flock (several senders, even several processes, append to
- * one file); the descriptor stays open until sms_log_sync() fsyncs it,
- * once for a whole batch, and the sender records no message as sent
- * before that: "sent" in the outbox still means the line is on disk. A message whose earlier attempt may have written its line (the
+ * Sending only adds the line to those kept in memory; sms_log_sync(),
+ * once for a whole batch, appends them all on an O_APPEND descriptor
+ * under an exclusive flock (several senders, even several processes,
+ * append to one file) and fsyncs, and the sender records no message as
+ * sent before that: "sent" in the outbox still means the line is on
+ * disk. A message whose earlier attempt may have written its line (the
  * sender died before recording the outcome) is looked up by dedupe key
  * first and not written twice: readers of the file see each message once.
  * A line cut short by a crash is never taken for a sent message, and the
@@ -33,6 +34,10 @@
 #include <unistd.h>
 
 #define SMS_LOG_MODE 0640 /* message bodies are personal data */
+#define SMS_LOG_CHUNK 16384 /* first size of the pending lines' buffer */
+#define SMS_LOG_KEEP (256 * 1024) /* a larger buffer is freed at sync */
+#define SMS_LOG_PENDING_MAX (8 * 1024 * 1024) /* bytes waiting for a sync */
+#define SMS_LOG_LINE_FIXED 160 /* a line's bytes besides its texts */
 
 /* End a torn last line, so the next append starts a line of its own. */
 static int sms_log_mend(int fd)
@@ -150,38 +155,98 @@ out:
 	return found;
 }
 
-/* The message as one JSON line with its newline; NULL when out of
- * memory (the texts were checked for UTF-8 before). */
-static char *sms_log_line(const sms_send_req *r, size_t *len)
+/* Room for n more bytes of pending lines. */
+static int sms_log_reserve(sms_provider *p, size_t n)
 {
-	json_t *j;
-	char *line = NULL;
-	size_t n;
+	size_t cap = p->log_cap ? p->log_cap : SMS_LOG_CHUNK;
+	char *b;
 
-	j = json_pack("{s:I,s:I,s:s,s:s,s:s?,s:s}", "time",
-		      (json_int_t)clock_now_ms(), "id", (json_int_t)r->outbox_id,
-		      "dedupe", r->dedupe, "to", r->to, "from", r->from, "body",
-		      r->body);
-	if (!j)
-		return NULL;
-	n = json_dumpb(j, NULL, 0, JSON_COMPACT);
-	if (n > 0 && (line = malloc(n + 1))) {
-		json_dumpb(j, line, n, JSON_COMPACT);
-		line[n] = '\n';
-		*len = n + 1;
+	if (n > SMS_LOG_PENDING_MAX - p->log_len)
+		return -1;
+	while (cap - p->log_len < n)
+		cap *= 2;
+	if (cap == p->log_cap)
+		return 0;
+	if (!(b = realloc(p->log_buf, cap)))
+		return -1;
+	p->log_buf = b;
+	p->log_cap = cap;
+	return 0;
+}
+
+static void sms_log_put(sms_provider *p, const char *s, size_t n)
+{
+	memcpy(p->log_buf + p->log_len, s, n);
+	p->log_len += n;
+}
+
+/* "name":"value" (value checked for UTF-8 before), escaped as JSON:
+ * quote, backslash and control characters; every other byte as it is. */
+static void sms_log_field(sms_provider *p, const char *name, const char *v)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o = p->log_buf + p->log_len;
+
+	/* sms_log_line() reserved room for all of it. */
+	o += snprintf(o, p->log_cap - p->log_len, "\"%s\":", name);
+	if (!v) {
+		memcpy(o, "null", 4);
+		p->log_len = (size_t)(o + 4 - p->log_buf);
+		return;
 	}
-	json_decref(j);
-	return line;
+	*o++ = '"';
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+		const char *esc = *c == '"' ? "\\\"" : *c == '\\' ? "\\\\"
+				: *c == '\n' ? "\\n" : *c == '\r' ? "\\r"
+				: *c == '\t' ? "\\t" : NULL;
+		if (esc) {
+			*o++ = esc[0];
+			*o++ = esc[1];
+		} else if (*c < 0x20) {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[*c >> 4];
+			o[5] = hex[*c & 15];
+			o += 6;
+		} else {
+			*o++ = (char)*c;
+		}
+	}
+	*o++ = '"';
+	p->log_len = (size_t)(o - p->log_buf);
+}
+
+/* The message as one JSON line with its newline, added to the lines that
+ * wait for the sync. -1: out of memory, or too much waits already. */
+static int sms_log_line(sms_provider *p, const sms_send_req *r)
+{
+	/* Six bytes at most for each byte of text, and the rest of a line. */
+	size_t n = 6 * (strlen(r->dedupe) + strlen(r->to) +
+			(r->from ? strlen(r->from) : 0) + strlen(r->body)) +
+		   SMS_LOG_LINE_FIXED;
+
+	if (sms_log_reserve(p, n) != 0)
+		return -1;
+	p->log_len += (size_t)snprintf(p->log_buf + p->log_len,
+				       p->log_cap - p->log_len,
+				       "{\"time\":%" PRId64 ",\"id\":%" PRId64
+				       ",",
+				       clock_now_ms(), r->outbox_id);
+	sms_log_field(p, "dedupe", r->dedupe);
+	sms_log_put(p, ",", 1);
+	sms_log_field(p, "to", r->to);
+	sms_log_put(p, ",", 1);
+	sms_log_field(p, "from", r->from);
+	sms_log_put(p, ",", 1);
+	sms_log_field(p, "body", r->body);
+	sms_log_put(p, "}\n", 2);
+	return 0;
 }
 
 sms_err sms_log_send(sms_provider *p, const sms_send_req *r,
 		     sms_send_res *res)
 {
 	const char *path = p->c.log_path;
-	char *line = NULL;
-	size_t len = 0;
-	ssize_t w;
-	int fd = -1, found;
+	int found;
 	sms_err e = SMS_RETRY;
 
 	if (r->recovered && (found = sms_log_find(path, r->dedupe)) != 0) {
@@ -192,45 +257,66 @@ sms_err sms_log_send(sms_provider *p, const sms_send_req *r,
 			e = SMS_OK;
 		goto out;
 	}
-	if (!(line = sms_log_line(r, &len))) {
-		sms_res_error(res, "sms log: out of memory");
-		e = SMS_ERR_NOMEM;
+	if (sms_log_line(p, r) != 0) {
+		sms_res_error(res, "sms log: out of memory, or more than %d "
+			      "bytes of lines wait for their sync",
+			      SMS_LOG_PENDING_MAX);
 		goto out;
 	}
-	if (p->log_fd < 0 && (p->log_fd = sms_log_append_fd(path)) < 0) {
-		sms_res_error(res, "sms log %s: %s", path, strerror(errno));
-		goto out;
-	}
-	fd = p->log_fd;
-	/* Mend and append as one step against other writers of the file. */
-	if (flock(fd, LOCK_EX) != 0 || sms_log_mend(fd) != 0 ||
-	    (w = write(fd, line, len)) != (ssize_t)len) {
-		sms_res_error(res, "sms log %s: write: %s", path,
-			      strerror(errno ? errno : ENOSPC));
-		flock(fd, LOCK_UN);
-		goto out; /* a torn line is ended before the next one */
-	}
-	flock(fd, LOCK_UN);
 	e = SMS_OK;
 out:
 	if (e == SMS_OK)
 		snprintf(res->provider_id, sizeof res->provider_id,
 			 "log-%" PRId64, r->outbox_id);
-	free(line);
 	return e;
+}
+
+/* Mend and append as one step against other writers of the file. */
+static int sms_log_append(int fd, const char *buf, size_t len)
+{
+	int rc = 0;
+
+	if (flock(fd, LOCK_EX) != 0)
+		return -1;
+	if (sms_log_mend(fd) != 0)
+		rc = -1;
+	while (rc == 0 && len) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = ENOSPC;
+			rc = -1; /* a torn line is ended before the next one */
+			break;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	flock(fd, LOCK_UN);
+	return rc;
 }
 
 sms_err sms_log_sync(sms_provider *p, char err[SMS_ERR_MAX])
 {
-	int fd = p->log_fd, rc;
+	const char *path = p->c.log_path;
+	int fd, rc = -1;
 
-	if (fd < 0)
+	if (!p->log_len)
 		return SMS_OK;
-	p->log_fd = -1;
-	rc = fsync(fd);
+	fd = sms_log_append_fd(path);
+	if (fd >= 0 && sms_log_append(fd, p->log_buf, p->log_len) == 0)
+		rc = fsync(fd);
 	if (rc != 0)
-		snprintf(err, SMS_ERR_MAX, "sms log %.160s: fsync: %s",
-			 p->c.log_path, strerror(errno));
-	close(fd);
+		snprintf(err, SMS_ERR_MAX, "sms log %.160s: %s", path,
+			 strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	p->log_len = 0; /* on an error, none of them counts as sent */
+	if (p->log_cap > SMS_LOG_KEEP) { /* a rare large batch */
+		free(p->log_buf);
+		p->log_buf = NULL;
+		p->log_cap = 0;
+	}
 	return rc == 0 ? SMS_OK : SMS_RETRY;
 }

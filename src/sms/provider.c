@@ -202,7 +202,6 @@ sms_err sms_provider_open(const sms_provider_conf *c, sms_provider **out,
 	if (!(p = calloc(1, sizeof *p)))
 		return SMS_ERR_NOMEM;
 	p->c = *c;
-	p->log_fd = -1;
 	if (!p->c.timeout_ms)
 		p->c.timeout_ms = SMS_TIMEOUT_MS_DEFAULT;
 	/* a Kannel reached only through the box link needs no HTTP */
@@ -223,8 +222,7 @@ void sms_provider_close(sms_provider *p)
 {
 	if (!p)
 		return;
-	if (p->log_fd >= 0)
-		close(p->log_fd);
+	free(p->log_buf);
 	sms_http_close(p);
 	free(p);
 }

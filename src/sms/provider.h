@@ -107,8 +107,8 @@ sms_err sms_provider_send(sms_provider *p, const sms_send_req *r,
 			  sms_send_res *res);
 /*
  * Make every message this provider accepted since the last sync durable
- * (the log provider writes its lines at send and fsyncs here, once for a
- * whole batch; the gateways have nothing to do). The sender calls it
+ * (the log provider keeps its lines at send, and appends and fsyncs
+ * them here, once for a whole batch; the gateways have nothing to do). The sender calls it
  * before recording any of those messages as sent; on an error none of
  * them counts as sent.
  */

@@ -30,7 +30,8 @@ struct sms_provider {
 	char curl_err[CURL_ERROR_SIZE];
 	char *resp;  /* SMS_RESPONSE_MAX + 1 bytes */
 	size_t resp_len;
-	int log_fd;  /* log: open while lines wait for a sync, else -1 */
+	char *log_buf; /* log: lines accepted since the last sync */
+	size_t log_len, log_cap;
 };
 
 /* A string that grows up to SMS_REQUEST_MAX bytes, then refuses. */

@@ -3,6 +3,7 @@
 #include "core/phone.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/str.h"
 #include "lib/wake.h"
 #include "work/outbox.h"
 #include "work/smsconf.h"
@@ -45,6 +46,16 @@ typedef struct {
 	sms_provider *via[SENDER_BATCH]; /* the provider that accepted it */
 	sms_provider *glob;
 	prov_slot prov[SENDER_PROVIDERS];
+	/* The previous message's group and provider: a batch is mostly one
+	 * group's, whose settings are read once for it. */
+	char last_group[IDENT_GROUP_ID_MAX + 1];
+	sms_provider *last_p;
+	sms_provider_kind last_kind;
+	/* Providers replaced in their slot during the batch: messages the
+	 * batch sent through them wait for their sync, so they are closed
+	 * only once the batch is synced. At most one a message. */
+	sms_provider *retired[SENDER_BATCH];
+	size_t nretired;
 	char err[SMS_ERR_MAX];
 } batch;
 
@@ -127,8 +138,8 @@ static int has_override(const smscfg_provider *o)
 
 /* The provider for a group: the global one unless the group overrides
  * it; NULL (err set) when the group's settings cannot work. */
-static sms_provider *provider_for(batch *b, const char *group,
-				  sms_provider_kind *kind)
+static sms_provider *provider_lookup(batch *b, const char *group,
+				     sms_provider_kind *kind)
 {
 	const smscfg *cfg;
 	store_group g;
@@ -152,7 +163,10 @@ static sms_provider *provider_for(batch *b, const char *group,
 		if (!p->p)
 			slot = p;
 	}
-	sms_provider_close(slot->p);
+	if (slot->p && b->nretired < SENDER_BATCH)
+		b->retired[b->nretired++] = slot->p;
+	else
+		sms_provider_close(slot->p);
 	slot->p = NULL;
 	group_conf(&b->s->c, smscfg_provider_of(cfg), &pc);
 	if (sms_provider_open(&pc, &slot->p, b->err) != SMS_OK)
@@ -161,6 +175,21 @@ static sms_provider *provider_for(batch *b, const char *group,
 	slot->updated_ms = g.updated_ms;
 	slot->kind = *kind = pc.kind;
 	return slot->p;
+}
+
+static sms_provider *provider_for(batch *b, const char *group,
+				  sms_provider_kind *kind)
+{
+	if (b->last_p && strcmp(b->last_group, group) == 0) {
+		*kind = b->last_kind;
+		return b->last_p;
+	}
+	b->last_p = provider_lookup(b, group, kind);
+	if (b->last_p) {
+		str_copy(b->last_group, sizeof b->last_group, group);
+		b->last_kind = *kind;
+	}
+	return b->last_p;
 }
 
 static int64_t backoff_ms(const sender_conf *c, int attempts,
@@ -283,7 +312,6 @@ static int record_fn(store *st, void *arg)
 	return e != STORE_OK;
 }
 
-/* Sleep until woken, the next message is due, or SENDER_IDLE_MS. */
 /* Sleep until woken, the next item is due, or SENDER_IDLE_MS. */
 static void idle(sender *s, unsigned long seen)
 {
@@ -325,6 +353,7 @@ static void run_batch(batch *b)
 	store_err commit;
 
 	b->now_ms = clock_now_ms();
+	b->last_p = NULL; /* settings are read again for each batch */
 	if (writer_run(b->s->wr, claim_fn, b, &commit) != 0 || commit) {
 		b->n = 0;
 		return;
@@ -345,6 +374,8 @@ static void run_batch(batch *b)
 		send_one(b, i);
 	}
 	sync_all(b);
+	while (b->nretired)
+		sms_provider_close(b->retired[--b->nretired]);
 	if (b->n && (writer_run(b->s->wr, record_fn, b, &commit) != 0 ||
 		     commit))
 		log_warn("sms: outcomes of %zu messages not recorded; they "

@@ -403,6 +403,55 @@ static int count_lines(const char *path, const char *needle)
 	return n;
 }
 
+/* One message sent and synced, as the sender does for a batch of one. */
+static sms_err log_send(sms_provider *p, const sms_send_req *r,
+			sms_send_res *res)
+{
+	char err[SMS_ERR_MAX];
+	sms_err e = sms_provider_send(p, r, res);
+
+	if (e == SMS_OK)
+		e = sms_provider_sync(p, err);
+	return e;
+}
+
+/* Lines wait for the sync, which appends them all at once; a sync that
+ * fails counts none of them as sent, and the next batch starts clean. */
+static void test_log_batch(void **state)
+{
+	tmp_log t;
+	sms_provider *p = open_log(&t);
+	sms_send_req r;
+	sms_send_res res;
+	char err[SMS_ERR_MAX], dir[300];
+
+	(void)state;
+	for (int i = 1; i <= 3; i++) {
+		char dk[16];
+		snprintf(dk, sizeof dk, "dk-%d", i);
+		r = req_of(i, dk, "batch");
+		assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	}
+	assert_int_equal(count_lines(t.path, NULL), 0);
+	assert_int_equal(sms_provider_sync(p, err), SMS_OK);
+	assert_int_equal(count_lines(t.path, "\"body\":\"batch\"}"), 3);
+	assert_int_equal(sms_provider_sync(p, err), SMS_OK); /* nothing new */
+	assert_int_equal(count_lines(t.path, NULL), 3);
+	/* The directory gone: the sync says why, and nothing is kept. */
+	r = req_of(4, "dk-4", "lost");
+	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	snprintf(dir, sizeof dir, "%s.away", t.dir);
+	assert_int_equal(rename(t.dir, dir), 0);
+	assert_int_equal(sms_provider_sync(p, err), SMS_RETRY);
+	assert_non_null(strstr(err, "sms log"));
+	assert_int_equal(rename(dir, t.dir), 0);
+	r = req_of(5, "dk-5", "kept");
+	assert_int_equal(log_send(p, &r, &res), SMS_OK);
+	assert_int_equal(count_lines(t.path, NULL), 4);
+	assert_int_equal(count_lines(t.path, "dk-4"), 0);
+	close_log(&t, p);
+}
+
 static void test_log_send(void **state)
 {
 	tmp_log t;
@@ -416,7 +465,7 @@ static void test_log_send(void **state)
 	(void)state;
 	umask(022);
 	p = open_log(&t);
-	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	assert_int_equal(log_send(p, &r, &res), SMS_OK);
 	assert_string_equal(res.provider_id, "log-42");
 	assert_string_equal(res.error, "");
 	assert_int_equal(stat(t.path, &st), 0);
@@ -433,7 +482,7 @@ static void test_log_send(void **state)
 	/* No From (a messaging service): null, not a crash. */
 	r = req_of(43, "dk-43", "x");
 	r.from = NULL;
-	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	assert_int_equal(log_send(p, &r, &res), SMS_OK);
 	assert_int_equal(count_lines(t.path, "\"from\":null"), 1);
 	close_log(&t, p);
 }
@@ -446,31 +495,31 @@ static void test_log_recovered(void **state)
 	sms_send_res res;
 
 	(void)state;
-	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	assert_int_equal(log_send(p, &r, &res), SMS_OK);
 	/* The sender died after the write: a recovered attempt finds it. */
 	r.recovered = 1;
-	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	assert_int_equal(log_send(p, &r, &res), SMS_OK);
 	assert_string_equal(res.provider_id, "log-7");
 	assert_int_equal(count_lines(t.path, NULL), 1);
 	/* A key that is a prefix of another, or one only in a body, is not
 	 * a match. */
 	r = req_of(8, "dk-", "\"dedupe\":\"dk-8\"");
 	r.recovered = 1;
-	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	assert_int_equal(log_send(p, &r, &res), SMS_OK);
 	assert_int_equal(count_lines(t.path, NULL), 2);
 	r = req_of(8, "dk-8", "eight");
 	r.recovered = 1;
-	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	assert_int_equal(log_send(p, &r, &res), SMS_OK);
 	assert_int_equal(count_lines(t.path, NULL), 3);
 	/* Keys JSON must escape are found too. */
 	r = req_of(9, "q\"b\\s", "nine");
-	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	assert_int_equal(log_send(p, &r, &res), SMS_OK);
 	r.recovered = 1;
-	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	assert_int_equal(log_send(p, &r, &res), SMS_OK);
 	assert_int_equal(count_lines(t.path, NULL), 4);
 	/* A first attempt never searches: it always writes. */
 	r = req_of(7, "dk-7", "first");
-	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	assert_int_equal(log_send(p, &r, &res), SMS_OK);
 	assert_int_equal(count_lines(t.path, "dk-7"), 2);
 	close_log(&t, p);
 }
@@ -493,10 +542,10 @@ static void test_log_torn_line(void **state)
 	assert_int_equal(write(fd, torn, sizeof torn - 1), sizeof torn - 1);
 	close(fd);
 	r.recovered = 1;
-	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	assert_int_equal(log_send(p, &r, &res), SMS_OK);
 	assert_int_equal(count_lines(t.path, NULL), 2);
 	assert_int_equal(count_lines(t.path, "\"body\":\"five\"}"), 1);
-	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	assert_int_equal(log_send(p, &r, &res), SMS_OK);
 	assert_int_equal(count_lines(t.path, NULL), 2);
 	close_log(&t, p);
 }
@@ -511,10 +560,10 @@ static void test_log_rotated(void **state)
 
 	(void)state;
 	assert_int_equal(unlink(t.path), 0);
-	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	assert_int_equal(log_send(p, &r, &res), SMS_OK);
 	assert_int_equal(count_lines(t.path, NULL), 1);
 	r.recovered = 1;
-	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
+	assert_int_equal(log_send(p, &r, &res), SMS_OK);
 	assert_int_equal(count_lines(t.path, NULL), 1);
 	close_log(&t, p);
 }
@@ -837,6 +886,7 @@ int main(void)
 		cmocka_unit_test(test_kannel_answers),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_log_send),
+		cmocka_unit_test(test_log_batch),
 		cmocka_unit_test(test_log_recovered),
 		cmocka_unit_test(test_log_torn_line),
 		cmocka_unit_test(test_log_rotated),
