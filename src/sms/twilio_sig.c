@@ -24,6 +24,7 @@
 
 #define TWSIG_MAC_LEN 20   /* SHA-1 */
 #define TWSIG_KEYED_MAX 128 /* bytes of a token kept keyed per thread */
+#define TWSIG_CHUNK 2048    /* bytes of signed text given to the MAC at once */
 
 /* A thread's context, keyed with `token`. */
 typedef struct {
@@ -126,30 +127,62 @@ static int twsig_measure(const char *url, const twsig_param *p, size_t n)
 	return 0;
 }
 
-static int twsig_update(EVP_MAC_CTX *ctx, const char *s)
+/* The signed text goes to the MAC in chunks: a webhook's dozens of short
+ * names and values, one EVP_MAC_update() each, cost more than the hash. */
+typedef struct {
+	EVP_MAC_CTX *ctx;
+	size_t len;
+	int failed;
+	unsigned char buf[TWSIG_CHUNK];
+} twsig_feed;
+
+static void twsig_flush(twsig_feed *f)
 {
-	return EVP_MAC_update(ctx, (const unsigned char *)s, strlen(s)) ? 0
-									 : -1;
+	if (f->len && !f->failed &&
+	    !EVP_MAC_update(f->ctx, f->buf, f->len))
+		f->failed = 1;
+	f->len = 0;
 }
 
-/* HMAC-SHA1 of url and the sorted parameters into mac. */
+static void twsig_update(twsig_feed *f, const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n) {
+		size_t take = sizeof f->buf - f->len;
+		if (take > n)
+			take = n;
+		memcpy(f->buf + f->len, s, take);
+		f->len += take;
+		s += take;
+		n -= take;
+		if (f->len == sizeof f->buf)
+			twsig_flush(f);
+	}
+}
+
 static int twsig_mac(const char *token, const char *url,
 		     const twsig_param *sorted, size_t n,
 		     unsigned char mac[TWSIG_MAC_LEN])
 {
 	EVP_MAC_CTX *ctx = NULL;
+	twsig_feed f;
 	size_t len = 0;
 	int rc = -1, own = 0;
 
 	pthread_once(&twsig_once, twsig_fetch);
-	if (!twsig_hmac || !(ctx = twsig_ctx(token, &own)) ||
-	    twsig_update(ctx, url) != 0)
+	if (!twsig_hmac || !(ctx = twsig_ctx(token, &own)))
 		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (twsig_update(ctx, sorted[i].name) != 0 ||
-		    twsig_update(ctx, twsig_value(&sorted[i])) != 0)
-			goto out;
-	if (!EVP_MAC_final(ctx, mac, &len, TWSIG_MAC_LEN) ||
+	f.ctx = ctx;
+	f.len = 0;
+	f.failed = 0;
+	twsig_update(&f, url);
+	for (size_t i = 0; i < n; i++) {
+		twsig_update(&f, sorted[i].name);
+		twsig_update(&f, twsig_value(&sorted[i]));
+	}
+	twsig_flush(&f);
+	if (f.failed || !EVP_MAC_final(ctx, mac, &len, TWSIG_MAC_LEN) ||
 	    len != TWSIG_MAC_LEN)
 		goto out;
 	rc = 0;

@@ -48,6 +48,22 @@ static void test_documented_vector(void **state)
 			 1);
 }
 
+/* A text longer than the MAC is given at once, cut mid-value. */
+static void test_long_value(void **state)
+{
+	static char body[5001];
+	twsig_param p[] = {{"From", "+12349013030"}, {"Body", body}};
+	char sig[TWSIG_LEN + 1];
+
+	(void)state;
+	memset(body, 'x', sizeof body - 1);
+	assert_int_equal(twsig_compute(DOC_TOKEN, DOC_URL, p, 2, sig), 0);
+	assert_string_equal(sig, "ovVZQ97mf2mS75sH1dNgKBU8+G8=");
+	body[4999] = 'y';
+	assert_int_equal(twsig_compute(DOC_TOKEN, DOC_URL, p, 2, sig), 0);
+	assert_string_not_equal(sig, "ovVZQ97mf2mS75sH1dNgKBU8+G8=");
+}
+
 static void test_wrong_token(void **state)
 {
 	(void)state;
@@ -244,6 +260,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_documented_vector),
+		cmocka_unit_test(test_long_value),
 		cmocka_unit_test(test_wrong_token),
 		cmocka_unit_test(test_wrong_url),
 		cmocka_unit_test(test_changed_param),
