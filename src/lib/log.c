@@ -88,6 +88,8 @@ int log_buffer_start(void)
 	pthread_mutex_lock(&g_mu);
 	g_buf.stopping = 0;
 	g_buf.on = pthread_create(&g_buf.thread, NULL, flusher, NULL) == 0;
+	if (g_buf.on)
+		pthread_setname_np(g_buf.thread, "log-flusher");
 	pthread_mutex_unlock(&g_mu);
 	return g_buf.on ? 0 : -1;
 }

@@ -55,8 +55,12 @@ int utf8_valid(const char *s, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		size_t n = seq_len(p + i, len - i);
-		if (!n)
+		size_t n;
+		if (p[i] < 0x80) { /* most text: no decoding needed */
+			i++;
+			continue;
+		}
+		if (!(n = seq_len(p + i, len - i)))
 			return 0;
 		i += n;
 	}

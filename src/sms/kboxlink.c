@@ -860,11 +860,13 @@ void kbl_run(kbl *l, kbl_recv_fn recv, kbl_refused_fn refused, void *ctx)
 	l->ctx = ctx;
 	if (pthread_create(&l->reader, NULL, reader_main, l) != 0)
 		return;
+	pthread_setname_np(l->reader, "kbox-reader");
 	if (pthread_create(&l->writer, NULL, writer_main, l) != 0) {
 		kbl_stop(l);
 		pthread_join(l->reader, NULL);
 		return;
 	}
+	pthread_setname_np(l->writer, "kbox-writer");
 	l->running = 1;
 }
 

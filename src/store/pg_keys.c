@@ -226,6 +226,7 @@ static void start(pg_keys *ks)
 		ks->stop = 1;
 		return;
 	}
+	pthread_setname_np(ks->thread, "pg-key-listener");
 	ks->started = 1;
 }
 

@@ -136,6 +136,7 @@ sqlt_wal *sqlt_wal_start(const char *db_path, int defer_sync)
 		sqlt_wal_stop(w);
 		return NULL;
 	}
+	pthread_setname_np(w->thread, "checkpointer");
 	w->started = 1;
 	return w;
 }

@@ -614,7 +614,7 @@ flows *flows_start(store *st, writer *wr, sender *snd, const flows_conf *c)
 	wake_init(&f->w);
 	for (unsigned i = 0; i < c->threads && i < FLOWS_THREADS_MAX; i++)
 		if (pthread_create(&f->th[f->started], NULL, flows_main, f) == 0)
-			f->started++;
+			pthread_setname_np(f->th[f->started++], "flows");
 	return f;
 }
 

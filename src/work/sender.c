@@ -433,7 +433,7 @@ sender *sender_start(store *st, writer *wr, const sender_conf *c,
 	for (unsigned i = 0; i < c->threads && i < SENDER_THREADS_MAX; i++)
 		if (pthread_create(&s->th[s->started], NULL, sender_main, s) ==
 		    0)
-			s->started++;
+			pthread_setname_np(s->th[s->started++], "sender");
 	return s;
 }
 

@@ -270,8 +270,10 @@ static void *writer_main(void *arg)
 	/* Before the first batch, on this thread: it is the connection's. */
 	l->deferred = store_writer_setup(l->st) == 1;
 	if (l->deferred &&
-	    pthread_create(&l->syncer, NULL, syncer_main, l) == 0)
+	    pthread_create(&l->syncer, NULL, syncer_main, l) == 0) {
+		pthread_setname_np(l->syncer, "syncer");
 		l->sync_started = 1;
+	}
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
 		/* While a committed batch waits for the syncer, another commit
@@ -342,6 +344,7 @@ writer *writer_start(store *st, int lanes)
 			writer_stop(w);
 			return NULL;
 		}
+		pthread_setname_np(l->thread, "writer");
 		l->started = 1;
 	}
 	return w;
