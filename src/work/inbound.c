@@ -298,7 +298,9 @@ static void inb_reset(inb_job *j)
 {
 	store_inbound *r = &j->rec;
 
-	memset(r, 0, sizeof *r);
+	/* All but the body, which is written next: a message's 6 KB memset
+	 * was a tenth of the writer's work on it. */
+	memset(r, 0, offsetof(store_inbound, body));
 	j->duplicate = 0;
 	j->n_replies = 0;
 	j->runs = 0;

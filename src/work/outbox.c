@@ -6,6 +6,7 @@
 #include "sms/provider.h"
 #include "work/subs.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,8 @@ store_err outbox_queue(store *st, const outbox_msg *m, store_outbox *o)
 	store_err e;
 	int ok = 1;
 
-	memset(o, 0, sizeof *o);
+	/* All but the body, which str_copy() writes below. */
+	memset(o, 0, offsetof(store_outbox, body));
 	if (m->dedupe)
 		str_copy(o->dedupe, sizeof o->dedupe, m->dedupe);
 	else if (m->inbound_id)
