@@ -39,6 +39,8 @@
 #define KBL_PROBE_MS 250          /* while bearerbox stops */
 #define KBL_STOPPING_MAX_MS 30000 /* a bearerbox that says it stops and
 				     never does is connected to again */
+#define KBL_PROBE_READ_MS 500 /* for a stopping bearerbox's first word */
+#define KBL_PROBE_FRAME_MAX 256 /* an admin command fits, an SMS need not */
 
 typedef struct {
 	pthread_cond_t cv;
@@ -732,28 +734,6 @@ static void pause_ms(kbl *l, int64_t ms)
 		wait_ms(l, until - now);
 }
 
-/*
- * Bearerbox said it is stopping, and it waits for its boxes to go before
- * it exits: connecting again at once would keep it from ever exiting.
- * Wait (under l->mu) until its port refuses, or KBL_STOPPING_MAX_MS.
- */
-static void await_exit(kbl *l)
-{
-	int64_t until = clock_mono_us() / 1000 + KBL_STOPPING_MAX_MS;
-	char err[SMS_ERR_MAX];
-
-	while (!l->stop && clock_mono_us() / 1000 < until) {
-		pthread_mutex_unlock(&l->mu);
-		int fd = dial(&l->c, err);
-		if (fd >= 0)
-			close(fd);
-		pthread_mutex_lock(&l->mu);
-		if (fd < 0)
-			return;
-		pause_ms(l, KBL_PROBE_MS);
-	}
-}
-
 /* A connection, identified, or -1 with err set. */
 static int connect_box(kbl *l, char err[SMS_ERR_MAX])
 {
@@ -765,6 +745,69 @@ static int connect_box(kbl *l, char err[SMS_ERR_MAX])
 		fd = -1;
 	}
 	return fd;
+}
+
+/*
+ * 1 while the bearerbox that said it stops is still there: it tells a box
+ * that connects to stop at once. A refused connection, or a bearerbox that
+ * says nothing else first, or nothing within KBL_PROBE_READ_MS, is a new
+ * one, which the caller connects to as usual (what it may have sent this
+ * probe, unacked, it keeps for that connection).
+ */
+static int still_stopping(kbl *l)
+{
+	unsigned char buf[KBL_PROBE_FRAME_MAX];
+	char err[SMS_ERR_MAX];
+	int64_t until = clock_mono_us() / 1000 + KBL_PROBE_READ_MS, left;
+	int fd = connect_box(l, err), old = 0;
+	int32_t len = -1;
+	size_t have = 0;
+	kbox_msg m;
+
+	if (fd < 0)
+		return 0;
+	while ((left = until - clock_mono_us() / 1000) > 0) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+		if (poll(&p, 1, (int)left) <= 0 ||
+		    (n = recv(fd, buf + have, sizeof buf - have, 0)) <= 0)
+			break;
+		have += (size_t)n;
+		if (have >= KBOX_HEADER && len < 0 &&
+		    ((len = kbox_frame_len(buf)) < 0 ||
+		     (size_t)len > sizeof buf - KBOX_HEADER))
+			break; /* no admin command is this long */
+		if (len < 0 || have < KBOX_HEADER + (size_t)len)
+			continue;
+		old = kbox_decode((const char *)buf + KBOX_HEADER, (size_t)len,
+				  &m) == KBOX_OK &&
+		      m.type == KBOX_ADMIN &&
+		      (m.command == KBOX_CMD_SHUTDOWN ||
+		       m.command == KBOX_CMD_RESTART);
+		break;
+	}
+	close(fd);
+	return old;
+}
+
+/*
+ * Bearerbox said it is stopping, and it waits for its boxes to go before
+ * it exits: connecting again at once would keep it from ever exiting.
+ * Wait (under l->mu) until it is gone, or KBL_STOPPING_MAX_MS. Its port
+ * may be another bearerbox's by then (it was restarted): a probe tells.
+ */
+static void await_exit(kbl *l)
+{
+	int64_t until = clock_mono_us() / 1000 + KBL_STOPPING_MAX_MS;
+
+	while (!l->stop && clock_mono_us() / 1000 < until) {
+		pthread_mutex_unlock(&l->mu);
+		int old = still_stopping(l);
+		pthread_mutex_lock(&l->mu);
+		if (!old)
+			return;
+		pause_ms(l, KBL_PROBE_MS);
+	}
 }
 
 /* One connection's life, from connected to closed (under l->mu). */

@@ -84,9 +84,9 @@ store_err outbox_queue(store *st, const outbox_msg *m, store_outbox *o)
 	} else if (m->inline_provider && outbox_kind_is_reply(m->kind)) {
 		o->state = STORE_OUT_SENT;
 		o->attempts = 1;
+		/* No provider id: the gateway gives none to a reply it takes
+		 * inline, and its delivery reports name the row itself. */
 		str_copy(o->provider, sizeof o->provider, m->inline_provider);
-		snprintf(o->provider_id, sizeof o->provider_id, "%.15s-inline-%.40s",
-			 m->inline_provider, o->dedupe);
 	}
 	return store_outbox_insert(st, o);
 }

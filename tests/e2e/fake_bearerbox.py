@@ -10,6 +10,8 @@ refuse a reply.
         bb.wait_ack(mid)                  -> the ack's nack (0 = success)
         bb.mts()                          -> the replies optd sent
         bb.nack_next = [1]                # refuse the next reply (ack 1)
+        bb.stopping_box = True            # tell each box to stop, as a
+                                          # stopping bearerbox does
 
 Frames as in Kannel's gw/msg-decl.h (src/sms/kbox.h): a 4-byte length,
 the type, then each field; integers 4 bytes big-endian, strings with
@@ -83,6 +85,8 @@ class FakeBearerbox:
         self.sent = []        # every MT frame optd sent, decoded
         self.heartbeats = 0
         self.nack_next = []   # nacks for the next MTs; then 0
+        # a stopping bearerbox: every box that identifies is told to stop
+        self.stopping_box = False
         self.stopping = False
         self.thread = threading.Thread(target=self._accept, daemon=True)
 
@@ -132,6 +136,9 @@ class FakeBearerbox:
         with self.lock:
             if m["type"] == ADMIN and m["command"] == 3:
                 self.identified += 1
+                if self.stopping_box:
+                    with self.send_lock:
+                        c.sendall(pack(ADMIN, command=0))
             elif m["type"] == HEARTBEAT:
                 self.heartbeats += 1
             elif m["type"] == ACK:

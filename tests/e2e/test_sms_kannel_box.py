@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import kannel
-from fake_bearerbox import ACK, REPORT_MO, FakeBearerbox
+from fake_bearerbox import ACK, ADMIN, REPORT_MO, FakeBearerbox, pack
 from harness import expect
 from test_sms_kannel import keyword_conversation, text
 from smsutil import (NUMBER, NUMBER2, keyword_entries, message, messages,
@@ -119,6 +119,30 @@ def test_a_message_handed_over_twice_is_applied_once():
                       dlr_url="optd:%d:not-this-one" % rid)
         expect(bb.wait_ack(other) == 0, "a stray report acked")
         expect(message(o, rid)["state"] == "delivered", "unchanged")
+
+
+def test_a_bearerbox_restarted_at_once_is_connected_to_at_once():
+    """After bearerbox says it stops, optd stays away while that
+    bearerbox still answers its port (a box there is told to stop), and
+    connects as soon as another one answers there instead."""
+    with FakeBearerbox() as bb, fake_optd(bb, "--kannel-replies",
+                                          "inline") as o:
+        bb.wait_box()
+        sms_group(o)
+        bb.stopping_box = True
+        bb.send_raw(pack(ADMIN, command=0))
+        bb.wait(lambda: bb.identified >= 3, 10, "optd's probes")
+        wait_for(lambda: o.get("/healthz", key=None).json["kannel_box"] ==
+                 "not connected", 5, "optd away")
+        bb.stopping_box = False  # restarted: a bearerbox that serves
+        t0 = time.time()
+        wait_for(lambda: o.get("/healthz", key=None).json["kannel_box"] ==
+                 "connected", 5, "optd connected to the new bearerbox")
+        expect(time.time() - t0 < 5, "at once", time.time() - t0)
+        p = phone(73)
+        mid = bb.mo(p, NUMBER, "START")
+        expect(bb.wait_ack(mid) == 0, "a message taken on the new link")
+        expect(state(o, "promo", p) == "Subscribed", "and applied")
 
 
 def test_refusals_and_bad_frames():
