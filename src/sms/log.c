@@ -265,9 +265,8 @@ sms_err sms_log_send(sms_provider *p, const sms_send_req *r,
 	}
 	e = SMS_OK;
 out:
-	if (e == SMS_OK)
-		snprintf(res->provider_id, sizeof res->provider_id,
-			 "log-%" PRId64, r->outbox_id);
+	/* No provider id: no gateway gives one, and an id made up here
+	 * would cost each message an index entry in the outbox. */
 	return e;
 }
 
