@@ -21,7 +21,6 @@
 #include "core/smsenc.h"
 #include "sms/kboxlink.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -112,9 +111,6 @@ static sms_err kannel_box_send(sms_provider *p, const sms_send_req *r,
 
 	sms_res_reset(res, 0);
 	e = kbl_send_wait(p->c.kannel_box, r, timeout, res);
-	if (e == SMS_OK)
-		snprintf(res->provider_id, sizeof res->provider_id,
-			 "kannel-%" PRId64, r->outbox_id);
 	return e;
 }
 
@@ -146,11 +142,10 @@ sms_err sms_kannel_send(sms_provider *p, const sms_send_req *r,
 	curl_easy_setopt(p->curl, CURLOPT_HTTPGET, 1L);
 	if ((e = sms_http_perform(p, "kannel", &st, res)) != SMS_OK)
 		goto out;
+	/* Kannel gives a message no id of its own ("0: Accepted for
+	 * delivery"); its delivery reports name the outbox row. */
 	e = sms_kannel_parse_response(st, p->resp, p->resp_len, res);
-	if (e == SMS_OK)
-		snprintf(res->provider_id, sizeof res->provider_id,
-			 "kannel-%" PRId64, r->outbox_id);
-	else if (e == SMS_RETRY)
+	if (e == SMS_RETRY)
 		res->retry_after_ms = sms_http_retry_after_ms(p);
 out:
 	sms_buf_free(&url);

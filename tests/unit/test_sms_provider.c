@@ -851,7 +851,7 @@ static void test_kannel_send(void **state)
 	srv_start(&s);
 	p = open_kannel(&s);
 	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
-	assert_string_equal(res.provider_id, "kannel-42");
+	assert_string_equal(res.provider_id, ""); /* Kannel gives none */
 	r.body = "Hi {you}";
 	assert_int_equal(sms_provider_send(p, &r, &res), SMS_OK);
 	assert_int_equal(sms_provider_send(p, &r, &res), SMS_FAIL);
