@@ -851,8 +851,6 @@ static int admit(http_req *r)
 	return 0;
 }
 
-/* Runs first for every request: the one place the raw query string is
- * seen (Twilio signs the URL exactly as it called it). */
 /* Not calloc: zeroing the 6 KB of strings cost more than routing. */
 static http_req *req_new(void)
 {
@@ -866,6 +864,8 @@ static http_req *req_new(void)
 	return r;
 }
 
+/* Runs first for every request: the one place the raw query string is
+ * seen (Twilio signs the URL exactly as it called it). */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	http_req *r = req_new();

@@ -107,11 +107,9 @@ static sms_err kannel_box_send(sms_provider *p, const sms_send_req *r,
 {
 	long timeout = p->c.timeout_ms ? p->c.timeout_ms
 				       : SMS_TIMEOUT_MS_DEFAULT;
-	sms_err e;
 
 	sms_res_reset(res, 0);
-	e = kbl_send_wait(p->c.kannel_box, r, timeout, res);
-	return e;
+	return kbl_send_wait(p->c.kannel_box, r, timeout, res);
 }
 
 sms_err sms_kannel_send(sms_provider *p, const sms_send_req *r,

@@ -108,9 +108,9 @@ sms_err sms_provider_send(sms_provider *p, const sms_send_req *r,
 /*
  * Make every message this provider accepted since the last sync durable
  * (the log provider keeps its lines at send, and appends and fsyncs
- * them here, once for a whole batch; the gateways have nothing to do). The sender calls it
- * before recording any of those messages as sent; on an error none of
- * them counts as sent.
+ * them here, once for a whole batch; the gateways have nothing to do).
+ * The sender calls it before recording any of those messages as sent; on
+ * an error none of them counts as sent.
  */
 sms_err sms_provider_sync(sms_provider *p, char err[SMS_ERR_MAX]);
 

@@ -161,6 +161,7 @@ static void twsig_update(twsig_feed *f, const char *s)
 	}
 }
 
+/* HMAC-SHA1 of url and the sorted parameters into mac. */
 static int twsig_mac(const char *token, const char *url,
 		     const twsig_param *sorted, size_t n,
 		     unsigned char mac[TWSIG_MAC_LEN])
