@@ -33,6 +33,8 @@ typedef struct {
 	/* the syncer: committed batches (chained by next_batch) */
 	int deferred; /* the store defers this lane's fsyncs */
 	int broken;   /* an fsync failed */
+	int fsyncing; /* the syncer is in an fsync */
+	int full;     /* the writer's open batch is full and waits */
 	pthread_t syncer;
 	pthread_cond_t sync_wake;
 	writer_job *sync_head, *sync_tail;
@@ -44,12 +46,14 @@ struct writer {
 	lane lanes[WRITER_LANES_MAX];
 };
 
-static writer_job *take_batch(lane *l)
+/* Up to max (>= 1) of the queued jobs, of which there is at least one;
+ * *n gets how many. */
+static writer_job *take_batch(lane *l, int max, int *taken)
 {
 	writer_job *batch = l->head, *last = l->head;
 	int n = 1;
 
-	while (last->next && n < WRITER_BATCH_MAX) {
+	while (last->next && n < max) {
 		last = last->next;
 		n++;
 	}
@@ -57,6 +61,7 @@ static writer_job *take_batch(lane *l)
 	if (!l->head)
 		l->tail = NULL;
 	last->next = NULL;
+	*taken = n;
 	return batch;
 }
 
@@ -213,12 +218,61 @@ static store_err commit(lane *l, writer_job *batch, int isolated)
 	return err;
 }
 
-static void process(lane *l, writer_job *batch)
+/*
+ * While the syncer is busy with an fsync or has a batch waiting for the
+ * next one, this batch's commit could only wait for it: the transaction
+ * stays open instead and takes in the jobs that arrive meanwhile, so
+ * that they are done by the time the syncer is free and are made durable
+ * by its next fsync rather than the one after. *last is the batch's last
+ * job, *n its size. Returns nonzero when a job failed (the caller
+ * replays the batch).
+ */
+static int absorb(lane *l, writer_job **last, int *n)
+{
+	int failed = 0;
+
+	pthread_mutex_lock(&l->mu);
+	while (!failed && !l->stopping && (l->sync_head || l->fsyncing)) {
+		if (*n < WRITER_BATCH_MAX && l->head) {
+			int more;
+			writer_job *chunk =
+				take_batch(l, WRITER_BATCH_MAX - *n, &more);
+
+			pthread_mutex_unlock(&l->mu);
+			(*last)->next = chunk;
+			while ((*last)->next)
+				*last = (*last)->next;
+			*n += more;
+			failed = run_direct(l, chunk);
+			pthread_mutex_lock(&l->mu);
+			continue;
+		}
+		/* A full batch commits once the one before it was taken: at
+		 * most one committed batch ever waits for the syncer. */
+		if (*n >= WRITER_BATCH_MAX && !l->sync_head)
+			break;
+		l->full = *n >= WRITER_BATCH_MAX;
+		pthread_cond_wait(&l->wake, &l->mu);
+	}
+	l->full = 0;
+	pthread_mutex_unlock(&l->mu);
+	return failed;
+}
+
+static void process(lane *l, writer_job *batch, int n)
 {
 	store_err err = store_begin(l->st);
-	int isolated = 0;
+	writer_job *last = batch;
+	int isolated = 0, failed = 0;
 
-	if (err == STORE_OK && run_direct(l, batch)) {
+	while (last->next)
+		last = last->next;
+	if (err == STORE_OK) {
+		failed = run_direct(l, batch);
+		if (!failed && l->sync_started)
+			failed = absorb(l, &last, &n);
+	}
+	if (err == STORE_OK && failed) {
 		err = replay(l, batch);
 		isolated = 1;
 	}
@@ -246,12 +300,18 @@ static void *syncer_main(void *arg)
 		int any = 0;
 
 		l->sync_head = l->sync_tail = NULL;
-		pthread_cond_signal(&l->wake); /* the lane may commit again */
+		l->fsyncing = 1;
+		if (l->full) /* it may commit now */
+			pthread_cond_signal(&l->wake);
 		pthread_mutex_unlock(&l->mu);
 		for (writer_job *b = list; b; b = b->next_batch)
 			any |= b->commit == STORE_OK;
 		if (any && (e = store_sync(l->st)) != STORE_OK)
 			sync_failed(l, e);
+		pthread_mutex_lock(&l->mu);
+		l->fsyncing = 0;
+		pthread_cond_signal(&l->wake); /* the lane may commit again */
+		pthread_mutex_unlock(&l->mu);
 		for (writer_job *b = list; b; b = next) {
 			next = b->next_batch;
 			finish_batch(l, b, b->commit ? b->commit : e);
@@ -276,16 +336,15 @@ static void *writer_main(void *arg)
 	}
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
-		/* While a committed batch waits for the syncer, another commit
-		 * would only join the same fsync: the jobs wait here instead
-		 * and make one larger batch, which writes fewer pages. */
-		while ((!l->head && !l->stopping) || l->sync_head)
+		while (!l->head && !l->stopping)
 			pthread_cond_wait(&l->wake, &l->mu);
 		if (!l->head)
 			break; /* stopping and drained */
-		writer_job *batch = take_batch(l);
+		int n;
+		writer_job *batch = take_batch(l, WRITER_BATCH_MAX, &n);
+
 		pthread_mutex_unlock(&l->mu);
-		process(l, batch);
+		process(l, batch, n);
 		pthread_mutex_lock(&l->mu);
 	}
 	pthread_mutex_unlock(&l->mu);

@@ -1002,6 +1002,95 @@ static void test_sync_failure_stops_commits(void **state)
 #define WAL_MAX_BYTES (25 << 20)
 
 /* A ledger row of about a page: twelve thousand of them are ~100 MB. */
+/* A done callback that holds the syncer (SQLite's) until released. */
+static void stall_done(writer_job *job)
+{
+	blocker *b = job->done_arg;
+
+	pthread_mutex_lock(&b->mu);
+	b->started = 1;
+	pthread_cond_broadcast(&b->cv);
+	while (!b->released)
+		pthread_cond_wait(&b->cv, &b->mu);
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* Whether job t has run within about two seconds. */
+static int ran_soon(tjob *t)
+{
+	for (int tries = 0; tries < 2000; tries++) {
+		if (__atomic_load_n(&t->runs, __ATOMIC_ACQUIRE) > 0)
+			return 1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/*
+ * While the syncer is busy and a committed batch waits for it, the next
+ * batch stays open and runs each job as it arrives, so that it is ready
+ * to commit the moment the syncer is free. A job of it that fails is
+ * still its own failure: the batch so far, the jobs taken in early as
+ * well, is replayed job by job and committed, and the jobs after it make
+ * the next batch.
+ */
+static void test_open_batch_takes_in_arrivals(void **state)
+{
+	enum { N = 8, BAD = 5 };
+	fixture *f = *state;
+	static tjob t[N];
+	writer_job sjob, kjob;
+	blocker stall, k;
+	uint64_t b0, j0, b1 = 0, j1 = 0;
+
+	if (pg_admin)
+		skip(); /* no syncer: done callbacks run on the writer */
+	writer_stats(f->w, &b0, &j0);
+	reset_done();
+	memset(&stall, 0, sizeof stall);
+	pthread_mutex_init(&stall.mu, NULL);
+	pthread_cond_init(&stall.cv, NULL);
+	memset(&sjob, 0, sizeof sjob);
+	sjob.fn = plain_fn;
+	sjob.arg = "stall";
+	sjob.done = stall_done;
+	sjob.done_arg = &stall;
+	writer_submit(f->w, &sjob);
+	pthread_mutex_lock(&stall.mu);
+	while (!stall.started)
+		pthread_cond_wait(&stall.cv, &stall.mu);
+	pthread_mutex_unlock(&stall.mu);
+	/* The syncer is held: k's batch commits and waits for it. */
+	blocker_start(f->w, &k, &kjob);
+	blocker_release(&k);
+	for (int i = 0; i < N; i++) {
+		char gid[32];
+
+		snprintf(gid, sizeof gid, "open-%d", i);
+		tjob_init(&t[i], gid, i == BAD ? 4 : 0);
+		writer_submit(f->w, &t[i].job);
+		/* One at a time: each arrives while its batch is open. */
+		assert_true(ran_soon(&t[i]));
+	}
+	blocker_release(&stall);
+	wait_done(N);
+	for (int tries = 0; tries < 5000 && j1 - j0 < N + 2; tries++) {
+		writer_stats(f->w, &b1, &j1);
+		usleep(1000);
+	}
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(t[i].done_calls, 1);
+		assert_int_equal(t[i].commit_seen, STORE_OK);
+		assert_int_equal(t[i].rc_seen, i == BAD ? 4 : 0);
+		assert_int_equal(applied(f->st, t[i].gid), i != BAD);
+	}
+	/* The stalled job's, the blocker's, jobs 0 to BAD, and the rest. */
+	assert_int_equal(j1 - j0, N + 2);
+	assert_int_equal(b1 - b0, 4);
+	blocker_destroy(&k);
+	blocker_destroy(&stall);
+}
+
 static int page_fn(store *st, void *arg)
 {
 	store_ledger *e = calloc(1, sizeof *e);
@@ -1114,6 +1203,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syncs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_failure_stops_commits,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_open_batch_takes_in_arrivals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_bounded, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_checkpointer_runs, setup,
