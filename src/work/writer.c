@@ -8,10 +8,13 @@
  * lane has a second thread, its syncer: the lane hands it each batch
  * after the commit and goes on with the next, and the syncer fsyncs once
  * for every batch that reached it meanwhile, then tells their jobs, in
- * commit order. The lane commits again only once the syncer has taken
- * what it handed over, so batches stay as large as the disk's pace
- * makes them. The disk's wait thus overlaps the next batch's work, and
- * still nothing is acknowledged before it is on disk. Once an fsync
+ * commit order. While the syncer is in an fsync or still has a batch to
+ * take, the lane keeps its transaction open and runs each job as it
+ * arrives; it commits once the syncer is free. So at most one committed
+ * batch waits for the syncer, batches are as large as the disk's pace
+ * makes them, a job that arrives during an fsync is made durable by the
+ * next one, and the disk's wait overlaps the next batch's work; still
+ * nothing is acknowledged before it is on disk. Once an fsync
  * fails nothing more is committed (what the disk dropped cannot be
  * known): every later job fails until optd is restarted.
  */

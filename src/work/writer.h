@@ -18,7 +18,9 @@
  *
  * Where the store leaves fsyncs to store_sync() (SQLite, durability
  * full), a lane's syncer thread makes each commit durable while the lane
- * goes on with its next batch, and tells the jobs after that.
+ * goes on with its next batch, and tells the jobs after that; the next
+ * batch takes in jobs until the syncer is free for it, up to
+ * WRITER_BATCH_MAX.
  *
  * Contract: a job's `done` callback runs exactly once, on its lane's
  * thread or its syncer, after the commit is durable (or has failed);
