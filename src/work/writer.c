@@ -38,6 +38,8 @@ typedef struct {
 	int broken;   /* an fsync failed */
 	int fsyncing; /* the syncer is in an fsync */
 	int full;     /* the writer's open batch is full and waits */
+	int absorbing; /* ... or waits for more jobs to take in */
+	int queued;    /* jobs in the queue */
 	pthread_t syncer;
 	pthread_cond_t sync_wake;
 	writer_job *sync_head, *sync_tail;
@@ -65,6 +67,7 @@ static writer_job *take_batch(lane *l, int max, int *taken)
 		l->tail = NULL;
 	last->next = NULL;
 	*taken = n;
+	l->queued -= n;
 	return batch;
 }
 
@@ -255,9 +258,10 @@ static int absorb(lane *l, writer_job **last, int *n)
 		if (*n >= WRITER_BATCH_MAX && !l->sync_head)
 			break;
 		l->full = *n >= WRITER_BATCH_MAX;
+		l->absorbing = 1;
 		pthread_cond_wait(&l->wake, &l->mu);
 	}
-	l->full = 0;
+	l->full = l->absorbing = 0;
 	pthread_mutex_unlock(&l->mu);
 	return failed;
 }
@@ -432,7 +436,10 @@ void writer_submit(writer *w, writer_job *job)
 	else
 		l->head = job;
 	l->tail = job;
-	pthread_cond_signal(&l->wake);
+	/* An open batch takes jobs in a few at a time: a wake-up each
+	 * would cost more than running them a little later. */
+	if (++l->queued >= WRITER_WAKE_JOBS || !l->absorbing)
+		pthread_cond_signal(&l->wake);
 	pthread_mutex_unlock(&l->mu);
 }
 

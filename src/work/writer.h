@@ -36,6 +36,9 @@
 #include <pthread.h>
 
 #define WRITER_BATCH_MAX 512
+/* Jobs queued that wake a lane whose open batch waits for the syncer:
+ * it takes them in a few at a time, not with a wake-up each. */
+#define WRITER_WAKE_JOBS 8
 #define WRITER_LANES_MAX 8
 
 typedef struct writer writer;
