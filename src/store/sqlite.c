@@ -657,6 +657,17 @@ static void tls_free(void *p)
 	(void)p;
 }
 
+/* SQLite counts every allocation under one process-wide mutex unless
+ * told not to, and optd reads none of those counts: the writer, the
+ * checkpointer and the request threads would take turns on it for
+ * nothing. The setting only takes before SQLite's first use. */
+static pthread_once_t sqlt_config_once = PTHREAD_ONCE_INIT;
+
+static void sqlt_config(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 store_err sqlt_open(const char *url, const store_opts *o, store **out)
 {
 	sqlt_store *st = NULL;
@@ -665,6 +676,7 @@ store_err sqlt_open(const char *url, const store_opts *o, store **out)
 	*out = NULL;
 	if (!*url || strlen(url) >= STORE_URL_MAX)
 		return STORE_INVALID;
+	pthread_once(&sqlt_config_once, sqlt_config);
 	st = calloc(1, sizeof *st);
 	if (!st)
 		goto out;
