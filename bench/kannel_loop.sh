@@ -1,8 +1,10 @@
 #!/bin/bash
 # kannel_loop.sh: keyword messages through Kannel and back, in messages per
 # second, against Kannel on its own, in one run:
-#   - Kannel alone: bearerbox and smsbox, an sms-service answering every
-#     message with a static text (max-messages = 1)
+#   - Kannel alone: bearerbox and smsbox, sms-services answering START
+#     and STOP each with a static text (max-messages = 1): by default the
+#     texts optd's group sends, so both loops carry the same messages
+#     (ALONE_TEXTS=short: one 49-character text for both, as before)
 #   - Kannel with optd in the loop. LINK=box (the default): optd is a box
 #     of bearerbox in smsbox's place (--kannel-box); it records the
 #     message, changes consent and stores the reply, all committed, then
@@ -27,6 +29,7 @@
 #   PENDING=64 bench/kannel_loop.sh          smsbox's max-pending-requests
 #   MAX_PENDING=100 bench/kannel_loop.sh     bearerbox's smsbox-max-pending
 #   DLR_MASK=27 bench/kannel_loop.sh         with delivery reports
+#   ALONE_TEXTS=short bench/kannel_loop.sh   Kannel alone's one short text
 #   PERF=/tmp/loop.perf bench/kannel_loop.sh also perf record -g on optd
 #                                            (PERF_OPTS replaces -g)
 set -eu
@@ -49,6 +52,7 @@ DLR_MASK=${DLR_MASK:-0}
 # optd); 512 is Kannel's default.
 PENDING=${PENDING:-512}
 TIMEOUT=${TIMEOUT:-300}
+ALONE_TEXTS=${ALONE_TEXTS:-optd}
 NUMBER=+16502530000
 FAKESMSC=/usr/lib/kannel/test/fakesmsc
 secret=$(random_hex 12)
@@ -177,10 +181,21 @@ median() { # file
 
 oport=$(free_port)
 machine
-echo "load: fakesmsc sends $N messages at once (START or STOP from 1,000 phones); the clock stops at the last reply; $ROUNDS rounds each, taking turns; optd as LINK=$LINK, REPLIES=$REPLIES, DLR_MASK=$DLR_MASK; bearerbox smsbox-max-pending $MAX_PENDING"
+echo "load: fakesmsc sends $N messages at once (START or STOP from 1,000 phones); the clock stops at the last reply; $ROUNDS rounds each, taking turns; optd as LINK=$LINK, REPLIES=$REPLIES, DLR_MASK=$DLR_MASK; bearerbox smsbox-max-pending $MAX_PENDING; Kannel alone's texts ALONE_TEXTS=$ALONE_TEXTS"
 
-kannel_conf alone 'text = "You are subscribed to Bench. Reply STOP to stop."' \
-	'max-messages = 1'
+if [ "$ALONE_TEXTS" = short ]; then
+	kannel_conf alone \
+		'text = "You are subscribed to Bench. Reply STOP to stop."' \
+		'max-messages = 1'
+else
+	# The default replies of optd's group (brand "Bench") to START and
+	# STOP, word for word (src/core/smscfg.c).
+	kannel_conf alone \
+		'text = "Bench: You are subscribed to recurring messages. Msg frequency varies. Msg & data rates may apply. Reply HELP for help, STOP to cancel."' \
+		'max-messages = 1' '' 'group = sms-service' 'keyword = stop' \
+		'text = "Bench: You are unsubscribed and will receive no more messages. Reply START to resubscribe."' \
+		'max-messages = 1'
+fi
 start_kannel alone
 
 if [ "$REPLIES" = inline ]; then
