@@ -142,7 +142,8 @@ static int tjob_fn(store *st, void *arg)
 	store_ledger *e;
 	store_err err;
 
-	t->runs++; /* writer thread only */
+	/* Written by the writer, read by a test while it runs. */
+	__atomic_add_fetch(&t->runs, 1, __ATOMIC_RELEASE);
 	memset(&g, 0, sizeof g);
 	snprintf(g.id, sizeof g.id, "%s", t->gid);
 	snprintf(g.name, sizeof g.name, "group %s", t->gid);
