@@ -52,8 +52,9 @@ struct writer {
 };
 
 /* Up to max (>= 1) of the queued jobs, of which there is at least one;
- * *n gets how many. */
-static writer_job *take_batch(lane *l, int max, int *taken)
+ * *taken gets how many, *tail the last of them. */
+static writer_job *take_batch(lane *l, int max, int *taken,
+			      writer_job **tail)
 {
 	writer_job *batch = l->head, *last = l->head;
 	int n = 1;
@@ -67,6 +68,7 @@ static writer_job *take_batch(lane *l, int max, int *taken)
 		l->tail = NULL;
 	last->next = NULL;
 	*taken = n;
+	*tail = last;
 	l->queued -= n;
 	return batch;
 }
@@ -235,19 +237,19 @@ static store_err commit(lane *l, writer_job *batch, int isolated)
  */
 static int absorb(lane *l, writer_job **last, int *n)
 {
+	writer_job *tail;
 	int failed = 0;
 
 	pthread_mutex_lock(&l->mu);
 	while (!failed && !l->stopping && (l->sync_head || l->fsyncing)) {
 		if (*n < WRITER_BATCH_MAX && l->head) {
 			int more;
-			writer_job *chunk =
-				take_batch(l, WRITER_BATCH_MAX - *n, &more);
+			writer_job *chunk = take_batch(l, WRITER_BATCH_MAX - *n,
+						       &more, &tail);
 
 			pthread_mutex_unlock(&l->mu);
 			(*last)->next = chunk;
-			while ((*last)->next)
-				*last = (*last)->next;
+			*last = tail;
 			*n += more;
 			failed = run_direct(l, chunk);
 			pthread_mutex_lock(&l->mu);
@@ -266,14 +268,11 @@ static int absorb(lane *l, writer_job **last, int *n)
 	return failed;
 }
 
-static void process(lane *l, writer_job *batch, int n)
+static void process(lane *l, writer_job *batch, writer_job *last, int n)
 {
 	store_err err = store_begin(l->st);
-	writer_job *last = batch;
 	int isolated = 0, failed = 0;
 
-	while (last->next)
-		last = last->next;
 	if (err == STORE_OK) {
 		failed = run_direct(l, batch);
 		if (!failed && l->sync_started)
@@ -348,10 +347,11 @@ static void *writer_main(void *arg)
 		if (!l->head)
 			break; /* stopping and drained */
 		int n;
-		writer_job *batch = take_batch(l, WRITER_BATCH_MAX, &n);
+		writer_job *last;
+		writer_job *batch = take_batch(l, WRITER_BATCH_MAX, &n, &last);
 
 		pthread_mutex_unlock(&l->mu);
-		process(l, batch, n);
+		process(l, batch, last, n);
 		pthread_mutex_lock(&l->mu);
 	}
 	pthread_mutex_unlock(&l->mu);
