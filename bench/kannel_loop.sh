@@ -53,6 +53,8 @@ DLR_MASK=${DLR_MASK:-0}
 PENDING=${PENDING:-512}
 TIMEOUT=${TIMEOUT:-300}
 ALONE_TEXTS=${ALONE_TEXTS:-optd}
+OPT_IN_TEXT="Bench: You are subscribed to recurring messages. Msg frequency varies. Msg & data rates may apply. Reply HELP for help, STOP to cancel."
+OPT_OUT_TEXT="Bench: You are unsubscribed and will receive no more messages. Reply START to resubscribe."
 NUMBER=+16502530000
 FAKESMSC=/usr/lib/kannel/test/fakesmsc
 secret=$(random_hex 12)
@@ -189,12 +191,11 @@ if [ "$ALONE_TEXTS" = short ]; then
 		'max-messages = 1'
 else
 	# The default replies of optd's group (brand "Bench") to START and
-	# STOP, word for word (src/core/smscfg.c).
-	kannel_conf alone \
-		'text = "Bench: You are subscribed to recurring messages. Msg frequency varies. Msg & data rates may apply. Reply HELP for help, STOP to cancel."' \
-		'max-messages = 1' '' 'group = sms-service' 'keyword = stop' \
-		'text = "Bench: You are unsubscribed and will receive no more messages. Reply START to resubscribe."' \
-		'max-messages = 1'
+	# STOP, word for word (src/core/smscfg.c); checked against what optd
+	# stored, at the end.
+	kannel_conf alone "text = \"$OPT_IN_TEXT\"" 'max-messages = 1' '' \
+		'group = sms-service' 'keyword = stop' \
+		"text = \"$OPT_OUT_TEXT\"" 'max-messages = 1'
 fi
 start_kannel alone
 
@@ -250,6 +251,11 @@ stop_all
 
 sql() { sqlite3 "$tmp/optd.db" "$1"; }
 echo "optd stored $(sql "SELECT count(*) FROM inbound") inbound messages, $(sql "SELECT count(*) FROM consent_ledger") consent changes, $(sql "SELECT count(*) FROM outbox") replies ($(sql "SELECT group_concat(state || ' ' || n, ', ') FROM (SELECT state, count(*) n FROM outbox GROUP BY state)"))"
+if [ "$ALONE_TEXTS" = optd ] &&
+	[ "$(sql "SELECT DISTINCT body FROM outbox ORDER BY body")" != \
+	  "$(printf '%s\n%s' "$OPT_IN_TEXT" "$OPT_OUT_TEXT")" ]; then
+	echo "MISMATCH: optd's replies are not the texts Kannel alone sends; the loops do not carry the same messages"
+fi
 alone=$(median "$tmp/alone.rates")
 with=$(median "$tmp/optd.rates")
 echo "median: kannel $alone msg/s, kannel+optd $with msg/s"
