@@ -377,7 +377,7 @@ static store_err conn_open(sqlt_store *st, conn **out)
 	rc = sqlite3_open_v2(st->path, &c->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				     SQLITE_OPEN_NOMUTEX,
-			     NULL);
+			     sqlt_vfs_name());
 	if (rc != SQLITE_OK) {
 		err = sqlt__map_rc(c->db, rc);
 		goto out;
@@ -666,6 +666,9 @@ static pthread_once_t sqlt_config_once = PTHREAD_ONCE_INIT;
 static void sqlt_config(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* Without it, SQLite's own VFS: slower, as correct. */
+	if (sqlt_vfs_register() != SQLITE_OK)
+		log_warn("sqlite: WAL write gathering unavailable");
 }
 
 store_err sqlt_open(const char *url, const store_opts *o, store **out)

@@ -96,6 +96,12 @@ void sqlt__tx_changed(store *st);
  * the pages stay mapped); NULL when out of memory. */
 void *sqlt__scratch(store *st, size_t size);
 
+/* sqlite_vfs.c: the VFS every connection opens with, see there. Register
+ * once, before the first open; SQLITE_OK or SQLite's error. */
+int sqlt_vfs_register(void);
+/* Its name, or NULL (SQLite's default) when it is not registered. */
+const char *sqlt_vfs_name(void);
+
 /* sqlite_wal.c: the writer's connection, see there. */
 typedef struct sqlt_wal sqlt_wal;
 /* Starts the checkpointer; defer_sync: commits on attached connections

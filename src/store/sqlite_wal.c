@@ -92,7 +92,7 @@ static void *ckpt_main(void *arg)
 	sqlite3 *db = NULL;
 
 	if (sqlite3_open_v2(w->db_path, &db, SQLITE_OPEN_READWRITE |
-			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+			    SQLITE_OPEN_NOMUTEX, sqlt_vfs_name()) != SQLITE_OK) {
 		log_warn("sqlite: checkpointer: %s", sqlite3_errmsg(db));
 		goto out;
 	}
