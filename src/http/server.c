@@ -952,7 +952,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 		return;
 	}
 	log_request(r->method, r->path, r->status,
-		    (double)(clock_mono_us() - r->t0_us) / 1000.0,
+		    (int64_t)(clock_mono_us() - r->t0_us),
 		    r->have_key ? r->key.name : "", r->reqid);
 	if (r->ctx_free)
 		r->ctx_free(r->ctx);

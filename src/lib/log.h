@@ -15,6 +15,7 @@
 #define OPTD_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 #define LOG_LINE_MAX 2048 /* longer lines are truncated, never split */
 #define LOG_BUFFER_MAX (64 * 1024)
@@ -33,9 +34,10 @@ void log_buffer_stop(void);  /* flushes; NULL-safe to call twice */
 void log_msg(log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* The per-request access line: method, path, status, duration, key name. */
+/* The per-request access line: method, path, status, duration (printed
+ * in milliseconds), key name. */
 void log_request(const char *method, const char *path, unsigned status,
-		 double duration_ms, const char *key_name,
+		 int64_t duration_us, const char *key_name,
 		 const char *request_id);
 
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
