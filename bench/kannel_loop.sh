@@ -124,7 +124,7 @@ start_kannel() { # name [nosmsbox]
 	pids+=($!)
 	smsbox_pid[$1]=$!
 	for _ in $(seq 100); do
-		curl -s -o /dev/null "http://127.0.0.1:${sendsms_port[$1]}/" && return
+		curl -s -m 1 -o /dev/null "http://127.0.0.1:${sendsms_port[$1]}/" && return
 		sleep 0.1
 	done
 	echo "Kannel did not start:" >&2
