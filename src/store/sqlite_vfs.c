@@ -7,16 +7,17 @@
  * through the kernel's page cache for part of a page. Here the writes to a
  * WAL that follow on from each other are gathered in a buffer and written
  * with one call:
- *  - when the page of a commit frame (a header whose database size is not
- *    zero) has been added;
+ *  - when the header of a commit frame (one whose database size is not
+ *    zero) has been added, and again after its page;
  *  - when the buffer is full, or a write does not follow on;
  *  - before anything else is done with the file: read, size, truncate,
  *    sync, lock, file control, close.
- * Invariants: when SQLite's write of a commit frame's page returns, the
- * whole transaction is in the file, and SQLite tells readers of new frames
- * (in the wal-index) only after that; a failed write is reported by the
- * call that made it, never lost. Files other than WALs are the default
- * VFS's own, untouched.
+ * Invariants: the buffer is empty whenever a write of a commit frame (its
+ * header, or the page after it) returns, so a transaction is wholly in
+ * the file before SQLite tells readers of it (in the wal-index) and before
+ * optd's syncer fsyncs the WAL through a descriptor of its own; a failed
+ * write is reported by the call that made it, never lost. Files other
+ * than WALs are the default VFS's own, untouched.
  */
 #include "store/sqlite_int.h"
 
@@ -58,6 +59,17 @@ static int walf_flush(walf *f)
 	return rc;
 }
 
+/* A flush that leaves the commit flag as it was: the commit frame's
+ * page, when one follows its header, is written at once too. */
+static int walf_flush_keep(walf *f)
+{
+	int commit = f->commit;
+	int rc = walf_flush(f);
+
+	f->commit = commit;
+	return rc;
+}
+
 static int walf_append(walf *f, const void *p, int n, sqlite3_int64 off)
 {
 	int rc = SQLITE_OK;
@@ -91,9 +103,13 @@ static int walf_write(sqlite3_file *file, const void *p, int n,
 	if (rc != SQLITE_OK)
 		return rc;
 	if (n == SQLT_FRAME_HDR) {
-		/* Bytes 4-7: the database's size after a commit, else 0. */
+		/* Bytes 4-7: the database's size after a commit, else 0. A
+		 * commit frame's header goes out at once: when SQLite
+		 * rewrites the headers of a transaction that overwrote frames
+		 * it had spilled, that header is its last write, and no page
+		 * follows it. */
 		f->commit = (h[4] | h[5] | h[6] | h[7]) != 0;
-		return SQLITE_OK;
+		return f->commit ? walf_flush_keep(f) : SQLITE_OK;
 	}
 	return was_commit ? walf_flush(f) : SQLITE_OK;
 }

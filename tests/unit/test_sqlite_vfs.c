@@ -200,9 +200,11 @@ static void test_spilled_transaction(void **state)
 	sqlite3_close(w);
 }
 
-/* A child commits, reporting each commit once it returns, then dies in
- * the middle of a transaction that has spilled into the WAL. */
-static void child_dies(const char *path, int fd)
+/* A child commits, reporting each commit once it returns, then dies:
+ * mid_tx, in the middle of a transaction that has spilled into the WAL;
+ * else right after a commit that rewrote pages it had spilled, for which
+ * SQLite writes the frames' headers again, the commit frame's last. */
+static void child_dies(const char *path, int fd, int mid_tx)
 {
 	sqlite3 *db = open_db(path);
 	int n = 0;
@@ -218,12 +220,18 @@ static void child_dies(const char *path, int fd)
 	exec(db, "PRAGMA cache_size=16");
 	exec(db, "BEGIN");
 	insert(db, n + 1, 600);
-	_exit(0); /* no rollback, no close: as a crash leaves it */
+	if (mid_tx)
+		_exit(0); /* no rollback, no close: as a crash leaves it */
+	exec(db, "UPDATE t SET b = b WHERE id > 1400");
+	exec(db, "COMMIT");
+	n += 600;
+	if (write(fd, &n, sizeof n) != sizeof n)
+		_exit(2);
+	_exit(0);
 }
 
-static void test_crash_keeps_commits(void **state)
+static void crash_keeps_commits(const char *path, int mid_tx)
 {
-	fixture *f = *state;
 	int p[2], n = 0, got, status = 0;
 	sqlite3 *db;
 	pid_t pid;
@@ -233,7 +241,7 @@ static void test_crash_keeps_commits(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(p[0]);
-		child_dies(f->path, p[1]);
+		child_dies(path, p[1], mid_tx);
 	}
 	close(p[1]);
 	while (read(p[0], &got, sizeof got) == sizeof got)
@@ -241,11 +249,25 @@ static void test_crash_keeps_commits(void **state)
 	close(p[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_int_equal(n, 7 * 20 * 21 / 2);
-	db = open_db(f->path);
+	assert_int_equal(n, 7 * 20 * 21 / 2 + (mid_tx ? 0 : 600));
+	db = open_db(path);
 	check_rows(db, n);
 	check_integrity(db);
 	sqlite3_close(db);
+}
+
+static void test_crash_mid_transaction(void **state)
+{
+	fixture *f = *state;
+
+	crash_keeps_commits(f->path, 1);
+}
+
+static void test_crash_after_rewritten_commit(void **state)
+{
+	fixture *f = *state;
+
+	crash_keeps_commits(f->path, 0);
 }
 
 int main(void)
@@ -256,8 +278,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spilled_transaction,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crash_keeps_commits,
+		cmocka_unit_test_setup_teardown(test_crash_mid_transaction,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_crash_after_rewritten_commit, setup, teardown),
 	};
 
 	if (sqlt_vfs_register() != SQLITE_OK)
