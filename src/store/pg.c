@@ -1561,7 +1561,15 @@ store_err pg_flush(store *st)
 store_err pg_ping(store *st)
 {
 	PGresult *r;
-	store_err err = pg__query(st, P_PING, NULL, &r);
+	store_err err;
+	pconn *c = slot_get(PG(st), &err);
+
+	/* A health check asks the server now: the backoff that spares it a
+	 * reconnect per request would have /healthz report, for up to
+	 * PG_BACKOFF_MAX_MS, an outage that is over. */
+	if (c)
+		c->retry_at_ms = 0;
+	err = pg__query(st, P_PING, NULL, &r);
 
 	PQclear(r);
 	return err;

@@ -364,8 +364,17 @@ def restart_under_load(how):
                     during = dict(s.statuses)
                 r = o.get("/healthz", key=None)
                 expect_status(r, 503, "healthz while the database is down")
+                # Asked again and again, each HTTP thread's wait between
+                # connection attempts grows to its longest (2 s).
+                t_end = time.time() + 2.5
+                while time.time() < t_end:
+                    o.get("/healthz", key=None)
+                    time.sleep(0.05)
             finally:
                 pg_server("up")
+            # /healthz asks the server at once, whatever that wait
+            expect_status(o.get("/healthz", key=None), 200,
+                          "healthz as soon as the database is back")
             # optd reconnects by itself
             s.wait_more(150, timeout=30)
         finally:
