@@ -164,11 +164,15 @@ void log_request(const char *method, const char *path, unsigned status,
 {
 	char line[LOG_LINE_MAX], ts[CLOCK_ISO_MAX];
 	char epath[1024], ekey[256];
+	long long ms;
+	int frac, n;
+
 	/* Milliseconds with three decimals, printed from integers: printf's
 	 * way with a double is its slow one, on every request. */
-	long long ms = duration_us < 0 ? 0 : (long long)(duration_us / 1000);
-	int frac = duration_us < 0 ? 0 : (int)(duration_us % 1000);
-	int n;
+	if (duration_us < 0)
+		duration_us = 0;
+	ms = (long long)(duration_us / 1000);
+	frac = (int)(duration_us % 1000);
 
 	clock_iso_now(ts);
 	if (!key_name)

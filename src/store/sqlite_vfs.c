@@ -36,7 +36,7 @@ typedef struct {
 	unsigned char *buf;    /* SQLT_VFS_BUF bytes, from the first write */
 	size_t len;            /* bytes in buf */
 	sqlite3_int64 off;     /* where buf[0] goes in the file */
-	int commit;            /* the last header added was a commit frame's */
+	int commit;            /* the last write was a commit frame's header */
 } walf;
 
 static sqlite3_vfs sqlt_vfs;
@@ -55,18 +55,6 @@ static int walf_flush(walf *f)
 					      f->off + (sqlite3_int64)at);
 	}
 	f->len = 0;
-	f->commit = 0;
-	return rc;
-}
-
-/* A flush that leaves the commit flag as it was: the commit frame's
- * page, when one follows its header, is written at once too. */
-static int walf_flush_keep(walf *f)
-{
-	int commit = f->commit;
-	int rc = walf_flush(f);
-
-	f->commit = commit;
 	return rc;
 }
 
@@ -109,8 +97,9 @@ static int walf_write(sqlite3_file *file, const void *p, int n,
 		 * it had spilled, that header is its last write, and no page
 		 * follows it. */
 		f->commit = (h[4] | h[5] | h[6] | h[7]) != 0;
-		return f->commit ? walf_flush_keep(f) : SQLITE_OK;
+		return f->commit ? walf_flush(f) : SQLITE_OK;
 	}
+	f->commit = 0;
 	return was_commit ? walf_flush(f) : SQLITE_OK;
 }
 
