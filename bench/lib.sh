@@ -142,10 +142,13 @@ CONF
 # a line and set ${label}_rps, ${label}_p99 (as wrk prints it),
 # ${label}_ok (responses under 400) and ${label}_bad.
 run_wrk() { # url label
+	local stat0
+	stat0=$(head -1 /proc/stat)
 	OPTD_BENCH_KEY=${key:-} OPTD_BENCH_GROUP=bench-group \
 		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency \
 		-s "${WRK_SCRIPT:-bench/status_set.lua}" "$1" >"$tmp/$2.wrk"
-	local rps p50 p99 bad all
+	local stat1 rps p50 p99 bad all
+	stat1=$(head -1 /proc/stat)
 	rps=$(awk '/^Requests\/sec/ {print $2}' "$tmp/$2.wrk")
 	p50=$(awk '$1=="50%" {print $2}' "$tmp/$2.wrk")
 	p99=$(awk '$1=="99%" {print $2}' "$tmp/$2.wrk")
@@ -153,7 +156,23 @@ run_wrk() { # url label
 	all=$(awk '/requests in/ {print $1}' "$tmp/$2.wrk")
 	printf '%-10s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n' \
 		"$2" "$rps" "$p50" "$p99" "${bad:-0}"
+	cpu_split "$2" "$stat0" "$stat1"
 	eval "${2}_rps=$rps; ${2}_p99=$p99; ${2}_bad=${bad:-0}; ${2}_ok=$((all - ${bad:-0}))"
+}
+
+# How the machine's CPUs spent a run, from two "cpu" lines of /proc/stat
+# (user nice system idle iowait irq softirq steal ...). Idle and iowait
+# left during a load mean the server under test waited rather than
+# worked: it was bound by latency (its disk, its pipeline), not by CPU.
+cpu_split() { # label stat-before stat-after
+	awk -v a="$2" -v b="$3" -v label="$1" 'BEGIN {
+		n = split(a, x); split(b, y); total = 0
+		for (i = 2; i <= 9 && i <= n; i++) { d[i] = y[i] - x[i]; total += d[i] }
+		if (total <= 0) exit
+		idle = d[5]; wait = d[6]; steal = d[9]
+		printf "%-10s machine CPU: busy %.0f%%, idle %.0f%%, iowait %.0f%%, steal %.0f%%\n",
+			label, 100 * (total - idle - wait - steal) / total,
+			100 * idle / total, 100 * wait / total, 100 * steal / total }'
 }
 
 # wrk's latency (850.00us, 2.45ms, 1.02s) in milliseconds.
