@@ -139,15 +139,15 @@ CONF
 }
 
 # Load url with wrk and $WRK_SCRIPT (default bench/status_set.lua); print
-# a line and set ${label}_rps, ${label}_p99 (as wrk prints it),
-# ${label}_ok (responses under 400) and ${label}_bad.
+# its figures and the machine's CPU split, and set ${label}_rps,
+# ${label}_p99 (as wrk prints it), ${label}_ok (responses under 400) and
+# ${label}_bad.
 run_wrk() { # url label
-	local stat0
+	local stat0 stat1 rps p50 p99 bad all
 	stat0=$(head -1 /proc/stat)
 	OPTD_BENCH_KEY=${key:-} OPTD_BENCH_GROUP=bench-group \
 		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency \
 		-s "${WRK_SCRIPT:-bench/status_set.lua}" "$1" >"$tmp/$2.wrk"
-	local stat1 rps p50 p99 bad all
 	stat1=$(head -1 /proc/stat)
 	rps=$(awk '/^Requests\/sec/ {print $2}' "$tmp/$2.wrk")
 	p50=$(awk '$1=="50%" {print $2}' "$tmp/$2.wrk")
