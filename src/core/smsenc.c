@@ -107,9 +107,13 @@ smsenc_err smsenc_measure(const char *utf8, size_t len, smsenc_info *out)
 	if (len > SMSENC_BYTES_MAX)
 		return SMSENC_ERR_TOO_LONG;
 	while (i < len) {
-		n = utf8_decode(utf8 + i, len - i, &cp);
-		if (!n)
+		/* ASCII, most of every reply, needs no decoder. */
+		if ((unsigned char)utf8[i] < 0x80) {
+			cp = (unsigned char)utf8[i];
+			n = 1;
+		} else if (!(n = utf8_decode(utf8 + i, len - i, &cp))) {
 			return SMSENC_ERR_UTF8;
+		}
 		i += n;
 		chars++;
 		smsenc_add(&ucs, cp > 0xffff ? 2 : 1, SMSENC_UCS2_PART);
