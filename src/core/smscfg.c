@@ -4,6 +4,7 @@
  * ("languages.fr.replies.help: ..."), and nothing half-built escapes.
  */
 #include "core/smscfg.h"
+#include "lib/str.h"
 #include "lib/utf8.h"
 
 #include <jansson.h>
@@ -37,6 +38,9 @@ struct smscfg {
 	cfg_custom custom[KW_CUSTOM_CATEGORIES_MAX];
 	int n_custom;
 	smscfg_provider provider;
+	/* The built-in replies, made once from brand, contact and confirm:
+	 * each message that needs one gets it without formatting. */
+	char defaults[SMSCFG_R__COUNT][SMSCFG_TEXT_MAX];
 };
 
 static const char *const reply_names[SMSCFG_R__COUNT] = {
@@ -434,6 +438,9 @@ static int parse_top(smscfg *c, json_t *doc, char err[SMSCFG_ERR_MAX])
 	return 0;
 }
 
+static void default_reply(const smscfg *c, smscfg_reply which,
+			  char out[SMSCFG_TEXT_MAX]);
+
 smscfg_err smscfg_parse(const char *json, size_t len, const char *brand,
 			smscfg **out, char err[SMSCFG_ERR_MAX])
 {
@@ -473,6 +480,8 @@ smscfg_err smscfg_parse(const char *json, size_t len, const char *brand,
 			fail(err, "double_opt_in: %s", kerr);
 			goto out;
 		}
+	for (int i = 0; i < SMSCFG_R__COUNT; i++)
+		default_reply(c, (smscfg_reply)i, c->defaults[i]);
 	rc = SMSCFG_OK;
 	*out = c;
 	c = NULL;
@@ -555,19 +564,24 @@ static void default_reply(const smscfg *c, smscfg_reply which,
 	}
 }
 
-void smscfg_reply_text(const smscfg *c, smscfg_reply which, const char *lang,
-		       char out[SMSCFG_TEXT_MAX])
+const char *smscfg_reply_of(const smscfg *c, smscfg_reply which,
+			    const char *lang)
 {
 	const char *t = NULL;
 
+	if ((unsigned)which >= SMSCFG_R__COUNT)
+		which = SMSCFG_R_DOI_CONFIRM; /* as default_reply() does */
 	if (lang)
 		t = lang_reply(c, which, lang);
 	if (!t)
 		t = lang_reply(c, which, KW_DEFAULT_LANG);
-	if (t)
-		snprintf(out, SMSCFG_TEXT_MAX, "%s", t);
-	else
-		default_reply(c, which, out);
+	return t ? t : c->defaults[which];
+}
+
+void smscfg_reply_text(const smscfg *c, smscfg_reply which, const char *lang,
+		       char out[SMSCFG_TEXT_MAX])
+{
+	str_copy(out, SMSCFG_TEXT_MAX, smscfg_reply_of(c, which, lang));
 }
 
 int smscfg_custom_reply(const smscfg *c, const char *category,

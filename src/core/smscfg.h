@@ -71,7 +71,10 @@ void smscfg_free(smscfg *c);
 const kw_set *smscfg_keywords(const smscfg *c);
 const char *smscfg_reply_name(smscfg_reply which); /* "opt_in", ... */
 /* The reply in `lang` (NULL: English), falling back to English and then
- * to the default text; written into out. */
+ * to the default text: the configuration's own, valid while c is. */
+const char *smscfg_reply_of(const smscfg *c, smscfg_reply which,
+			    const char *lang);
+/* The same, written into out. */
 void smscfg_reply_text(const smscfg *c, smscfg_reply which, const char *lang,
 		       char out[SMSCFG_TEXT_MAX]);
 /* A custom category's reply in lang or English; 0 when it has none. */

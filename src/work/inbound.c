@@ -113,10 +113,8 @@ static store_err reply(store *st, inb_ctx *c, const char *kind,
 
 static store_err reply_std(store *st, inb_ctx *c, smscfg_reply which)
 {
-	char text[SMSCFG_TEXT_MAX];
-
-	smscfg_reply_text(c->cfg, which, c->m.lang, text);
-	return reply(st, c, smscfg_reply_name(which), text);
+	return reply(st, c, smscfg_reply_name(which),
+		     smscfg_reply_of(c->cfg, which, c->m.lang));
 }
 
 /* The evidence object, written out by hand: a jansson object and its
@@ -373,7 +371,6 @@ store_err inb_doi_prompt(store *st, const char *group, const char *phone,
 			 int64_t now_ms, int *queued)
 {
 	char from[STORE_ADDR_MAX + 1] = "";
-	char text[SMSCFG_TEXT_MAX];
 	const smscfg *cfg;
 	store_outbox o;
 	store_group g;
@@ -391,13 +388,12 @@ store_err inb_doi_prompt(store *st, const char *group, const char *phone,
 		e = store_doi_put(st, phone, group, now_ms);
 	if (e)
 		return e;
-	smscfg_reply_text(cfg, SMSCFG_R_DOI_PROMPT, NULL, text);
 	outbox_msg om = {
 		.group_id = group,
 		.to = phone,
 		.from = from,
 		.kind = smscfg_reply_name(SMSCFG_R_DOI_PROMPT),
-		.body = text,
+		.body = smscfg_reply_of(cfg, SMSCFG_R_DOI_PROMPT, NULL),
 		.now_ms = now_ms,
 	};
 	e = outbox_queue(st, &om, &o);

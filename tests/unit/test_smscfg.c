@@ -78,6 +78,8 @@ static void test_defaults_meet_ctia(void **state)
 	(void)state;
 	for (int i = 0; i < SMSCFG_R__COUNT; i++) {
 		smscfg_reply_text(c, i, NULL, text);
+		/* The text the writer takes without a copy is the same. */
+		assert_string_equal(smscfg_reply_of(c, i, NULL), text);
 		assert_true(strlen(text) <= SMSCFG_REPLY_MAX);
 		assert_non_null(strstr(text, "Bobs Bikes"));
 		if (i == SMSCFG_R_OPT_OUT) {
