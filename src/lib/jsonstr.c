@@ -1,8 +1,8 @@
 /* jsonstr: see jsonstr.h. */
 #include "lib/jsonstr.h"
+#include "lib/str.h"
 #include "lib/utf8.h"
 
-#include <stdio.h>
 #include <string.h>
 
 void jsonstr_escape(const char *raw, char *out, size_t cap)
@@ -13,7 +13,7 @@ void jsonstr_escape(const char *raw, char *out, size_t cap)
 	if (cap == 0)
 		return;
 	/* Paths and messages carry client bytes; JSON must be UTF-8. */
-	snprintf(in, sizeof in, "%s", raw ? raw : "");
+	str_copy(in, sizeof in, raw ? raw : "");
 	utf8_clean(in);
 	for (const char *p = in; *p;) {
 		unsigned char c = (unsigned char)*p;
@@ -25,7 +25,10 @@ void jsonstr_escape(const char *raw, char *out, size_t cap)
 			tmp[1] = (char)c;
 			n = 2;
 		} else if (c < 0x20) {
-			n = (size_t)snprintf(tmp, sizeof tmp, "\\u%04x", c);
+			memcpy(tmp, "\\u00", 4);
+			tmp[4] = "0123456789abcdef"[c >> 4];
+			tmp[5] = "0123456789abcdef"[c & 0xf];
+			n = 6;
 		} else {
 			/* A whole character or nothing: never cut one in two. */
 			step = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
