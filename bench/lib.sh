@@ -95,10 +95,11 @@ prepare() { # port
 
 # optd on this database and port, in the background; returns once it
 # answers /healthz.
-start_optd() { # db port log [flags...]
+start_optd() { # db port log [flags...]; $OPTD_PRELOAD is preloaded into it
 	local db=$1 port=$2 log=$3
 	shift 3
-	OPTD_ADMIN_KEY=$admin "${OPTD_BIN:-./build/optd}" serve --port "$port" --db "$db" "$@" \
+	OPTD_ADMIN_KEY=$admin LD_PRELOAD=${OPTD_PRELOAD:-} \
+		"${OPTD_BIN:-./build/optd}" serve --port "$port" --db "$db" "$@" \
 		>/dev/null 2>"$log" &
 	pids+=($!)
 	for _ in $(seq 100); do

@@ -17,6 +17,8 @@
 #   RATE_MAX=60000 bench/sms_twilio.sh   webhooks made per second of run
 #   PERF=/tmp/sms.perf bench/sms_twilio.sh   also perf record -g on optd
 #                                            (PERF_OPTS replaces -g)
+#   STMT_CPU=/tmp/stmt.txt bench/sms_twilio.sh   also the CPU of each SQL
+#                                            statement (bench/stmt_cpu.c)
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -50,6 +52,10 @@ start_nginx "$nport" 200 text/xml '<?xml version="1.0" encoding="UTF-8"?><Respon
 run_wrk "http://127.0.0.1:$nport/sms/inbound/twilio" nginx
 kill "$(cat "$tmp/nginx.pid")"
 
+if [ -n "${STMT_CPU:-}" ]; then
+	gcc -O2 -shared -fPIC -o "$tmp/stmt_cpu.so" bench/stmt_cpu.c -ldl
+	export OPTD_PRELOAD=$tmp/stmt_cpu.so STMT_CPU_OUT=$STMT_CPU
+fi
 start_optd "$tmp/optd.db" "$oport" "$tmp/optd.log" \
 	--sms-provider log --sms-log "$tmp/sms.log" \
 	--twilio-auth-token "$token" --public-url "$url"
@@ -106,3 +112,8 @@ optd, nginx, p99 = map(float, sys.argv[1:])
 print("optd/nginx  %.1f%%   (target >= 25%%)" % (100 * optd / nginx))
 print("optd p99    %.2f ms  (target <= 25 ms)" % p99)
 PY
+if [ -n "${STMT_CPU:-}" ] && [ -s "$STMT_CPU" ]; then
+	echo "CPU in SQL statements, us a webhook (all of $STMT_CPU):"
+	sort -rn "$STMT_CPU" | head -12 | awk -F'\t' -v n="$optd_ok" \
+		'{printf "  %6.1f  %.70s\n", n ? $1 / n : 0, $4}'
+fi
