@@ -117,42 +117,6 @@ static store_err reply_std(store *st, inb_ctx *c, smscfg_reply which)
 		     smscfg_reply_of(c->cfg, which, c->m.lang));
 }
 
-/* A bounded text being built; once something does not fit, it is over
- * and stays so. */
-typedef struct {
-	char *p;
-	size_t n, cap;
-	int over;
-} inb_text;
-
-static void put(inb_text *t, const char *s)
-{
-	size_t k = strlen(s);
-
-	if (t->over || t->n + k >= t->cap) {
-		t->over = 1;
-		return;
-	}
-	memcpy(t->p + t->n, s, k);
-	t->n += k;
-	t->p[t->n] = '\0';
-}
-
-static void put_int(inb_text *t, long long v)
-{
-	char d[24], *e = d + sizeof d - 1;
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
-				     : (unsigned long long)v;
-
-	*e = '\0';
-	do
-		*--e = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		*--e = '-';
-	put(t, e);
-}
-
 /* The evidence object, written out by hand: a jansson object and its
  * text, or even snprintf, cost more than the rest of the message's
  * evidence path. Evidence that does not fit is left out whole, never
@@ -165,7 +129,7 @@ static void evidence(const inb_ctx *c, char out[STORE_EVIDENCE_MAX + 1])
 	char cut[INB_EVIDENCE_BODY_MAX + 1];
 	char body[INB_ESCAPED(INB_EVIDENCE_BODY_MAX)];
 	char kw[INB_ESCAPED(STORE_KEYWORD_MAX)], id[INB_ESCAPED(STORE_MSGID_MAX)];
-	inb_text t = {.p = out, .cap = STORE_EVIDENCE_MAX + 1};
+	str_buf t;
 
 	/* Cut on a character boundary so the JSON stays valid UTF-8. */
 	while (blen > 0 && blen < j->body_len &&
@@ -175,28 +139,28 @@ static void evidence(const inb_ctx *c, char out[STORE_EVIDENCE_MAX + 1])
 	cut[blen] = '\0';
 	jsonstr_escape(cut, body, sizeof body);
 	jsonstr_escape(j->msgid, id, sizeof id);
-	out[0] = '\0';
-	put(&t, "{\"keyword\":");
+	str_buf_init(&t, out, STORE_EVIDENCE_MAX + 1);
+	str_put(&t, "{\"keyword\":");
 	if (c->m.keyword) {
 		jsonstr_escape(c->m.keyword, kw, sizeof kw);
-		put(&t, "\"");
-		put(&t, kw);
-		put(&t, "\"");
+		str_put(&t, "\"");
+		str_put(&t, kw);
+		str_put(&t, "\"");
 	} else {
-		put(&t, "null");
+		str_put(&t, "null");
 	}
 	/* provider and to are optd's own: a name and a group's number. */
-	put(&t, ",\"body\":\"");
-	put(&t, body);
-	put(&t, "\",\"provider\":\"");
-	put(&t, j->provider);
-	put(&t, "\",\"provider_message_id\":\"");
-	put(&t, id);
-	put(&t, "\",\"inbound_id\":");
-	put_int(&t, (long long)j->rec.id);
-	put(&t, ",\"to\":\"");
-	put(&t, j->rec.to);
-	put(&t, "\"}");
+	str_put(&t, ",\"body\":\"");
+	str_put(&t, body);
+	str_put(&t, "\",\"provider\":\"");
+	str_put(&t, j->provider);
+	str_put(&t, "\",\"provider_message_id\":\"");
+	str_put(&t, id);
+	str_put(&t, "\",\"inbound_id\":");
+	str_put_int(&t, (long long)j->rec.id, 1);
+	str_put(&t, ",\"to\":\"");
+	str_put(&t, j->rec.to);
+	str_put(&t, "\"}");
 	if (t.over)
 		out[0] = '\0';
 }
