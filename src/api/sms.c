@@ -19,6 +19,7 @@
 #include "api/common.h"
 #include "lib/clock.h"
 #include "lib/secret.h"
+#include "lib/str.h"
 #include "lib/utf8.h"
 #include "sms/twilio_sig.h"
 #include "work/inbound.h"
@@ -113,7 +114,7 @@ static int field(http_req *r, const char *name, const char *v, size_t cap,
 				 name, cap - 1);
 		return -1;
 	}
-	snprintf(dst, cap, "%s", v);
+	str_copy(dst, cap, v);
 	return 0;
 }
 
@@ -160,13 +161,13 @@ static void submit(http_req *r, answer_kind answer, const gateway *gw,
 	    field(r, gw->names[1], to, sizeof c->in.to, c->in.to, 1) ||
 	    field(r, gw->names[3], id, sizeof c->in.msgid, c->in.msgid, 1))
 		return;
-	snprintf(c->in.provider, sizeof c->in.provider, "%s", gw->provider);
+	str_copy(c->in.provider, sizeof c->in.provider, gw->provider);
 	if (gw->can_inline && a->kannel_inline)
-		snprintf(c->in.inline_provider, sizeof c->in.inline_provider,
-			 "%s", gw->provider);
+		str_copy(c->in.inline_provider, sizeof c->in.inline_provider,
+			 gw->provider);
 	c->in.body_len = strlen(body);
 	memcpy(c->in.body, body, c->in.body_len + 1);
-	snprintf(c->in.region, sizeof c->in.region, "%s", a->default_region);
+	str_copy(c->in.region, sizeof c->in.region, a->default_region);
 	c->in.now_ms = clock_now_ms();
 	inb_job_init(&c->in, &c->job);
 	c->answer = answer;
@@ -208,6 +209,7 @@ static int twilio_signed(http_req *r, const http_form *f)
 	const char *sig = http_header(r, "X-Twilio-Signature");
 	char url[SMS_URL_MAX + HTTP_URI_MAX], token[SMSCFG_FIELD_MAX];
 	size_t n = http_form_count(f);
+	str_buf u;
 
 	if (!sig || n > TWSIG_PARAMS_MAX)
 		return 0;
@@ -215,7 +217,9 @@ static int twilio_signed(http_req *r, const http_form *f)
 		p[i].name = http_form_name(f, i);
 		p[i].value = http_form_value(f, i);
 	}
-	snprintf(url, sizeof url, "%s%s", a->public_url, http_uri(r));
+	str_buf_init(&u, url, sizeof url);
+	str_put(&u, a->public_url);
+	str_put(&u, http_uri(r));
 	if (a->twilio_token[0] && twsig_check(a->twilio_token, url, p, n, sig))
 		return 1;
 	/* The group's number is To in a message, From in a status report. */
