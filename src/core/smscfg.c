@@ -578,12 +578,6 @@ const char *smscfg_reply_of(const smscfg *c, smscfg_reply which,
 	return t ? t : c->defaults[which];
 }
 
-void smscfg_reply_text(const smscfg *c, smscfg_reply which, const char *lang,
-		       char out[SMSCFG_TEXT_MAX])
-{
-	str_copy(out, SMSCFG_TEXT_MAX, smscfg_reply_of(c, which, lang));
-}
-
 int smscfg_custom_reply(const smscfg *c, const char *category,
 			const char *lang, char out[SMSCFG_TEXT_MAX])
 {

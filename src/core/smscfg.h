@@ -74,9 +74,6 @@ const char *smscfg_reply_name(smscfg_reply which); /* "opt_in", ... */
  * to the default text: the configuration's own, valid while c is. */
 const char *smscfg_reply_of(const smscfg *c, smscfg_reply which,
 			    const char *lang);
-/* The same, written into out. */
-void smscfg_reply_text(const smscfg *c, smscfg_reply which, const char *lang,
-		       char out[SMSCFG_TEXT_MAX]);
 /* A custom category's reply in lang or English; 0 when it has none. */
 int smscfg_custom_reply(const smscfg *c, const char *category,
 			const char *lang, char out[SMSCFG_TEXT_MAX]);

@@ -17,7 +17,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const langs[] = {NULL, "en", "fr", "xx"};
-	char err[SMSCFG_ERR_MAX], text[SMSCFG_TEXT_MAX];
+	char err[SMSCFG_ERR_MAX];
 	smscfg *c = NULL;
 	smscfg_err e = smscfg_parse((const char *)data, size, "Fuzz", &c, err);
 
@@ -28,9 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (int i = 0; i < SMSCFG_R__COUNT; i++)
 		for (size_t l = 0; l < sizeof langs / sizeof *langs; l++) {
-			smscfg_reply_text(c, i, langs[l], text);
-			if (!memchr(text, 0, sizeof text) ||
-			    strlen(text) > 4 * SMSCFG_REPLY_MAX + 64)
+			const char *text = smscfg_reply_of(c, i, langs[l]);
+
+			if (!text || strnlen(text, SMSCFG_TEXT_MAX) >=
+					     SMSCFG_TEXT_MAX)
 				abort();
 		}
 	if (smscfg_window_days(c) < 1 ||
