@@ -531,19 +531,10 @@ static void client_addr(struct MHD_Connection *c, char *out, size_t cap)
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
 	str_copy(out, cap, "unknown");
-	if (sa && sa->sa_family == AF_INET) {
-		/* By hand: inet_ntop formats IPv4 with sprintf, per request. */
-		const unsigned char *a = (const unsigned char *)&(
-			(const struct sockaddr_in *)sa)->sin_addr;
-		str_buf b;
-
-		str_buf_init(&b, out, cap);
-		for (int i = 0; i < 4; i++) {
-			if (i)
-				str_put(&b, ".");
-			str_put_int(&b, a[i], 1);
-		}
-	} else if (sa && sa->sa_family == AF_INET6)
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+			  out, (socklen_t)cap);
+	else if (sa && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6,
 			  &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
 			  (socklen_t)cap);

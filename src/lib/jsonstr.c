@@ -13,7 +13,7 @@ void jsonstr_escape(const char *raw, char *out, size_t cap)
 	if (cap == 0)
 		return;
 	/* Paths and messages carry client bytes; JSON must be UTF-8. */
-	str_copy(in, sizeof in, raw ? raw : "");
+	str_copy(in, sizeof in, raw); /* NULL copies as "" */
 	utf8_clean(in);
 	for (const char *p = in; *p;) {
 		unsigned char c = (unsigned char)*p;
