@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Profiles a phone is read for before the heap is needed. */
+#define SUBS_PHONE_FEW 4
+
 /* `known`: the profile's state in the group when the caller has read it
  * already (CONSENT_UNKNOWN for a profile this change created), else NULL. */
 static store_err set_state(store *st, const subs_change *c,
@@ -112,23 +115,33 @@ static store_err by_new_contact(store *st, const subs_change *c,
 	return err ? err : set_state(st, c, &u, &never, res);
 }
 
-/* Every profile sharing a phone, read with its state in the group. */
+/* Every profile sharing a phone, read with its state in the group. Most
+ * phones have one profile: they are read onto the stack, and only a phone
+ * that fills it is read again into STORE_PHONE_SHARE_MAX on the heap, so
+ * the common webhook allocates nothing here (a 100 KB block a message
+ * otherwise). */
 static store_err by_phone(store *st, const subs_change *c,
 			  const phone_info *p, subs_result *res)
 {
-	store_user_sub *us = malloc(STORE_PHONE_SHARE_MAX * sizeof *us);
+	store_user_sub few[SUBS_PHONE_FEW], *us = few;
 	size_t n = 0;
 	store_err err;
 
-	if (!us)
-		return STORE_NOMEM;
-	err = store_users_by_phone_in(st, p->e164, c->group_id, us,
-				      STORE_PHONE_SHARE_MAX, &n);
+	err = store_users_by_phone_in(st, p->e164, c->group_id, few,
+				      SUBS_PHONE_FEW, &n);
+	if (!err && n == SUBS_PHONE_FEW) {
+		us = malloc(STORE_PHONE_SHARE_MAX * sizeof *us);
+		if (!us)
+			return STORE_NOMEM;
+		err = store_users_by_phone_in(st, p->e164, c->group_id, us,
+					      STORE_PHONE_SHARE_MAX, &n);
+	}
 	if (!err && n == 0)
 		err = by_new_contact(st, c, p, NULL, res);
 	for (size_t i = 0; i < n && !err; i++)
 		err = set_state(st, c, &us[i].user, &us[i].state, res);
-	free(us);
+	if (us != few)
+		free(us);
 	return err;
 }
 

@@ -172,32 +172,35 @@ def test_email_for_email_groups():
 
 
 def test_every_profile_sharing_a_phone_is_updated():
+    # Six profiles: more than optd reads for a phone before it looks
+    # again for up to 100, so both reads are taken.
+    names = ["alice", "bob", "carol", "dave", "erin", "frank"]
     with Optd() as o:
         key = setup(o)
         shared = phone(7)
-        # three profiles with the same phone, through pairing
+        # six profiles with the same phone, through pairing
         expect_201(o.status_set({"subscription_group_id": "grp-sms",
                                  "subscription_state": "subscribed",
-                                 "external_id": ["alice", "bob", "carol"],
-                                 "phone": [shared, shared, shared]},
+                                 "external_id": names,
+                                 "phone": [shared] * len(names)},
                                 key=key))
         u = users(o, key, phone=shared)
-        expect(u["total_count"] == 3, "three profiles share the phone", u)
-        expect(sorted(x["external_id"] for x in u["users"]) ==
-               ["alice", "bob", "carol"], "who shares it", u)
+        expect(u["total_count"] == 6, "six profiles share the phone", u)
+        expect(sorted(x["external_id"] for x in u["users"]) == names,
+               "who shares it", u)
         expect_201(o.status_set({"subscription_group_id": "grp-sms",
                                  "subscription_state": "unsubscribed",
                                  "phone": shared}, key=key))
-        got = state(o, key, "grp-sms", external_id=["alice", "bob", "carol"])
-        expect(got == {"alice": "Unsubscribed", "bob": "Unsubscribed",
-                       "carol": "Unsubscribed"}, "all unsubscribed", got)
+        got = state(o, key, "grp-sms", external_id=names)
+        expect(got == {n: "Unsubscribed" for n in names},
+               "all unsubscribed", got)
         # no anonymous profile was added for a phone that had owners
-        expect(users(o, key, phone=shared)["total_count"] == 3,
-               "still three profiles")
+        expect(users(o, key, phone=shared)["total_count"] == 6,
+               "still six profiles")
         entries = o.consent(phone=shared)
-        expect(len(entries) == 6, "3 subscribes + 3 unsubscribes", entries)
-        expect(sorted(e["external_id"] for e in entries[3:]) ==
-               ["alice", "bob", "carol"], "one entry per profile", entries)
+        expect(len(entries) == 12, "6 subscribes + 6 unsubscribes", entries)
+        expect(sorted(e["external_id"] for e in entries[6:]) == names,
+               "one entry per profile", entries)
 
 
 def test_external_id_paired_with_phone():
