@@ -329,6 +329,13 @@ static const pg_migration pg_migrations[] = {
 	 " WHERE state = 'queued';"
 	 "CREATE INDEX outbox_sending ON outbox(next_ms)"
 	 " WHERE state = 'sending';"},
+	/* As SQLite's version 10: external_id's uniqueness held by an index
+	 * of the ids that are set, so the anonymous profiles a keyword makes
+	 * add no entry to it. PostgreSQL drops the constraint in place. */
+	{10, "users_external_id",
+	 "CREATE UNIQUE INDEX users_external_id ON users(external_id)"
+	 " WHERE external_id IS NOT NULL;"
+	 "ALTER TABLE users DROP CONSTRAINT users_external_id_key;"},
 };
 
 #define PG_MIGRATIONS_COUNT (sizeof pg_migrations / sizeof pg_migrations[0])

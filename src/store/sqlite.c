@@ -602,11 +602,72 @@ store_err sqlt__text_one(sqlite3_stmt *s, char **out)
 	return err;
 }
 
+/* A rebuilt table's references are checked before its migration
+ * commits, as foreign keys would have: 1 when none is broken. */
+static int references_hold(sqlite3 *db)
+{
+	sqlite3_stmt *s = NULL;
+	int ok;
+
+	ok = sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &s,
+				NULL) == SQLITE_OK &&
+	     sqlite3_step(s) == SQLITE_DONE;
+	sqlite3_finalize(s);
+	return ok;
+}
+
+static store_err db_err(conn *c)
+{
+	store_err err = sqlt__map_rc(c->db, sqlite3_errcode(c->db));
+
+	return err ? err : STORE_IO;
+}
+
+/* One migration in its own transaction, unless it is recorded already. */
+static store_err migrate_one(conn *c, const sqlite_migration *m)
+{
+	char sql[128];
+	sqlite3_stmt *q = NULL;
+	store_err err = STORE_OK;
+	int done;
+
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", 0, 0, 0) != SQLITE_OK)
+		return db_err(c);
+	snprintf(sql, sizeof sql,
+		 "SELECT 1 FROM schema_migrations WHERE version = %d",
+		 m->version);
+	sqlite3_prepare_v2(c->db, sql, -1, &q, NULL);
+	done = q && sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	if (done)
+		goto out;
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO schema_migrations VALUES (%d, '%s', %lld)",
+		 m->version, m->name, (long long)clock_now_ms());
+	if (sqlite3_exec(c->db, m->sql, 0, 0, 0) != SQLITE_OK ||
+	    sqlite3_exec(c->db, sql, 0, 0, 0) != SQLITE_OK) {
+		err = db_err(c);
+		goto out;
+	}
+	if (m->rebuilds && !references_hold(c->db)) {
+		log_error("migration %d (%s): a reference no longer holds",
+			  m->version, m->name);
+		err = STORE_IO;
+		goto out;
+	}
+	log_info("applied migration %d (%s)", m->version, m->name);
+out:
+	if (err)
+		sqlite3_exec(c->db, "ROLLBACK", 0, 0, 0);
+	else if (sqlite3_exec(c->db, "COMMIT", 0, 0, 0) != SQLITE_OK)
+		err = db_err(c);
+	return err;
+}
+
 static store_err migrate(sqlt_store *st)
 {
 	store_err err;
 	conn *c = conn_get(st, &err);
-	char sql[128];
 
 	if (!c)
 		return err;
@@ -615,39 +676,20 @@ static store_err migrate(sqlt_store *st)
 			 " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
 			 " applied_ms INTEGER NOT NULL)",
 			 NULL, NULL, NULL) != SQLITE_OK)
-		return sqlt__map_rc(c->db, sqlite3_errcode(c->db));
-	for (size_t i = 0; i < SQLITE_MIGRATIONS_COUNT; i++) {
+		return db_err(c);
+	err = STORE_OK;
+	for (size_t i = 0; i < SQLITE_MIGRATIONS_COUNT && !err; i++) {
 		const sqlite_migration *m = &sqlite_migrations[i];
-		sqlite3_stmt *q = NULL;
-		int done;
-
-		if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", 0, 0, 0) != SQLITE_OK)
-			return sqlt__map_rc(c->db, sqlite3_errcode(c->db));
-		snprintf(sql, sizeof sql,
-			 "SELECT 1 FROM schema_migrations WHERE version = %d",
-			 m->version);
-		sqlite3_prepare_v2(c->db, sql, -1, &q, NULL);
-		done = q && sqlite3_step(q) == SQLITE_ROW;
-		sqlite3_finalize(q);
-		if (!done) {
-			snprintf(sql, sizeof sql,
-				 "INSERT INTO schema_migrations VALUES "
-				 "(%d, '%s', %lld)",
-				 m->version, m->name,
-				 (long long)clock_now_ms());
-			if (sqlite3_exec(c->db, m->sql, 0, 0, 0) != SQLITE_OK ||
-			    sqlite3_exec(c->db, sql, 0, 0, 0) != SQLITE_OK) {
-				err = sqlt__map_rc(c->db, sqlite3_errcode(c->db));
-				sqlite3_exec(c->db, "ROLLBACK", 0, 0, 0);
-				return err ? err : STORE_IO;
-			}
-			log_info("applied migration %d (%s)", m->version,
-				 m->name);
-		}
-		if (sqlite3_exec(c->db, "COMMIT", 0, 0, 0) != SQLITE_OK)
-			return sqlt__map_rc(c->db, sqlite3_errcode(c->db));
+		/* The setting takes only outside a transaction. */
+		if (m->rebuilds && sqlite3_exec(c->db, "PRAGMA foreign_keys=OFF",
+						0, 0, 0) != SQLITE_OK)
+			return db_err(c);
+		err = migrate_one(c, m);
+		if (m->rebuilds && sqlite3_exec(c->db, "PRAGMA foreign_keys=ON",
+						0, 0, 0) != SQLITE_OK && !err)
+			err = db_err(c);
 	}
-	return STORE_OK;
+	return err;
 }
 
 static void tls_free(void *p)

@@ -10,6 +10,10 @@ typedef struct {
 	int version;
 	const char *name;
 	const char *sql;
+	/* Run with foreign keys off, then checked: a table others refer to
+	 * is copied, dropped and renamed, which the checks would refuse
+	 * midway. */
+	int rebuilds;
 } sqlite_migration;
 
 static const sqlite_migration sqlite_migrations[] = {
@@ -82,7 +86,8 @@ static const sqlite_migration sqlite_migrations[] = {
 	 "CREATE TRIGGER consent_ledger_no_update BEFORE UPDATE ON consent_ledger"
 	 " BEGIN SELECT RAISE(ABORT, 'consent_ledger is append-only'); END;"
 	 "CREATE TRIGGER consent_ledger_no_delete BEFORE DELETE ON consent_ledger"
-	 " BEGIN SELECT RAISE(ABORT, 'consent_ledger is append-only'); END;"},
+	 " BEGIN SELECT RAISE(ABORT, 'consent_ledger is append-only'); END;",
+	 0},
 	/* Empty optional text (a provider's ids, the group) is stored as NULL:
 	 * a message without an id is never taken for a retry of another. */
 	{2, "sms",
@@ -130,7 +135,8 @@ static const sqlite_migration sqlite_migrations[] = {
 	 " phone TEXT NOT NULL,"
 	 " group_id TEXT NOT NULL REFERENCES subscription_groups(id),"
 	 " since_ms INTEGER NOT NULL,"
-	 " PRIMARY KEY (phone, group_id)) WITHOUT ROWID;"},
+	 " PRIMARY KEY (phone, group_id)) WITHOUT ROWID;",
+	 0},
 	/* Events and flows (docs/flows.md). A JSON document is kept as the
 	 * text it came in; empty optional text (a flow's entry) is NULL, so
 	 * the entry indexes hold only what can be looked up. The runs of a
@@ -212,7 +218,8 @@ static const sqlite_migration sqlite_migrations[] = {
 	 " outcome TEXT NOT NULL,"
 	 " http_status INTEGER NOT NULL,"
 	 " detail TEXT NOT NULL);"
-	 "CREATE INDEX step_logs_run ON step_logs(run_id, id);"},
+	 "CREATE INDEX step_logs_run ON step_logs(run_id, id);",
+	 0},
 	/* Hosted sign-up forms. A consent text is kept once, under the
 	 * SHA-256 of its exact bytes, which the ledger's evidence names; a
 	 * form's check boxes point to their group and their text. `secrets`
@@ -243,14 +250,16 @@ static const sqlite_migration sqlite_migrations[] = {
 	 "CREATE TABLE secrets ("
 	 " name TEXT PRIMARY KEY CHECK (name <> ''),"
 	 " value TEXT NOT NULL CHECK (value <> ''),"
-	 " created_ms INTEGER NOT NULL) WITHOUT ROWID;"},
+	 " created_ms INTEGER NOT NULL) WITHOUT ROWID;",
+	 0},
 	/* SDK keys (docs/sdk.md): public keys for the browser SDK's
 	 * endpoints, each with the page origins allowed to use it. The list
 	 * is short and read whole, so it is one space-separated text. */
 	{5, "sdk",
 	 "ALTER TABLE api_keys"
 	 " ADD COLUMN sdk INTEGER NOT NULL DEFAULT 0 CHECK (sdk IN (0,1));"
-	 "ALTER TABLE api_keys ADD COLUMN origins TEXT NOT NULL DEFAULT '';"},
+	 "ALTER TABLE api_keys ADD COLUMN origins TEXT NOT NULL DEFAULT '';",
+	 0},
 	/* The outbox's state check without IN: SQLite checks `x IN (more
 	 * than two constants)` through a b-tree it builds and drops again
 	 * every time a row is written, which made that a third of the cost
@@ -287,11 +296,12 @@ static const sqlite_migration sqlite_migrations[] = {
 	 "CREATE INDEX outbox_due ON outbox(state, next_ms);"
 	 "CREATE INDEX outbox_provider_id ON outbox(provider, provider_id)"
 	 " WHERE provider_id IS NOT NULL;"
-	 "CREATE INDEX outbox_to ON outbox(to_addr, id);"},
+	 "CREATE INDEX outbox_to ON outbox(to_addr, id);",
+	 0},
 	/* PostgreSQL's processes learn of revoked keys by a trigger (see
 	 * pg_schema.h); one SQLite process has nothing to tell. The version
 	 * keeps the two schemas numbered alike. */
-	{7, "key_notify", "SELECT 1;"},
+	{7, "key_notify", "SELECT 1;", 0},
 	/* The rule PostgreSQL's version 8 states: profiles and groups are
 	 * never deleted and keep their ids. Here the foreign keys stay (they
 	 * cost SQLite little). */
@@ -307,7 +317,8 @@ static const sqlite_migration sqlite_migrations[] = {
 	 "CREATE TRIGGER subscription_groups_id_kept"
 	 " BEFORE UPDATE OF id ON subscription_groups"
 	 " WHEN OLD.id IS NOT NEW.id BEGIN SELECT"
-	 " RAISE(ABORT, 'subscription_groups rows keep their id'); END;"},
+	 " RAISE(ABORT, 'subscription_groups rows keep their id'); END;",
+	 0},
 	/* The sender looks for queued and sending messages only, which are
 	 * few however long the outbox grows: an index of them alone keeps
 	 * the rows that are done out of every claim and every state change
@@ -317,7 +328,39 @@ static const sqlite_migration sqlite_migrations[] = {
 	 "CREATE INDEX outbox_queued ON outbox(next_ms)"
 	 " WHERE state = 'queued';"
 	 "CREATE INDEX outbox_sending ON outbox(next_ms)"
-	 " WHERE state = 'sending';"},
+	 " WHERE state = 'sending';",
+	 0},
+	/* Most profiles that texted a keyword have no external_id, and a
+	 * column's UNIQUE indexes its NULLs too: one more b-tree written for
+	 * every new phone, for entries no lookup reads. The uniqueness moves
+	 * to an index of the ids that are set. SQLite cannot drop a
+	 * column's constraint, so the table is copied (ids kept) and its
+	 * indexes and triggers made again. */
+	{10, "users_external_id",
+	 "CREATE TABLE users_new ("
+	 " id INTEGER PRIMARY KEY,"
+	 " external_id TEXT,"
+	 " phone TEXT,"
+	 " phone_valid INTEGER NOT NULL DEFAULT 0,"
+	 " phone_type TEXT,"
+	 " email TEXT,"
+	 " attributes TEXT NOT NULL DEFAULT '{}',"
+	 " created_ms INTEGER NOT NULL,"
+	 " updated_ms INTEGER NOT NULL);"
+	 "INSERT INTO users_new SELECT id, external_id, phone, phone_valid,"
+	 " phone_type, email, attributes, created_ms, updated_ms FROM users;"
+	 "DROP TABLE users;"
+	 "ALTER TABLE users_new RENAME TO users;"
+	 "CREATE UNIQUE INDEX users_external_id ON users(external_id)"
+	 " WHERE external_id IS NOT NULL;"
+	 "CREATE INDEX users_phone ON users(phone) WHERE phone IS NOT NULL;"
+	 "CREATE INDEX users_email ON users(email) WHERE email IS NOT NULL;"
+	 "CREATE TRIGGER users_kept BEFORE DELETE ON users"
+	 " BEGIN SELECT RAISE(ABORT, 'users rows are never deleted'); END;"
+	 "CREATE TRIGGER users_id_kept BEFORE UPDATE OF id ON users"
+	 " WHEN OLD.id IS NOT NEW.id"
+	 " BEGIN SELECT RAISE(ABORT, 'users rows keep their id'); END;",
+	 1},
 };
 
 #define SQLITE_MIGRATIONS_COUNT \

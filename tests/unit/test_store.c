@@ -158,7 +158,7 @@ static long long sql_int(const char *path, const char *sql)
 
 /* ---- open and migrations ---- */
 
-#define N_MIGRATIONS 9 /* what a fresh database records */
+#define N_MIGRATIONS 10 /* what a fresh database records */
 
 static void test_migrations_once(void **state)
 {
@@ -2692,6 +2692,69 @@ static void test_migrate_from_v2(void **state)
 		remove_db(url);
 }
 
+/* Version 10 moves external_id's uniqueness to an index of the ids that
+ * are set. The profiles keep their ids and their subscriptions; a taken
+ * external_id is still refused; profiles without one add no entry to
+ * the index; the rules on users and the references to them still hold. */
+static void test_migrate_from_v9(void **state)
+{
+	fixture *f = *state;
+	char url[sizeof f->path], msg[256];
+	store *st = NULL;
+	store_user u, dup = user_of("old-user", "", "", 9);
+	store_user anon1 = user_of("", "+15550000002", "", 9);
+	store_user anon2 = user_of("", "+15550000003", "", 9);
+	consent_state cs;
+	long long old_id, anon_id;
+	store_err e;
+
+	make_old_db(f, 9, url, sizeof url);
+	assert_int_equal(sql_try(url,
+		"INSERT INTO users (phone, created_ms, updated_ms)"
+		" VALUES ('+15550000001', 6, 6);"
+		"INSERT INTO subscriptions (user_id, group_id, state, source,"
+		" since_ms) SELECT id, 'old', 'subscribed', 'api', 7 FROM users;",
+		msg, sizeof msg), 0);
+	old_id = sql_int(url, "SELECT id FROM users"
+			 " WHERE external_id = 'old-user'");
+	anon_id = sql_int(url, "SELECT id FROM users"
+			  " WHERE phone = '+15550000001'");
+	assert_int_equal(store_open(url, STORE_DURABLE_NORMAL, &st), STORE_OK);
+	assert_int_equal(sql_int(url, "SELECT count(*) FROM schema_migrations"
+				 " WHERE version = 10 AND name = "
+				 "'users_external_id'"), 1);
+	assert_int_equal(store_user_by_external_id(st, "old-user", &u),
+			 STORE_OK);
+	assert_int_equal(u.id, old_id);
+	assert_int_equal(store_sub_get(st, anon_id, "old", &cs, NULL),
+			 STORE_OK);
+	assert_int_equal(cs, CONSENT_SUBSCRIBED);
+	assert_int_equal(store_user_insert(st, &dup), STORE_CONFLICT);
+	assert_int_equal(store_user_insert(st, &anon1), STORE_OK);
+	assert_int_equal(store_user_insert(st, &anon2), STORE_OK);
+	assert_true(anon2.id > anon1.id && anon1.id > anon_id);
+	assert_int_equal(sql_int(url, pg_admin
+		? "SELECT count(*) FROM pg_indexes WHERE indexname ="
+		  " 'users_external_id' AND indexdef LIKE '%WHERE%'"
+		: "SELECT count(*) FROM sqlite_master WHERE name ="
+		  " 'users_external_id' AND sql LIKE '%WHERE%'"), 1);
+	assert_int_equal(sql_int(url, pg_admin
+		? "SELECT count(*) FROM pg_indexes WHERE tablename = 'users'"
+		: "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+		  " AND tbl_name = 'users'"), pg_admin ? 4 : 3);
+	assert_int_not_equal(sql_try(url, "DELETE FROM users",
+				     msg, sizeof msg), 0);
+	assert_non_null(strstr(msg, "never deleted"));
+	assert_int_equal(store_begin(st), STORE_OK);
+	e = store_sub_put(st, anon2.id + 1000, "old", CONSENT_SUBSCRIBED,
+			  CONSENT_SRC_API, 0, 30);
+	assert_int_equal(e ? e : store_flush(st), STORE_INVALID);
+	store_rollback(st);
+	store_close(st);
+	if (!pg_admin)
+		remove_db(url);
+}
+
 static void test_user_attrs(void **state)
 {
 	fixture *f = *state;
@@ -3805,6 +3868,7 @@ int main(void)
 		T(test_outbox_claim_threads),
 		T(test_outbox_claim_skip_locked),
 		T(test_migrate_from_v2),
+		T(test_migrate_from_v9),
 		T(test_user_attrs),
 		T(test_aliases),
 		T(test_events),
