@@ -205,7 +205,8 @@ def test_pg_migrate_once_with_nodes_starting_together():
     expect(rows == [("1", "core"), ("2", "sms"), ("3", "flows"),
                     ("4", "forms"), ("5", "sdk"), ("6", "outbox_check"),
                     ("7", "key_notify"), ("8", "subscription_refs"),
-                    ("9", "outbox_pending")],
+                    ("9", "outbox_pending"),
+                    ("10", "users_external_id")],
            "recorded once", rows)
     applied = sum(err.count("applied migration") for _, err in outs)
     expect(applied == len(rows), "each migration applied once", outs)
