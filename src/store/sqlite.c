@@ -602,8 +602,10 @@ store_err sqlt__text_one(sqlite3_stmt *s, char **out)
 	return err;
 }
 
-/* A rebuilt table's references are checked before its migration
- * commits, as foreign keys would have: 1 when none is broken. */
+/* Migrations run with foreign keys off, since a table others refer to
+ * can only be changed by copying, dropping and renaming it, which the
+ * checks would refuse midway; the references are checked as a whole
+ * before each commits instead: 1 when none is broken. */
 static int references_hold(sqlite3 *db)
 {
 	sqlite3_stmt *s = NULL;
@@ -649,7 +651,7 @@ static store_err migrate_one(conn *c, const sqlite_migration *m)
 		err = db_err(c);
 		goto out;
 	}
-	if (m->rebuilds && !references_hold(c->db)) {
+	if (!references_hold(c->db)) {
 		log_error("migration %d (%s): a reference no longer holds",
 			  m->version, m->name);
 		err = STORE_IO;
@@ -677,18 +679,16 @@ static store_err migrate(sqlt_store *st)
 			 " applied_ms INTEGER NOT NULL)",
 			 NULL, NULL, NULL) != SQLITE_OK)
 		return db_err(c);
+	/* The setting takes only outside a transaction. */
+	if (sqlite3_exec(c->db, "PRAGMA foreign_keys=OFF", 0, 0, 0) !=
+	    SQLITE_OK)
+		return db_err(c);
 	err = STORE_OK;
-	for (size_t i = 0; i < SQLITE_MIGRATIONS_COUNT && !err; i++) {
-		const sqlite_migration *m = &sqlite_migrations[i];
-		/* The setting takes only outside a transaction. */
-		if (m->rebuilds && sqlite3_exec(c->db, "PRAGMA foreign_keys=OFF",
-						0, 0, 0) != SQLITE_OK)
-			return db_err(c);
-		err = migrate_one(c, m);
-		if (m->rebuilds && sqlite3_exec(c->db, "PRAGMA foreign_keys=ON",
-						0, 0, 0) != SQLITE_OK && !err)
-			err = db_err(c);
-	}
+	for (size_t i = 0; i < SQLITE_MIGRATIONS_COUNT && !err; i++)
+		err = migrate_one(c, &sqlite_migrations[i]);
+	if (sqlite3_exec(c->db, "PRAGMA foreign_keys=ON", 0, 0, 0) !=
+	    SQLITE_OK && !err)
+		err = db_err(c);
 	return err;
 }
 

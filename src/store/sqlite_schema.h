@@ -10,10 +10,6 @@ typedef struct {
 	int version;
 	const char *name;
 	const char *sql;
-	/* Run with foreign keys off, then checked: a table others refer to
-	 * is copied, dropped and renamed, which the checks would refuse
-	 * midway. */
-	int rebuilds;
 } sqlite_migration;
 
 static const sqlite_migration sqlite_migrations[] = {
@@ -86,8 +82,7 @@ static const sqlite_migration sqlite_migrations[] = {
 	 "CREATE TRIGGER consent_ledger_no_update BEFORE UPDATE ON consent_ledger"
 	 " BEGIN SELECT RAISE(ABORT, 'consent_ledger is append-only'); END;"
 	 "CREATE TRIGGER consent_ledger_no_delete BEFORE DELETE ON consent_ledger"
-	 " BEGIN SELECT RAISE(ABORT, 'consent_ledger is append-only'); END;",
-	 0},
+	 " BEGIN SELECT RAISE(ABORT, 'consent_ledger is append-only'); END;"},
 	/* Empty optional text (a provider's ids, the group) is stored as NULL:
 	 * a message without an id is never taken for a retry of another. */
 	{2, "sms",
@@ -135,8 +130,7 @@ static const sqlite_migration sqlite_migrations[] = {
 	 " phone TEXT NOT NULL,"
 	 " group_id TEXT NOT NULL REFERENCES subscription_groups(id),"
 	 " since_ms INTEGER NOT NULL,"
-	 " PRIMARY KEY (phone, group_id)) WITHOUT ROWID;",
-	 0},
+	 " PRIMARY KEY (phone, group_id)) WITHOUT ROWID;"},
 	/* Events and flows (docs/flows.md). A JSON document is kept as the
 	 * text it came in; empty optional text (a flow's entry) is NULL, so
 	 * the entry indexes hold only what can be looked up. The runs of a
@@ -218,8 +212,7 @@ static const sqlite_migration sqlite_migrations[] = {
 	 " outcome TEXT NOT NULL,"
 	 " http_status INTEGER NOT NULL,"
 	 " detail TEXT NOT NULL);"
-	 "CREATE INDEX step_logs_run ON step_logs(run_id, id);",
-	 0},
+	 "CREATE INDEX step_logs_run ON step_logs(run_id, id);"},
 	/* Hosted sign-up forms. A consent text is kept once, under the
 	 * SHA-256 of its exact bytes, which the ledger's evidence names; a
 	 * form's check boxes point to their group and their text. `secrets`
@@ -250,16 +243,14 @@ static const sqlite_migration sqlite_migrations[] = {
 	 "CREATE TABLE secrets ("
 	 " name TEXT PRIMARY KEY CHECK (name <> ''),"
 	 " value TEXT NOT NULL CHECK (value <> ''),"
-	 " created_ms INTEGER NOT NULL) WITHOUT ROWID;",
-	 0},
+	 " created_ms INTEGER NOT NULL) WITHOUT ROWID;"},
 	/* SDK keys (docs/sdk.md): public keys for the browser SDK's
 	 * endpoints, each with the page origins allowed to use it. The list
 	 * is short and read whole, so it is one space-separated text. */
 	{5, "sdk",
 	 "ALTER TABLE api_keys"
 	 " ADD COLUMN sdk INTEGER NOT NULL DEFAULT 0 CHECK (sdk IN (0,1));"
-	 "ALTER TABLE api_keys ADD COLUMN origins TEXT NOT NULL DEFAULT '';",
-	 0},
+	 "ALTER TABLE api_keys ADD COLUMN origins TEXT NOT NULL DEFAULT '';"},
 	/* The outbox's state check without IN: SQLite checks `x IN (more
 	 * than two constants)` through a b-tree it builds and drops again
 	 * every time a row is written, which made that a third of the cost
@@ -296,12 +287,11 @@ static const sqlite_migration sqlite_migrations[] = {
 	 "CREATE INDEX outbox_due ON outbox(state, next_ms);"
 	 "CREATE INDEX outbox_provider_id ON outbox(provider, provider_id)"
 	 " WHERE provider_id IS NOT NULL;"
-	 "CREATE INDEX outbox_to ON outbox(to_addr, id);",
-	 0},
+	 "CREATE INDEX outbox_to ON outbox(to_addr, id);"},
 	/* PostgreSQL's processes learn of revoked keys by a trigger (see
 	 * pg_schema.h); one SQLite process has nothing to tell. The version
 	 * keeps the two schemas numbered alike. */
-	{7, "key_notify", "SELECT 1;", 0},
+	{7, "key_notify", "SELECT 1;"},
 	/* The rule PostgreSQL's version 8 states: profiles and groups are
 	 * never deleted and keep their ids. Here the foreign keys stay (they
 	 * cost SQLite little). */
@@ -317,8 +307,7 @@ static const sqlite_migration sqlite_migrations[] = {
 	 "CREATE TRIGGER subscription_groups_id_kept"
 	 " BEFORE UPDATE OF id ON subscription_groups"
 	 " WHEN OLD.id IS NOT NEW.id BEGIN SELECT"
-	 " RAISE(ABORT, 'subscription_groups rows keep their id'); END;",
-	 0},
+	 " RAISE(ABORT, 'subscription_groups rows keep their id'); END;"},
 	/* The sender looks for queued and sending messages only, which are
 	 * few however long the outbox grows: an index of them alone keeps
 	 * the rows that are done out of every claim and every state change
@@ -328,8 +317,7 @@ static const sqlite_migration sqlite_migrations[] = {
 	 "CREATE INDEX outbox_queued ON outbox(next_ms)"
 	 " WHERE state = 'queued';"
 	 "CREATE INDEX outbox_sending ON outbox(next_ms)"
-	 " WHERE state = 'sending';",
-	 0},
+	 " WHERE state = 'sending';"},
 	/* Most profiles that texted a keyword have no external_id, and a
 	 * column's UNIQUE indexes its NULLs too: one more b-tree written for
 	 * every new phone, for entries no lookup reads. The uniqueness moves
@@ -359,8 +347,7 @@ static const sqlite_migration sqlite_migrations[] = {
 	 " BEGIN SELECT RAISE(ABORT, 'users rows are never deleted'); END;"
 	 "CREATE TRIGGER users_id_kept BEFORE UPDATE OF id ON users"
 	 " WHEN OLD.id IS NOT NEW.id"
-	 " BEGIN SELECT RAISE(ABORT, 'users rows keep their id'); END;",
-	 1},
+	 " BEGIN SELECT RAISE(ABORT, 'users rows keep their id'); END;"},
 };
 
 #define SQLITE_MIGRATIONS_COUNT \
