@@ -118,7 +118,7 @@ static store_err by_new_contact(store *st, const subs_change *c,
 /* Every profile sharing a phone, read with its state in the group. Most
  * phones have one profile: they are read onto the stack, and only a phone
  * that fills it is read again into STORE_PHONE_SHARE_MAX on the heap, so
- * the common webhook allocates nothing here (a 100 KB block a message
+ * the common webhook allocates nothing here (an 84 KB block a message
  * otherwise). */
 static store_err by_phone(store *st, const subs_change *c,
 			  const phone_info *p, subs_result *res)
