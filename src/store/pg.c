@@ -212,6 +212,8 @@ static const char *const sql_text[P__COUNT] = {
 			     "($1, $2, nullif($3,''), $4, $5, nullif($6,''), "
 			     "$7, $8, $9, $10, $11) ON CONFLICT (provider, "
 			     "provider_msg_id) DO NOTHING RETURNING id",
+	[P_INBOUND_GET] = "SELECT " INBOUND_COLS " FROM inbound "
+			  "WHERE provider = $1 AND provider_msg_id = $2",
 	[P_INBOUND_LIST] = "SELECT " INBOUND_COLS " FROM inbound "
 			   "WHERE id > $1 ORDER BY id LIMIT $2",
 	[P_OUTBOX_INSERT] = "INSERT INTO outbox (dedupe, group_id, to_addr, "
@@ -540,7 +542,8 @@ static const unsigned char is_read[P__COUNT] = {
 	[P_USER_BY_EXT] = 1, [P_USERS_BY_PHONE] = 1, [P_USERS_BY_EMAIL] = 1,
 	[P_SUB_GET] = 1, [P_USER_SUBS] = 1, [P_LEDGER_BY_PHONE] = 1,
 	[P_LEDGER_BY_EMAIL] = 1, [P_LEDGER_BY_EXT] = 1, [P_PING] = 1,
-	[P_USER_IDS] = 1, [P_GROUP_SMS_GET] = 1, [P_INBOUND_LIST] = 1,
+	[P_USER_IDS] = 1, [P_GROUP_SMS_GET] = 1, [P_INBOUND_GET] = 1,
+	[P_INBOUND_LIST] = 1,
 	[P_OUTBOX_GET] = 1, [P_OUTBOX_BY_PROVIDER_ID] = 1, [P_OUTBOX_LIST] = 1,
 	[P_OUTBOX_LIST_TO] = 1, [P_OUTBOX_NEXT_DUE] = 1, [P_DOI_GET] = 1,
 	[P_USER_ATTRS_GET] = 1, [P_USER_BY_ALIAS] = 1, [P_EVENTS_BY_USER] = 1,

@@ -81,6 +81,22 @@ static void read_inbound(const PGresult *r, int i, store_inbound *m)
 	pg__copy(r, i, 11, m->body, sizeof m->body);
 }
 
+store_err pg_inbound_get(store *st, const char *provider,
+			 const char *msgid, store_inbound *m)
+{
+	pg_args a = {0};
+	PGresult *r;
+	store_err err;
+
+	pg__text(&a, provider);
+	pg__text(&a, msgid);
+	err = pg__one_row(st, P_INBOUND_GET, &a, &r);
+	if (!err)
+		read_inbound(r, 0, m);
+	PQclear(r);
+	return err;
+}
+
 store_err pg_inbound_list(store *st, int64_t after_id, size_t limit,
 			  store_inbound_cb cb, void *ctx)
 {

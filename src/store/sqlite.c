@@ -145,6 +145,8 @@ static const char *const sql_text[Q__COUNT] = {
 			     "category, lang, keyword, action, body) VALUES "
 			     "(?, ?, nullif(?,''), ?, ?, nullif(?,''), ?, ?, "
 			     "?, ?, ?)",
+	[Q_INBOUND_GET] = "SELECT " INBOUND_COLS " FROM inbound "
+			  "WHERE provider = ? AND provider_msg_id = ?",
 	[Q_INBOUND_LIST] = "SELECT " INBOUND_COLS " FROM inbound "
 			   "WHERE id > ? ORDER BY id LIMIT ?",
 	[Q_OUTBOX_INSERT] = "INSERT INTO outbox (dedupe, group_id, to_addr, "

@@ -79,6 +79,20 @@ static void read_inbound(sqlite3_stmt *s, store_inbound *m)
 	sqlt__col_copy(s, 11, m->body, sizeof m->body);
 }
 
+store_err sqlt_inbound_get(store *st, const char *provider,
+			   const char *msgid, store_inbound *m)
+{
+	Q_OR_FAIL(s, st, Q_INBOUND_GET);
+	store_err err;
+
+	sqlt__bind_text(s, 1, provider);
+	sqlt__bind_text(s, 2, msgid);
+	if ((err = sqlt__first_row(s)))
+		return err;
+	read_inbound(s, m);
+	return sqlt__finish(s, SQLITE_ROW);
+}
+
 store_err sqlt_inbound_list(store *st, int64_t after_id, size_t limit,
 			    store_inbound_cb cb, void *ctx)
 {

@@ -344,6 +344,10 @@ typedef int (*store_inbound_cb)(void *ctx, const store_inbound *m);
  * webhook is a retry and must apply nothing. A message without an id
  * ("") is never taken for a retry. */
 store_err store_inbound_insert(store *st, store_inbound *m);
+/* The message recorded under (provider, provider_msg_id): what a retry
+ * is answered with. NOTFOUND when there is none. */
+store_err store_inbound_get(store *st, const char *provider,
+			    const char *msgid, store_inbound *m);
 /* Oldest first; at most `limit` with id > after_id. */
 store_err store_inbound_list(store *st, int64_t after_id, size_t limit,
 			     store_inbound_cb cb, void *ctx);

@@ -71,6 +71,8 @@
 	X(group_sms_set, (store * st, const char *g, const char *json,      \
 			  int64_t now), (st, g, json, now))                 \
 	X(inbound_insert, (store * st, store_inbound * m), (st, m))         \
+	X(inbound_get, (store * st, const char *p, const char *id,          \
+			store_inbound *m), (st, p, id, m))                  \
 	X(inbound_list, (store * st, int64_t after, size_t limit,           \
 			 store_inbound_cb cb, void *ctx),                   \
 	  (st, after, limit, cb, ctx))                                      \

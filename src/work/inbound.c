@@ -323,14 +323,16 @@ static void inb_reset(inb_job *j)
 }
 
 /* Record the message first: a known message id is a retried webhook,
- * found before anything is written. */
+ * found before anything is written. A retry is answered with what the
+ * first delivery was made of, not with what its body would do now. */
 static store_err record(store *st, inb_job *j)
 {
 	store_err e = store_inbound_insert(st, &j->rec);
 
 	if (e == STORE_CONFLICT) {
 		j->duplicate = 1;
-		return STORE_OK;
+		e = store_inbound_get(st, j->rec.provider,
+				      j->rec.provider_msg_id, &j->rec);
 	}
 	return e;
 }

@@ -150,8 +150,12 @@ def test_retried_webhook_applies_nothing_twice():
         for body in ("START", "STOP"):  # a retry, even with another body
             d = inbound_ok(o, p, body, mid="dup-1")
             expect(d["duplicate"] is True, "duplicate:true", d)
-            expect(all(r["id"] == j["replies"][0]["id"]
-                       for r in d["replies"]), "no new reply", d)
+            # answered with what the first delivery did, whatever the
+            # retry's body says
+            expect(all(d[k] == j[k] for k in ("inbound_id", "group_id",
+                                               "category", "action")),
+                   "the first delivery's id, category and action", (j, d))
+            expect(d["replies"] == [], "no new reply", d)
         expect(len(messages(o)) == 1, "one reply in the outbox",
                messages(o))
         expect(o.consent(phone=p) == ledger, "ledger unchanged")
@@ -174,6 +178,11 @@ def test_number_of_no_group_and_bad_sender():
         j = inbound_ok(o, "ACMEBANK", "START")
         expect(j["action"] == "bad_sender" and j["replies"] == [],
                "an alphanumeric sender is recorded, nothing else", j)
+        # its id, retried from a real phone, is still the first message
+        j1 = inbound_ok(o, "ACMEBANK", "START", mid="alnum-1")
+        d = inbound_ok(o, p, "START", mid="alnum-1")
+        expect(d["duplicate"] is True and d["action"] == "bad_sender" and
+               d["inbound_id"] == j1["inbound_id"], "a retry", (j1, d))
         expect(messages(o) == [], "no reply at all")
         expect(o.consent(phone=p) == [], "no ledger entry")
 

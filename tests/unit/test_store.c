@@ -1882,6 +1882,19 @@ static void test_inbound(void **state)
 	got->id = -1;
 	*got = *a;
 	assert_int_equal(store_inbound_insert(f->st, got), STORE_CONFLICT);
+	/* ... is answered with the message first recorded under it. */
+	memset(got, 0, sizeof *got);
+	assert_int_equal(store_inbound_get(f->st, "twilio", "SM2", got),
+			 STORE_OK);
+	assert_int_equal(got->id, b->id);
+	assert_string_equal(got->group_id, "g");
+	assert_string_equal(got->body, "stop");
+	assert_string_equal(got->action, "subscribed");
+	assert_int_equal(store_inbound_get(f->st, "kannel", "SM2", got),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_inbound_get(f->st, "twilio", "SM3", got),
+			 STORE_NOTFOUND);
+	*got = *a;
 	/* The same id from another provider is another message; no id at
 	 * all is never a retry. */
 	snprintf(got->provider, sizeof got->provider, "kannel");
