@@ -30,7 +30,7 @@ stop_all() {
 
 bench_cleanup() {
 	stop_all
-	[ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
+	stop_nginx
 	[ "$(type -t on_exit)" = function ] && on_exit
 	if [ -n "${KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
@@ -137,6 +137,19 @@ http {
 }
 CONF
 	nginx -c "$tmp/nginx.conf" -p "$tmp/nginx"
+}
+
+# Stops the nginx start_nginx started, and waits for it to be gone, so
+# that it takes no CPU from what is measured next.
+stop_nginx() {
+	local pid
+	pid=$(cat "$tmp/nginx.pid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || true
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	rm -f "$tmp/nginx.pid"
 }
 
 # Load url with wrk and $WRK_SCRIPT (default bench/status_set.lua); print

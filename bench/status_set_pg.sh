@@ -89,7 +89,7 @@ mkdir -p "$tmp/nginx"
 nginx -c "$tmp/nginx.conf" -p "$tmp/nginx"
 sleep 0.3
 run_wrk "http://127.0.0.1:$nport/subscription/status/set" pg_3nodes
-kill "$(cat "$tmp/nginx.pid")"
+stop_nginx
 stop_all
 pg3_rows=$(command psql "$base/bench3" -X -A -t -c "SELECT count(*) FROM consent_ledger")
 
