@@ -3,9 +3,10 @@
 categories, limits, and double opt-in (docs/sms.md)."""
 import json
 import os
+import sqlite3
 
 import fake_twilio as ft
-from harness import expect, expect_status
+from harness import DB_KIND, expect, expect_status, pg_rows
 from smsutil import (RATES, inbound_ok, keyword_entries, messages,
                      phone, set_sms, sms_group, sms_optd, state, wait_outbox,
                      wait_state)
@@ -189,6 +190,70 @@ def test_double_opt_in():
                                     "phone": b}), 201)
         expect(state(o, "doi", b) == "Subscribed" and
                messages(o, to=b) == [], "no prompt without the flag")
+
+
+DAY_MS = 24 * 3600 * 1000
+
+
+def age_prompt(o, gid, ph, days):
+    """Move the phone's pending prompt in gid `days` into the past, as if
+    it had been sent then (optd reads the prompt's time from the store at
+    each message)."""
+    sql = ("UPDATE doi_pending SET since_ms = since_ms - %d "
+           "WHERE phone = '%s' AND group_id = '%s'" % (days * DAY_MS, ph, gid))
+    if DB_KIND == "postgres":
+        pg_rows(o.db, sql)
+        return
+    con = sqlite3.connect(o.db, timeout=10)
+    try:
+        n = con.execute(sql).rowcount
+        con.commit()
+    finally:
+        con.close()
+    expect(n == 1, "one pending prompt for %s in %s" % (ph, gid), n)
+
+
+def test_double_opt_in_window():
+    """A confirmation counts within the window (30 days by default, or the
+    group's window_days); after it, the reply is a new message."""
+    with sms_optd() as o:
+        sms_group(o, gid="doi", double_opt_in=True)
+        p, q = phone(46), phone(47)
+        for ph in (p, q):
+            j = inbound_ok(o, ph, "START")
+            expect([r["kind"] for r in j["replies"]] == ["doi_prompt"],
+                   "START prompts", j)
+        age_prompt(o, "doi", p, 29)
+        j = inbound_ok(o, p, "Y")
+        expect(j["category"] == "doi_confirm" and
+               state(o, "doi", p) == "Subscribed", "Y after 29 days", j)
+        age_prompt(o, "doi", q, 31)
+        before = keyword_entries(o, q, "doi")
+        j = inbound_ok(o, q, "Y")
+        expect(j["category"] == "other" and j["replies"] == [] and
+               state(o, "doi", q) != "Subscribed" and
+               keyword_entries(o, q, "doi") == before,
+               "Y after 31 days is a new message", j)
+        # A new START prompts again, and that prompt can be confirmed.
+        j = inbound_ok(o, q, "START")
+        expect([r["kind"] for r in j["replies"]] == ["doi_prompt"],
+               "START prompts again", j)
+        j = inbound_ok(o, q, "Y")
+        expect(j["category"] == "doi_confirm" and
+               state(o, "doi", q) == "Subscribed", "the new prompt", j)
+
+        set_sms(o, "doi", {"double_opt_in": {"window_days": 7}})
+        a, b = phone(48), phone(49)
+        for ph in (a, b):
+            inbound_ok(o, ph, "START")
+        age_prompt(o, "doi", a, 6)
+        age_prompt(o, "doi", b, 8)
+        inbound_ok(o, a, "Y")
+        j = inbound_ok(o, b, "Y")
+        expect(state(o, "doi", a) == "Subscribed" and
+               state(o, "doi", b) != "Subscribed" and
+               j["category"] == "other",
+               "a 7-day window: 6 days confirms, 8 does not", j)
 
 
 def test_double_opt_in_custom_confirm_keyword_and_replies():
