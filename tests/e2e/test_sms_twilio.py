@@ -197,6 +197,41 @@ def test_messaging_service_sid():
         wait_state(o, messages(o, to=p)[0]["id"], "sent")
 
 
+def test_twilio_settings_from_the_environment():
+    """The provider and its credentials as environment variables, with no
+    flag: webhooks are checked with OPTD_TWILIO_AUTH_TOKEN and replies go
+    out under OPTD_TWILIO_ACCOUNT_SID through OPTD_TWILIO_API_BASE. A flag
+    wins over its variable."""
+    msid = "MG" + "3" * 32
+    with ft.FakeTwilio() as fake:
+        env = {"OPTD_SMS_PROVIDER": "twilio",
+               "OPTD_TWILIO_API_BASE": fake.base_url,
+               "OPTD_TWILIO_ACCOUNT_SID": fake.account_sid,
+               "OPTD_TWILIO_AUTH_TOKEN": fake.auth_token,
+               "OPTD_TWILIO_MESSAGING_SERVICE_SID": msid}
+        with sms_optd(env=env) as o:
+            sms_group(o)
+            p = phone(66)
+            expect_twiml(twilio_in(o, fake, p, "START"),
+                         "signed with the variable's token")
+            res = twilio_in(o, fake, phone(67), "START", token="0" * 32)
+            expect(res[0] == 403, "another token", res[:3])
+            got = fake.wait_count(1, to=p)[0]
+            expect(got["account_sid"] == fake.account_sid and
+                   got["messaging_service_sid"] == msid,
+                   "sent under the variables' account and service", got)
+            wait_state(o, messages(o, to=p)[0]["id"], "sent")
+            fake.check_clean()
+        env["OPTD_TWILIO_AUTH_TOKEN"] = "f" * 32
+        with sms_optd("--twilio-auth-token", fake.auth_token,
+                      env=env) as o:
+            sms_group(o)
+            expect_twiml(twilio_in(o, fake, phone(68), "START"),
+                         "the flag's token, not the variable's")
+            res = twilio_in(o, fake, phone(69), "START", token="f" * 32)
+            expect(res[0] == 403, "the variable's token", res[:3])
+
+
 def test_21610_records_the_phone_opted_out():
     with ft.FakeTwilio() as fake, sms_optd(*fake.optd_flags()) as o:
         sms_group(o)
